@@ -1,0 +1,32 @@
+/* cli.h - what the command files share: exit codes and reporting. */
+#ifndef PLINTH_CLI_H
+#define PLINTH_CLI_H
+
+#include "plinth/plinth.h"
+
+/* The exit codes, in one place. */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,  /* the command failed */
+	EXIT_USAGE = 2, /* the command line was wrong */
+};
+
+struct cmd_spec {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+int cmd_build(int argc, char **argv);
+
+/* Print "plinth: <message>" for `e` and free it; returns EXIT_FAIL. */
+int cli_fail(struct pl_error *e);
+
+/* Print "plinth: <message>" and a hint to use --help; returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Install SIGINT/SIGTERM/SIGHUP handlers that set *cli_cancel. */
+extern volatile int cli_cancel;
+void cli_catch_signals(void);
+
+#endif

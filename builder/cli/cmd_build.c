@@ -1,0 +1,170 @@
+/* cmd_build.c - plinth build RECIPE -o DIR [--tag T] [--compression zstd|gzip] [--json] */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+
+static const char usage_text[] =
+	"usage: plinth build RECIPE -o DIR [--tag TAG] [--compression zstd|gzip] [--json]\n"
+	"\n"
+	"Build the image RECIPE describes into the OCI image layout DIR (created\n"
+	"when absent; other tags in it are kept) and print its manifest digest as\n"
+	"the last line.  A failed build leaves DIR as it was.\n"
+	"\n"
+	"Options:\n"
+	"  -o, --output DIR        the OCI layout to write (required)\n"
+	"  -t, --tag TAG           the tag to give the image (default: the recipe's version)\n"
+	"  -c, --compression ALG   zstd (default) or gzip\n"
+	"      --json              print a JSON summary instead\n"
+	"  -h, --help              show this help\n"
+	"\n"
+	"Environment:\n"
+	"  SOURCE_DATE_EPOCH       the clock for every timestamp (else the recipe's\n"
+	"                          epoch, else 0)\n";
+
+struct progress {
+	bool on;
+	int last_pct;
+};
+
+static void show_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	struct progress *p = ctx;
+	if (!p->on || total == 0)
+		return;
+	int pct = (int)(done * 100 / total);
+	if (pct == p->last_pct)
+		return;
+	p->last_pct = pct;
+	fprintf(stderr, "\rplinth: writing layer %3d%% (%.1f of %.1f MiB)", pct,
+		(double)done / (1 << 20), (double)total / (1 << 20));
+	fflush(stderr);
+}
+
+static int parse_epoch(const char *s, uint64_t *out)
+{
+	if (!*s || strspn(s, "0123456789") != strlen(s))
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, NULL, 10);
+	if (errno)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int print_json(const char *layout, const struct pl_build_result *res)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:I, s:I}, s:I}", "reference", "",
+			      "digest", res->manifest_digest, "tag", res->tag, "config",
+			      res->config_digest, "layer", "digest", res->layer_digest, "diff_id",
+			      res->diff_id, "size", (json_int_t)res->layer_size, "tar_size",
+			      (json_int_t)res->tar_size, "entries", (json_int_t)res->entries);
+	if (!j)
+		return EXIT_FAIL;
+	char *ref = NULL;
+	if (asprintf(&ref, "oci:%s:%s", layout, res->tag) < 0) {
+		json_decref(j);
+		return EXIT_FAIL;
+	}
+	json_object_set_new(j, "reference", json_string(ref));
+	free(ref);
+	char *text = json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(2));
+	json_decref(j);
+	if (!text)
+		return EXIT_FAIL;
+	puts(text);
+	free(text);
+	return EXIT_OK;
+}
+
+int cmd_build(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "tag", required_argument, NULL, 't' },
+		{ "compression", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pl_build_options o = { 0 };
+	bool json = false;
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":o:t:c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			o.layout = optarg;
+			break;
+		case 't':
+			o.tag = optarg;
+			break;
+		case 'c':
+			if (!strcmp(optarg, "zstd"))
+				o.compression = PL_COMPRESSION_ZSTD;
+			else if (!strcmp(optarg, "gzip"))
+				o.compression = PL_COMPRESSION_GZIP;
+			else
+				return cli_usage_error("build", "unknown compression '%s' (use zstd or gzip)",
+						       optarg);
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		case ':':
+			return cli_usage_error("build", "option '%s' needs a value", argv[optind - 1]);
+		default:
+			return cli_usage_error("build", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage_error("build", optind == argc ? "a RECIPE is required"
+							       : "exactly one RECIPE is expected");
+	if (!o.layout)
+		return cli_usage_error("build", "an output layout is required (-o DIR)");
+	if (o.tag && !pl_tag_valid(o.tag))
+		return cli_usage_error("build", "invalid tag '%s'", o.tag);
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	if (sde && *sde) {
+		if (parse_epoch(sde, &o.clock) < 0)
+			return cli_usage_error("build",
+					       "SOURCE_DATE_EPOCH must be a whole number of seconds, "
+					       "not '%s'",
+					       sde);
+		o.has_clock = true;
+	}
+
+	struct pl_error *err = NULL;
+	struct pl_recipe *r = NULL;
+	if (pl_recipe_load(argv[optind], &r, &err) < 0)
+		return cli_fail(err);
+
+	struct progress prog = { isatty(STDERR_FILENO) && !json, -1 };
+	o.progress = show_progress;
+	o.progress_ctx = &prog;
+	o.cancel = &cli_cancel;
+	cli_catch_signals();
+
+	struct pl_build_result res;
+	int rc = pl_build(r, &o, &res, &err);
+	if (prog.last_pct >= 0)
+		fputs("\r\033[K", stderr);
+	pl_recipe_free(r);
+	if (rc < 0)
+		return cli_fail(err);
+	if (json)
+		return print_json(o.layout, &res);
+	printf("built oci:%s:%s (%zu entries, layer %llu bytes)\n%s\n", o.layout, res.tag,
+	       res.entries, (unsigned long long)res.layer_size, res.manifest_digest);
+	return EXIT_OK;
+}

@@ -1,0 +1,149 @@
+/*
+ * builder/internal.h - helpers shared by the library's own files.
+ * Nothing here is part of the public API.
+ */
+#ifndef PLINTH_INTERNAL_H
+#define PLINTH_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "plinth/common.h"
+
+#define PL__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define PL__MUST_USE __attribute__((warn_unused_result))
+
+/* Named limits on untrusted input. */
+#define PL_RECIPE_MAX ((size_t)1 << 20)      /* a recipe file */
+#define PL_INDEX_MAX ((size_t)16 << 20)      /* an OCI index.json */
+#define PL_YAML_DEPTH_MAX 32                 /* nesting in a recipe */
+#define PL_YAML_NODES_MAX 100000             /* nodes in a recipe */
+#define PL_PATH_MAX 4096                     /* an in-image path */
+
+/* ---- errors ------------------------------------------------------- */
+
+/*
+ * Store a new error in *err (when err is not NULL) and return `code`, so
+ * that report-and-return is one statement.  errnum is 0 unless code is
+ * PL_ESYS; when set, ": strerror(errnum)" is appended to the message.
+ */
+int pl__error_set(struct pl_error **err, int code, int errnum, const char *fmt, ...)
+	PL__PRINTF(4, 5);
+
+/*
+ * Prefix the message of *err with "context: ".  Returns the error's code
+ * (or PL_EINVAL when err or *err is NULL) so callers can write
+ * `return pl__error_wrap(err, "recipe '%s'", path);`.
+ */
+int pl__error_wrap(struct pl_error **err, const char *fmt, ...) PL__PRINTF(2, 3);
+
+/* Map a failed allocation to PL_ENOMEM. */
+int pl__error_nomem(struct pl_error **err);
+
+/* ---- ownership and cleanup --------------------------------------- */
+
+void pl__freep(void *p);
+void pl__closep(int *fd);
+void pl__fclosep(FILE **f);
+
+#define cleanup_free __attribute__((cleanup(pl__freep)))
+#define cleanup_close __attribute__((cleanup(pl__closep)))
+#define cleanup_fclose __attribute__((cleanup(pl__fclosep)))
+
+static inline void *pl__steal(void *pp)
+{
+	void **p = (void **)pp;
+	void *v = *p;
+	*p = NULL;
+	return v;
+}
+#define steal_pointer(pp) (0 ? *(pp) : pl__steal(pp))
+
+static inline int pl__steal_fd(int *fd)
+{
+	int v = *fd;
+	*fd = -1;
+	return v;
+}
+
+/* Allocation helpers that never return NULL on success paths silently. */
+char *pl__strdup(const char *s, struct pl_error **err);
+char *pl__strndup(const char *s, size_t n, struct pl_error **err);
+char *pl__asprintf(struct pl_error **err, const char *fmt, ...) PL__PRINTF(2, 3);
+void *pl__calloc(size_t n, size_t size, struct pl_error **err);
+/* Grow *p (of *alloc elements of `size`) to hold at least `need` elements. */
+int pl__grow(void *p, size_t *alloc, size_t need, size_t size, struct pl_error **err) PL__MUST_USE;
+
+/* ---- bounded buffers ----------------------------------------------- */
+
+/*
+ * A growable byte string with a hard cap.
+ * Invariants: buf != NULL, buf[len] == '\0', len < alloc, len <= max.
+ */
+struct pl_buf {
+	char *buf;
+	size_t len, alloc, max;
+};
+
+/* max == 0 means SIZE_MAX - 1. */
+int pl_buf_init(struct pl_buf *b, size_t max, struct pl_error **err) PL__MUST_USE;
+void pl_buf_release(struct pl_buf *b);
+int pl_buf_add(struct pl_buf *b, const void *p, size_t n, struct pl_error **err) PL__MUST_USE;
+int pl_buf_adds(struct pl_buf *b, const char *s, struct pl_error **err) PL__MUST_USE;
+int pl_buf_addf(struct pl_buf *b, struct pl_error **err, const char *fmt, ...) PL__MUST_USE
+	PL__PRINTF(3, 4);
+/* Hand the string to the caller; b is left released. */
+char *pl_buf_detach(struct pl_buf *b, size_t *len);
+
+#define cleanup_buf __attribute__((cleanup(pl_buf_release)))
+
+/* ---- files --------------------------------------------------------- */
+
+/* Read a whole regular file of at most `max` bytes (NUL-terminated). */
+int pl__read_file(const char *path, size_t max, char **out, size_t *len, struct pl_error **err);
+int pl__read_fileat(int dirfd, const char *name, size_t max, char **out, size_t *len,
+		    struct pl_error **err);
+
+/* write(2) everything or fail. */
+int pl__write_all(int fd, const void *p, size_t n);
+
+/*
+ * Write `len` bytes to dirfd/name atomically: a temporary file in the same
+ * directory, fsync, rename, fsync of the directory.
+ */
+int pl__write_file_atomic(int dirfd, const char *name, const void *p, size_t len, mode_t mode,
+			  struct pl_error **err);
+
+/* Remove a directory tree below dirfd/name (no error if it is absent). */
+int pl__remove_tree(int dirfd, const char *name);
+
+/* ---- digests --------------------------------------------------------- */
+
+#define PL_SHA256_LEN 32
+#define PL_DIGEST_STR_LEN (7 + 64) /* "sha256:" + hex */
+
+struct pl_sha256;
+struct pl_sha256 *pl__sha256_new(struct pl_error **err);
+void pl__sha256_update(struct pl_sha256 *s, const void *p, size_t n);
+void pl__sha256_final(struct pl_sha256 *s, uint8_t out[PL_SHA256_LEN]);
+void pl__sha256_free(struct pl_sha256 *s);
+void pl__sha256_freep(struct pl_sha256 **s);
+#define cleanup_sha256 __attribute__((cleanup(pl__sha256_freep)))
+
+void pl__sha256(const void *p, size_t n, uint8_t out[PL_SHA256_LEN]);
+void pl__hex(const uint8_t *p, size_t n, char *out); /* out: 2n+1 bytes */
+/* "sha256:<hex>" into out[PL_DIGEST_STR_LEN + 1] */
+void pl__digest_str(const uint8_t d[PL_SHA256_LEN], char *out);
+/* Parse 64 hex digits; returns false when malformed. */
+bool pl__hex_sha256(const char *s, uint8_t out[PL_SHA256_LEN]);
+
+/* ---- strings ----------------------------------------------------------- */
+
+/* Levenshtein distance, capped at `cap` + 1. */
+size_t pl__edit_distance(const char *a, const char *b, size_t cap);
+
+#endif

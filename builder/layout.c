@@ -1,0 +1,482 @@
+/* layout.c - transactional writes into an OCI image layout (see layout.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "layout.h"
+
+#define STAGE_PREFIX ".plinth-"
+#define LAYOUT_FILE_MAX 4096
+#define REF_NAME "org.opencontainers.image.ref.name"
+
+struct pl__layout {
+	char *path;       /* DIR as given */
+	int dirfd;        /* DIR, or -1 while it does not exist */
+	int parentfd;     /* DIR's parent (only for a fresh layout) */
+	char *base;       /* DIR's last component (only for a fresh layout) */
+	char *stage_name; /* relative to dirfd, or to parentfd when fresh */
+	int stagefd;      /* locked for the transaction's life */
+	int blobsfd;      /* stage/blobs/sha256 (fresh) or stage (existing) */
+	unsigned tmp_seq;
+	bool committed;
+};
+
+static void json_decref_p(json_t **j)
+{
+	json_decref(*j);
+}
+#define cleanup_json __attribute__((cleanup(json_decref_p)))
+
+static int json_fail(struct pl_error **err, const char *dir, const char *file,
+		     const json_error_t *je)
+{
+	return pl__error_set(err, PL_EINVAL, 0, "'%s/%s': line %d, column %d: %s", dir, file,
+			     je->line, je->column, je->text);
+}
+
+/* Parse DIR/index.json strictly; NULL with *err set on failure. */
+static json_t *read_index(int dirfd, const char *dir, struct pl_error **err)
+{
+	cleanup_free char *data = NULL;
+	size_t len = 0;
+	if (pl__read_fileat(dirfd, "index.json", PL_INDEX_MAX, &data, &len, err) < 0) {
+		pl__error_wrap(err, "layout '%s'", dir);
+		return NULL;
+	}
+	json_error_t je;
+	json_t *idx = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+	if (!idx) {
+		json_fail(err, dir, "index.json", &je);
+		return NULL;
+	}
+	json_t *m = json_object_get(idx, "manifests");
+	if (!json_is_object(idx) || json_integer_value(json_object_get(idx, "schemaVersion")) != 2 ||
+	    !json_is_array(m)) {
+		json_decref(idx);
+		pl__error_set(err, PL_EINVAL, 0,
+			      "'%s/index.json' is not an OCI image index (schemaVersion 2 with a "
+			      "'manifests' list)",
+			      dir);
+		return NULL;
+	}
+	size_t i;
+	json_t *d;
+	json_array_foreach(m, i, d)
+	{
+		if (!json_is_object(d)) {
+			json_decref(idx);
+			pl__error_set(err, PL_EINVAL, 0,
+				      "'%s/index.json': manifests[%zu] is not an object", dir, i);
+			return NULL;
+		}
+	}
+	return idx;
+}
+
+static int check_oci_layout(int dirfd, const char *dir, struct pl_error **err)
+{
+	cleanup_free char *data = NULL;
+	size_t len = 0;
+	if (pl__read_fileat(dirfd, "oci-layout", LAYOUT_FILE_MAX, &data, &len, err) < 0)
+		return pl__error_wrap(err, "layout '%s'", dir);
+	json_error_t je;
+	cleanup_json json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+	if (!j)
+		return json_fail(err, dir, "oci-layout", &je);
+	const char *v = json_string_value(json_object_get(j, "imageLayoutVersion"));
+	if (!v || strcmp(v, "1.0.0"))
+		return pl__error_set(err, PL_EINVAL, 0,
+				     "'%s/oci-layout' does not declare imageLayoutVersion 1.0.0", dir);
+	cleanup_json json_t *idx = read_index(dirfd, dir, err);
+	return idx ? 0 : PL_EINVAL;
+}
+
+/* Remove staging directories of transactions that died (nobody holds their lock). */
+static void remove_stale(int dirfd, const char *prefix)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	size_t n = strlen(prefix);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, prefix, n) || strlen(de->d_name) != n + 6)
+			continue;
+		cleanup_close int sfd =
+			openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sfd >= 0 && flock(sfd, LOCK_EX | LOCK_NB) == 0)
+			pl__remove_tree(dirfd, de->d_name);
+	}
+	closedir(d);
+}
+
+/* Whether DIR holds nothing (after stale staging directories are gone). */
+static int is_empty(int dirfd, bool *empty)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -1;
+	}
+	struct dirent *de;
+	*empty = true;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			*empty = false;
+	closedir(d);
+	return 0;
+}
+
+/* mkdir -m 0755 whatever the umask; an existing directory is kept as it is. */
+static int ensure_dir(int atfd, const char *name, struct pl_error **err)
+{
+	if (mkdirat(atfd, name, 0755) < 0) {
+		if (errno == EEXIST)
+			return 0;
+		return pl__error_set(err, PL_ESYS, errno, "cannot create '%s'", name);
+	}
+	if (fchmodat(atfd, name, 0755, 0) < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot set the mode of '%s'", name);
+	return 0;
+}
+
+static int make_stage(struct pl__layout *l, int atfd, const char *prefix, struct pl_error **err)
+{
+	char name[256];
+	for (int tries = 0; tries < 100; tries++) {
+		uint8_t rnd[PL_SHA256_LEN];
+		char seed[64];
+		snprintf(seed, sizeof(seed), "%ld.%u.%d", (long)getpid(), l->tmp_seq++, tries);
+		pl__sha256(seed, strlen(seed), rnd);
+		char hex[2 * PL_SHA256_LEN + 1];
+		pl__hex(rnd, 3, hex);
+		snprintf(name, sizeof(name), "%s%s", prefix, hex);
+		if (mkdirat(atfd, name, 0700) == 0)
+			break;
+		if (errno != EEXIST)
+			return pl__error_set(err, PL_ESYS, errno, "cannot create a staging directory "
+								  "next to '%s'",
+					     l->path);
+	}
+	if (!(l->stage_name = pl__strdup(name, err)))
+		return PL_ENOMEM;
+	l->stagefd = openat(atfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (l->stagefd < 0 || flock(l->stagefd, LOCK_EX) < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot lock staging directory '%s'", name);
+	/* A fresh layout is this directory renamed: give it a layout's mode,
+	 * whatever the umask. */
+	if (l->dirfd < 0 && fchmod(l->stagefd, 0755) < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot set the mode of '%s'", name);
+	if (l->dirfd >= 0) {
+		l->blobsfd = dup(l->stagefd);
+	} else {
+		if (ensure_dir(l->stagefd, "blobs", err) < 0 ||
+		    ensure_dir(l->stagefd, "blobs/sha256", err) < 0)
+			return PL_ESYS;
+		l->blobsfd = openat(l->stagefd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (l->blobsfd < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot open the staging directory");
+	return 0;
+}
+
+static int open_fresh(struct pl__layout *l, struct pl_error **err)
+{
+	cleanup_free char *copy = pl__strdup(l->path, err);
+	if (!copy)
+		return PL_ENOMEM;
+	size_t n = strlen(copy);
+	while (n > 1 && copy[n - 1] == '/')
+		copy[--n] = '\0';
+	char *slash = strrchr(copy, '/');
+	const char *parent = ".";
+	const char *base = copy;
+	if (slash) {
+		*slash = '\0';
+		parent = slash == copy ? "/" : copy;
+		base = slash + 1;
+	}
+	if (!strcmp(base, ".") || !strcmp(base, ".."))
+		return pl__error_set(err, PL_EINVAL, 0, "cannot create a layout at '%s'", l->path);
+	l->parentfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (l->parentfd < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot create layout '%s': parent '%s'",
+				     l->path, parent);
+	if (!(l->base = pl__strdup(base, err)))
+		return PL_ENOMEM;
+	cleanup_free char *prefix = pl__asprintf(err, ".%s" STAGE_PREFIX, base);
+	if (!prefix)
+		return PL_ENOMEM;
+	remove_stale(l->parentfd, prefix);
+	return make_stage(l, l->parentfd, prefix, err);
+}
+
+int pl__layout_open(const char *path, struct pl__layout **out, struct pl_error **err)
+{
+	struct pl__layout *l = pl__calloc(1, sizeof(*l), err);
+	if (!l)
+		return PL_ENOMEM;
+	l->dirfd = l->parentfd = l->stagefd = l->blobsfd = -1;
+	__attribute__((cleanup(pl__layout_freep))) struct pl__layout *guard = l;
+	if (!(l->path = pl__strdup(path, err)))
+		return PL_ENOMEM;
+	int rc;
+	l->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (l->dirfd < 0) {
+		if (errno != ENOENT)
+			return pl__error_set(err, PL_ESYS, errno, "cannot open layout '%s'", path);
+		rc = open_fresh(l, err);
+	} else {
+		remove_stale(l->dirfd, STAGE_PREFIX);
+		bool empty = false;
+		if (faccessat(l->dirfd, "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			rc = check_oci_layout(l->dirfd, path, err);
+		else if (is_empty(l->dirfd, &empty) < 0)
+			rc = pl__error_set(err, PL_ESYS, errno, "cannot read '%s'", path);
+		else if (!empty)
+			rc = pl__error_set(err, PL_EINVAL, 0,
+					   "'%s' is not an OCI image layout (no oci-layout file) and "
+					   "not empty",
+					   path);
+		else
+			rc = 0;
+		if (rc == 0)
+			rc = make_stage(l, l->dirfd, STAGE_PREFIX, err);
+	}
+	if (rc < 0)
+		return rc;
+	*out = steal_pointer(&guard);
+	return 0;
+}
+
+void pl__layout_free(struct pl__layout *l)
+{
+	if (!l)
+		return;
+	if (l->stage_name && !l->committed)
+		pl__remove_tree(l->dirfd >= 0 ? l->dirfd : l->parentfd, l->stage_name);
+	pl__closep(&l->blobsfd);
+	pl__closep(&l->stagefd);
+	pl__closep(&l->parentfd);
+	pl__closep(&l->dirfd);
+	free(l->path);
+	free(l->base);
+	free(l->stage_name);
+	free(l);
+}
+
+void pl__layout_freep(struct pl__layout **l)
+{
+	pl__layout_free(*l);
+}
+
+static void tmp_name(char *buf, size_t n, unsigned seq)
+{
+	snprintf(buf, n, "tmp-%u", seq);
+}
+
+int pl__layout_blob_open(struct pl__layout *l, int *fd, struct pl_error **err)
+{
+	char name[32];
+	tmp_name(name, sizeof(name), ++l->tmp_seq);
+	*fd = openat(l->blobsfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (*fd < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot create a blob in '%s'", l->path);
+	return 0;
+}
+
+int pl__layout_blob_close(struct pl__layout *l, int fd, const uint8_t digest[PL_SHA256_LEN],
+			  struct pl_error **err)
+{
+	char name[32], hex[2 * PL_SHA256_LEN + 1];
+	tmp_name(name, sizeof(name), l->tmp_seq);
+	pl__hex(digest, PL_SHA256_LEN, hex);
+	int rc = fchmod(fd, 0644) < 0 ? -1 : fsync(fd);
+	int e = errno;
+	if (close(fd) < 0 && rc == 0) {
+		rc = -1;
+		e = errno;
+	}
+	if (rc < 0)
+		return pl__error_set(err, PL_ESYS, e, "cannot write blob %s", hex);
+	if (renameat(l->blobsfd, name, l->blobsfd, hex) < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot stage blob %s", hex);
+	return 0;
+}
+
+int pl__layout_blob_put(struct pl__layout *l, const void *p, size_t n,
+			uint8_t digest[PL_SHA256_LEN], struct pl_error **err)
+{
+	int fd;
+	int rc = pl__layout_blob_open(l, &fd, err);
+	if (rc < 0)
+		return rc;
+	if (pl__write_all(fd, p, n) < 0) {
+		int e = errno;
+		close(fd);
+		return pl__error_set(err, PL_ESYS, e, "cannot write a blob in '%s'", l->path);
+	}
+	pl__sha256(p, n, digest);
+	return pl__layout_blob_close(l, fd, digest, err);
+}
+
+static json_t *descriptor_json(const struct pl__descriptor *d, const char *tag)
+{
+	char digest[PL_DIGEST_STR_LEN + 1];
+	pl__digest_str(d->digest, digest);
+	json_t *j = json_pack("{s:s, s:s, s:I, s:{s:s}}", "mediaType", d->media_type, "digest",
+			      digest, "size", (json_int_t)d->size, "annotations", REF_NAME, tag);
+	if (j && d->architecture)
+		json_object_set_new(j, "platform", json_pack("{s:s, s:s}", "architecture",
+							     d->architecture, "os", d->os));
+	return j;
+}
+
+static int dump_json(const json_t *j, char **out, size_t *len, struct pl_error **err)
+{
+	*out = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+	if (!*out)
+		return pl__error_nomem(err);
+	*len = strlen(*out);
+	return 0;
+}
+
+/* Point `tag` at `desc` in `idx`, dropping any earlier reference of that name. */
+static int set_tag(json_t *idx, json_t *desc, const char *tag, struct pl_error **err)
+{
+	json_t *m = json_object_get(idx, "manifests");
+	for (size_t i = json_array_size(m); i-- > 0;) {
+		json_t *ann = json_object_get(json_array_get(m, i), "annotations");
+		const char *name = json_string_value(json_object_get(ann, REF_NAME));
+		if (name && !strcmp(name, tag))
+			json_array_remove(m, i);
+	}
+	if (json_array_append(m, desc) < 0)
+		return pl__error_nomem(err);
+	return 0;
+}
+
+static int sync_fd(int fd, const char *what, struct pl_error **err)
+{
+	if (fsync(fd) < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot sync '%s'", what);
+	return 0;
+}
+
+static int commit_fresh(struct pl__layout *l, json_t *desc, const char *tag,
+			struct pl_error **err)
+{
+	static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+	cleanup_json json_t *idx = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType",
+					     "application/vnd.oci.image.index.v1+json", "manifests");
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+	if (!idx)
+		return pl__error_nomem(err);
+	if (set_tag(idx, desc, tag, err) < 0 || dump_json(idx, &text, &len, err) < 0)
+		return PL_ENOMEM;
+	if (pl__write_file_atomic(l->stagefd, "oci-layout", layout, sizeof(layout) - 1, 0644, err) < 0 ||
+	    pl__write_file_atomic(l->stagefd, "index.json", text, len, 0644, err) < 0 ||
+	    sync_fd(l->blobsfd, "blobs/sha256", err) < 0)
+		return PL_ESYS;
+	int blobs = openat(l->stagefd, "blobs", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (blobs >= 0) {
+		fsync(blobs);
+		close(blobs);
+	}
+	if (renameat2(l->parentfd, l->stage_name, l->parentfd, l->base, RENAME_NOREPLACE) < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot move the new layout to '%s'",
+				     l->path);
+	l->committed = true;
+	return sync_fd(l->parentfd, l->path, err);
+}
+
+/* Move every staged blob into DIR/blobs/sha256 (keeping blobs already there). */
+static int move_blobs(struct pl__layout *l, int blobs, struct pl_error **err)
+{
+	int fd = dup(l->stagefd);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return pl__error_set(err, PL_ESYS, errno, "cannot read the staging directory");
+	}
+	rewinddir(d);
+	struct dirent *de;
+	int rc = 0;
+	while (rc == 0 && (de = readdir(d))) {
+		uint8_t dg[PL_SHA256_LEN];
+		if (!pl__hex_sha256(de->d_name, dg))
+			continue;
+		if (faccessat(blobs, de->d_name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		if (renameat(l->stagefd, de->d_name, blobs, de->d_name) < 0)
+			rc = pl__error_set(err, PL_ESYS, errno, "cannot move blob %s into '%s'",
+					   de->d_name, l->path);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int commit_existing(struct pl__layout *l, json_t *desc, const char *tag,
+			   struct pl_error **err)
+{
+	static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+	if (flock(l->dirfd, LOCK_EX) < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot lock layout '%s'", l->path);
+	bool fresh = faccessat(l->dirfd, "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW) < 0;
+	cleanup_json json_t *idx = NULL;
+	if (fresh)
+		idx = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType",
+				"application/vnd.oci.image.index.v1+json", "manifests");
+	else if (!(idx = read_index(l->dirfd, l->path, err)))
+		return PL_EINVAL;
+	if (!idx)
+		return pl__error_nomem(err);
+	if (ensure_dir(l->dirfd, "blobs", err) < 0 || ensure_dir(l->dirfd, "blobs/sha256", err) < 0)
+		return PL_ESYS;
+	cleanup_close int blobs = openat(l->dirfd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (blobs < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot open '%s/blobs/sha256'", l->path);
+	if (move_blobs(l, blobs, err) < 0 || sync_fd(blobs, "blobs/sha256", err) < 0)
+		return PL_ESYS;
+	if (fresh && pl__write_file_atomic(l->dirfd, "oci-layout", layout, sizeof(layout) - 1,
+					   0644, err) < 0)
+		return PL_ESYS;
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+	if (set_tag(idx, desc, tag, err) < 0 || dump_json(idx, &text, &len, err) < 0)
+		return PL_ENOMEM;
+	if (pl__write_file_atomic(l->dirfd, "index.json", text, len, 0644, err) < 0)
+		return PL_ESYS;
+	l->committed = true;
+	pl__remove_tree(l->dirfd, l->stage_name);
+	return 0;
+}
+
+int pl__layout_commit(struct pl__layout *l, const struct pl__descriptor *d, const char *tag,
+		      struct pl_error **err)
+{
+	cleanup_json json_t *desc = descriptor_json(d, tag);
+	if (!desc)
+		return pl__error_nomem(err);
+	int rc = l->dirfd >= 0 ? commit_existing(l, desc, tag, err) : commit_fresh(l, desc, tag, err);
+	if (rc < 0)
+		return pl__error_wrap(err, "layout '%s'", l->path);
+	return 0;
+}

@@ -1,0 +1,103 @@
+/*
+ * recipe-impl.h - the parsed form of a recipe, shared by recipe.c (which
+ * fills it) and assemble.c / build.c (which read it).
+ *
+ * Invariants after a successful parse: every path is absolute and
+ * normalised (no empty, "." or ".." components, no trailing slash), no two
+ * of files/directories/symlinks share a path, every mode is <= 07777,
+ * run_uid/run_gid name an account that exists.
+ */
+#ifndef PLINTH_RECIPE_IMPL_H
+#define PLINTH_RECIPE_IMPL_H
+
+#include "internal.h"
+#include "plinth/recipe.h"
+
+struct pl__pos {
+	unsigned line, col; /* 1-based */
+};
+
+struct pl__file_spec {
+	char *path, *source;
+	bool has_sha256, has_mode, has_owner;
+	uint8_t sha256[PL_SHA256_LEN];
+	uint32_t mode, uid, gid;
+	struct pl__pos pos, source_pos, sha256_pos;
+};
+
+struct pl__dir_spec {
+	char *path;
+	bool has_mode, has_owner;
+	uint32_t mode, uid, gid;
+	struct pl__pos pos;
+};
+
+struct pl__link_spec {
+	char *path, *target;
+	struct pl__pos pos;
+};
+
+struct pl__user {
+	char *name, *home, *shell;
+	uint32_t uid, gid;
+	struct pl__pos pos;
+};
+
+struct pl__group {
+	char *name;
+	uint32_t gid;
+	struct pl__pos pos;
+};
+
+struct pl__strv {
+	char **v;
+	size_t n;
+	bool set; /* the key was present (an empty list is not "absent") */
+};
+
+struct pl__kv {
+	char *key, *value;
+};
+
+struct pl__kvv {
+	struct pl__kv *v;
+	size_t n;
+};
+
+struct pl__test {
+	struct pl__strv run;
+	int expect_exit;
+	char *expect_stdout, *expect_stderr;
+	struct pl__pos pos;
+};
+
+struct pl_recipe {
+	char *path; /* as given, for messages */
+	char *dir;  /* directory that relative sources are resolved against */
+	char *name, *version, *description, *base;
+	bool has_epoch;
+	uint64_t epoch;
+
+	struct pl__file_spec *files;
+	size_t nfiles;
+	struct pl__dir_spec *dirs;
+	size_t ndirs;
+	struct pl__link_spec *links;
+	size_t nlinks;
+
+	struct pl__user *users;
+	size_t nusers;
+	struct pl__group *groups;
+	size_t ngroups;
+	char *run_as;
+	uint32_t run_uid, run_gid;
+
+	struct pl__strv entrypoint, cmd, ports;
+	struct pl__kvv env, labels;
+	char *workdir, *stop_signal;
+
+	struct pl__test *tests;
+	size_t ntests;
+};
+
+#endif

@@ -1,0 +1,1106 @@
+/*
+ * recipe.c - strict parser for recipe schema v1.
+ *
+ * libyaml's events are turned into a small tree of nodes that keeps every
+ * node's position, then the tree is checked against the schema.  Aliases,
+ * anchors and tags are refused (a recipe never needs them, and aliases allow
+ * exponential expansion); so are duplicate keys, NUL bytes, more than one
+ * document and anything over the PL_RECIPE_MAX / PL_YAML_* limits.
+ */
+#include <errno.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "recipe-impl.h"
+
+/* ---- a position-keeping YAML tree ---------------------------------- */
+
+enum ykind { Y_SCALAR, Y_SEQ, Y_MAP };
+
+struct ynode {
+	enum ykind kind;
+	bool plain;   /* scalar written without quotes or block style */
+	char *value;  /* scalar text, NUL-terminated */
+	struct ynode **items; /* seq: elements; map: key, value, key, value... */
+	size_t n, alloc;
+	struct pl__pos pos;
+};
+
+static void ynode_free(struct ynode *y)
+{
+	if (!y)
+		return;
+	for (size_t i = 0; i < y->n; i++)
+		ynode_free(y->items[i]);
+	free(y->items);
+	free(y->value);
+	free(y);
+}
+
+static void ynode_freep(struct ynode **y)
+{
+	ynode_free(*y);
+}
+#define cleanup_ynode __attribute__((cleanup(ynode_freep)))
+
+static void yaml_event_release(yaml_event_t *e)
+{
+	yaml_event_delete(e);
+}
+
+struct ctx {
+	const char *file;
+	struct pl_error **err;
+};
+
+#define PL__POSFMT "%s:%u:%u: "
+
+static int fail_at(struct ctx *c, struct pl__pos pos, const char *fmt, ...) PL__PRINTF(3, 4);
+
+static int fail_at(struct ctx *c, struct pl__pos pos, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return pl__error_set(c->err, PL_EINVAL, 0, PL__POSFMT "%s", c->file, pos.line, pos.col, msg);
+}
+
+static struct pl__pos mark_pos(yaml_mark_t m)
+{
+	return (struct pl__pos){ (unsigned)m.line + 1, (unsigned)m.column + 1 };
+}
+
+static int ynode_push(struct ctx *c, struct ynode *parent, struct ynode *child)
+{
+	if (pl__grow(&parent->items, &parent->alloc, parent->n + 1, sizeof(*parent->items), c->err) < 0)
+		return PL_ENOMEM;
+	parent->items[parent->n++] = child;
+	return 0;
+}
+
+static bool scalar_eq(const struct ynode *a, const struct ynode *b)
+{
+	return a->kind == Y_SCALAR && b->kind == Y_SCALAR && !strcmp(a->value, b->value);
+}
+
+/* Check that a freshly completed map key does not repeat an earlier one. */
+static int check_dup_key(struct ctx *c, const struct ynode *map)
+{
+	const struct ynode *key = map->items[map->n - 1];
+	if (key->kind != Y_SCALAR)
+		return fail_at(c, key->pos, "mapping keys must be plain strings");
+	for (size_t i = 0; i + 1 < map->n; i += 2)
+		if (scalar_eq(map->items[i], key))
+			return fail_at(c, key->pos, "duplicate key '%s' (first at line %u, column %u)",
+				       key->value, map->items[i]->pos.line, map->items[i]->pos.col);
+	return 0;
+}
+
+static int yaml_problem(struct ctx *c, const yaml_parser_t *p)
+{
+	struct pl__pos pos = mark_pos(p->problem_mark);
+	if (p->error == YAML_MEMORY_ERROR)
+		return pl__error_nomem(c->err);
+	return fail_at(c, pos, "%s%s%s", p->problem ? p->problem : "malformed YAML",
+		       p->context ? " " : "", p->context ? p->context : "");
+}
+
+static int load_events(struct ctx *c, yaml_parser_t *parser, struct ynode **out)
+{
+	struct ynode *stack[PL_YAML_DEPTH_MAX + 1];
+	size_t depth = 0, nodes = 0, docs = 0;
+	cleanup_ynode struct ynode *root = NULL;
+
+	for (;;) {
+		__attribute__((cleanup(yaml_event_release))) yaml_event_t ev;
+		if (!yaml_parser_parse(parser, &ev))
+			return yaml_problem(c, parser);
+		struct pl__pos pos = mark_pos(ev.start_mark);
+		if (ev.type == YAML_STREAM_END_EVENT)
+			break;
+		if (ev.type == YAML_DOCUMENT_START_EVENT && ++docs > 1)
+			return fail_at(c, pos, "a recipe is a single YAML document");
+		if (ev.type == YAML_ALIAS_EVENT)
+			return fail_at(c, pos, "aliases are not allowed in a recipe");
+
+		const unsigned char *anchor = NULL, *tag = NULL;
+		enum ykind kind;
+		switch (ev.type) {
+		case YAML_SCALAR_EVENT:
+			anchor = ev.data.scalar.anchor;
+			tag = ev.data.scalar.tag;
+			kind = Y_SCALAR;
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+			anchor = ev.data.sequence_start.anchor;
+			tag = ev.data.sequence_start.tag;
+			kind = Y_SEQ;
+			break;
+		case YAML_MAPPING_START_EVENT:
+			anchor = ev.data.mapping_start.anchor;
+			tag = ev.data.mapping_start.tag;
+			kind = Y_MAP;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			continue;
+		default:
+			continue;
+		}
+		if (anchor)
+			return fail_at(c, pos, "anchors are not allowed in a recipe");
+		if (tag)
+			return fail_at(c, pos, "tags are not allowed in a recipe");
+		if (++nodes > PL_YAML_NODES_MAX)
+			return fail_at(c, pos, "recipe has more than %d nodes", PL_YAML_NODES_MAX);
+
+		struct ynode *y = pl__calloc(1, sizeof(*y), c->err);
+		if (!y)
+			return PL_ENOMEM;
+		y->kind = kind;
+		y->pos = pos;
+		if (kind == Y_SCALAR) {
+			size_t n = ev.data.scalar.length;
+			if (memchr(ev.data.scalar.value, '\0', n)) {
+				free(y);
+				return fail_at(c, pos, "NUL bytes are not allowed in a recipe");
+			}
+			y->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+			y->value = pl__strndup((const char *)ev.data.scalar.value, n, c->err);
+			if (!y->value) {
+				free(y);
+				return PL_ENOMEM;
+			}
+		}
+		if (depth == 0) {
+			root = y;
+		} else {
+			struct ynode *parent = stack[depth - 1];
+			if (ynode_push(c, parent, y) < 0) {
+				ynode_free(y);
+				return PL_ENOMEM;
+			}
+			if (parent->kind == Y_MAP && parent->n % 2 == 1 && check_dup_key(c, parent) < 0)
+				return PL_EINVAL;
+		}
+		if (kind != Y_SCALAR) {
+			if (depth == PL_YAML_DEPTH_MAX)
+				return fail_at(c, pos, "recipe is nested deeper than %d levels",
+					       PL_YAML_DEPTH_MAX);
+			stack[depth++] = y;
+		}
+	}
+	if (!root)
+		return fail_at(c, (struct pl__pos){ 1, 1 }, "recipe is empty");
+	*out = steal_pointer(&root);
+	return 0;
+}
+
+static int load_tree(struct ctx *c, const char *data, size_t len, struct ynode **out)
+{
+	if (len > PL_RECIPE_MAX)
+		return pl__error_set(c->err, PL_ELIMIT, 0, "%s: recipe is larger than %zu bytes",
+				     c->file, PL_RECIPE_MAX);
+	yaml_parser_t parser;
+	if (!yaml_parser_initialize(&parser))
+		return pl__error_nomem(c->err);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+	int rc = load_events(c, &parser, out);
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
+/* ---- typed access with positions ----------------------------------- */
+
+static const char *kind_name(const struct ynode *y)
+{
+	if (y->kind == Y_SEQ)
+		return "a list";
+	if (y->kind == Y_MAP)
+		return "a mapping";
+	return "a scalar";
+}
+
+static bool is_null(const struct ynode *y)
+{
+	return y->kind == Y_SCALAR && y->plain &&
+	       (!*y->value || !strcmp(y->value, "~") || !strcmp(y->value, "null"));
+}
+
+static int want_kind(struct ctx *c, const struct ynode *y, enum ykind k, const char *key)
+{
+	static const char *want[] = { "a string", "a list", "a mapping" };
+	if (y->kind == k && !(k == Y_SCALAR && is_null(y)))
+		return 0;
+	return fail_at(c, y->pos, "'%s' must be %s, not %s", key, want[k],
+		       is_null(y) ? "null" : kind_name(y));
+}
+
+static int get_str(struct ctx *c, const struct ynode *y, const char *key, char **out)
+{
+	if (want_kind(c, y, Y_SCALAR, key) < 0)
+		return PL_EINVAL;
+	free(*out);
+	*out = pl__strdup(y->value, c->err);
+	return *out ? 0 : PL_ENOMEM;
+}
+
+static int get_u64(struct ctx *c, const struct ynode *y, const char *key, uint64_t max,
+		   uint64_t *out)
+{
+	if (want_kind(c, y, Y_SCALAR, key) < 0)
+		return PL_EINVAL;
+	const char *s = y->value;
+	if (!y->plain || !*s || strspn(s, "0123456789") != strlen(s))
+		return fail_at(c, y->pos, "'%s' must be a whole number, not '%s'", key, s);
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || v > max)
+		return fail_at(c, y->pos, "'%s' must be at most %llu, not '%s'", key,
+			       (unsigned long long)max, s);
+	*out = v;
+	return 0;
+}
+
+static const char *const *closest(const char *word, const char *const *known)
+{
+	const char *const *best = NULL;
+	size_t best_d = 3;
+	for (const char *const *k = known; *k; k++) {
+		size_t d = pl__edit_distance(word, *k, 2);
+		if (d < best_d) {
+			best_d = d;
+			best = k;
+		}
+	}
+	return best;
+}
+
+/* Reject keys of `map` that are not in `known` (NULL-terminated). */
+static int check_keys(struct ctx *c, const struct ynode *map, const char *const *known,
+		      const char *where)
+{
+	for (size_t i = 0; i < map->n; i += 2) {
+		const struct ynode *k = map->items[i];
+		const char *const *p;
+		for (p = known; *p && strcmp(*p, k->value); p++)
+			;
+		if (*p)
+			continue;
+		const char *const *near = closest(k->value, known);
+		char in[128] = "";
+		if (where)
+			snprintf(in, sizeof(in), " in '%s'", where);
+		if (near)
+			return fail_at(c, k->pos, "unknown key '%s'%s (did you mean '%s'?)", k->value,
+				       in, *near);
+		return fail_at(c, k->pos, "unknown key '%s'%s", k->value, in);
+	}
+	return 0;
+}
+
+static const struct ynode *lookup(const struct ynode *map, const char *key)
+{
+	for (size_t i = 0; i < map->n; i += 2)
+		if (!strcmp(map->items[i]->value, key))
+			return map->items[i + 1];
+	return NULL;
+}
+
+static int require(struct ctx *c, const struct ynode *map, const char *key, const char *where,
+		   const struct ynode **out)
+{
+	*out = lookup(map, key);
+	if (*out)
+		return 0;
+	if (where)
+		return fail_at(c, map->pos, "'%s' needs a '%s'", where, key);
+	return fail_at(c, map->pos, "recipe needs a '%s'", key);
+}
+
+/* ---- value checks --------------------------------------------------- */
+
+static bool valid_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 128)
+		return false;
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+static bool valid_version(const char *s)
+{
+	for (int part = 0; part < 3; part++) {
+		size_t d = strspn(s, "0123456789");
+		if (d == 0 || d > 9 || (d > 1 && s[0] == '0'))
+			return false;
+		s += d;
+		if (part < 2 && *s++ != '.')
+			return false;
+	}
+	return *s == '\0';
+}
+
+static int check_image_path(struct ctx *c, const struct ynode *y, const char *key)
+{
+	const char *p = y->value;
+	if (p[0] != '/')
+		return fail_at(c, y->pos, "'%s' must be an absolute path, not '%s'", key, p);
+	if (strlen(p) > PL_PATH_MAX)
+		return fail_at(c, y->pos, "'%s' is longer than %d bytes", key, PL_PATH_MAX);
+	if (!strcmp(p, "/"))
+		return fail_at(c, y->pos, "'%s' cannot be the root directory", key);
+	for (const char *s = p + 1;;) {
+		size_t n = strcspn(s, "/");
+		if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+			return fail_at(c, y->pos,
+				       "'%s' must be a normalised path (no empty, '.' or '..' "
+				       "components, no trailing '/'), not '%s'",
+				       key, p);
+		if (!s[n])
+			break;
+		s += n + 1;
+	}
+	return 0;
+}
+
+static int get_path(struct ctx *c, const struct ynode *y, const char *key, char **out)
+{
+	if (want_kind(c, y, Y_SCALAR, key) < 0 || check_image_path(c, y, key) < 0)
+		return PL_EINVAL;
+	return get_str(c, y, key, out);
+}
+
+static int get_mode(struct ctx *c, const struct ynode *y, uint32_t *out)
+{
+	if (want_kind(c, y, Y_SCALAR, "mode") < 0)
+		return PL_EINVAL;
+	const char *s = y->value;
+	size_t n = strlen(s);
+	if (n < 3 || n > 5 || strspn(s, "01234567") != n || (n == 5 && s[0] != '0'))
+		return fail_at(c, y->pos, "'mode' must be an octal mode such as \"0755\", not '%s'",
+			       s);
+	*out = (uint32_t)strtoul(s, NULL, 8);
+	if (*out > 07777)
+		return fail_at(c, y->pos, "'mode' %s has bits beyond 07777", s);
+	return 0;
+}
+
+static bool parse_id(const char *s, size_t n, uint32_t *out)
+{
+	if (n == 0 || n > 10 || strspn(s, "0123456789") < n)
+		return false;
+	uint64_t v = 0;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	if (v > UINT32_MAX - 1)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+static int get_owner(struct ctx *c, const struct ynode *y, uint32_t *uid, uint32_t *gid)
+{
+	if (want_kind(c, y, Y_SCALAR, "owner") < 0)
+		return PL_EINVAL;
+	const char *s = y->value, *colon = strchr(s, ':');
+	if (!colon || !parse_id(s, (size_t)(colon - s), uid) ||
+	    !parse_id(colon + 1, strlen(colon + 1), gid))
+		return fail_at(c, y->pos, "'owner' must be numeric UID:GID such as \"0:0\", not '%s'",
+			       s);
+	return 0;
+}
+
+static int get_strv(struct ctx *c, const struct ynode *y, const char *key, struct pl__strv *out)
+{
+	if (want_kind(c, y, Y_SEQ, key) < 0)
+		return PL_EINVAL;
+	out->v = pl__calloc(y->n + 1, sizeof(char *), c->err);
+	if (!out->v)
+		return PL_ENOMEM;
+	out->set = true;
+	for (size_t i = 0; i < y->n; i++) {
+		if (get_str(c, y->items[i], key, &out->v[i]) < 0)
+			return PL_EINVAL;
+		out->n++;
+	}
+	return 0;
+}
+
+typedef bool (*key_check)(const char *key);
+
+static int get_kvv(struct ctx *c, const struct ynode *y, const char *key, key_check ok,
+		   const char *what, struct pl__kvv *out)
+{
+	if (want_kind(c, y, Y_MAP, key) < 0)
+		return PL_EINVAL;
+	out->v = pl__calloc(y->n / 2 + 1, sizeof(*out->v), c->err);
+	if (!out->v)
+		return PL_ENOMEM;
+	for (size_t i = 0; i < y->n; i += 2) {
+		const struct ynode *k = y->items[i], *v = y->items[i + 1];
+		if (!ok(k->value))
+			return fail_at(c, k->pos, "'%s' is not a valid %s", k->value, what);
+		struct pl__kv *kv = &out->v[out->n++];
+		if (!(kv->key = pl__strdup(k->value, c->err)))
+			return PL_ENOMEM;
+		if (get_str(c, v, k->value, &kv->value) < 0)
+			return PL_EINVAL;
+	}
+	return 0;
+}
+
+static bool env_key_ok(const char *k)
+{
+	if (!*k || (k[0] >= '0' && k[0] <= '9'))
+		return false;
+	return strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") ==
+	       strlen(k);
+}
+
+static bool label_key_ok(const char *k)
+{
+	return *k && strlen(k) <= 256;
+}
+
+/* ---- sections ------------------------------------------------------ */
+
+static const char *const file_keys[] = { "path", "source", "sha256", "mode", "owner", NULL };
+static const char *const dir_keys[] = { "path", "mode", "owner", NULL };
+static const char *const link_keys[] = { "path", "target", NULL };
+
+static int parse_files(struct ctx *c, struct pl_recipe *r, const struct ynode *seq)
+{
+	if (want_kind(c, seq, Y_SEQ, "files") < 0)
+		return PL_EINVAL;
+	r->files = pl__calloc(seq->n, sizeof(*r->files), c->err);
+	if (!r->files)
+		return PL_ENOMEM;
+	for (size_t i = 0; i < seq->n; i++) {
+		const struct ynode *m = seq->items[i], *v;
+		struct pl__file_spec *f = &r->files[r->nfiles++];
+		if (want_kind(c, m, Y_MAP, "files[]") < 0 || check_keys(c, m, file_keys, "files") < 0)
+			return PL_EINVAL;
+		f->pos = m->pos;
+		if (require(c, m, "path", "files[]", &v) < 0 || get_path(c, v, "path", &f->path) < 0)
+			return PL_EINVAL;
+		if (require(c, m, "source", "files[]", &v) < 0 ||
+		    get_str(c, v, "source", &f->source) < 0)
+			return PL_EINVAL;
+		f->source_pos = v->pos;
+		if ((v = lookup(m, "sha256"))) {
+			if (want_kind(c, v, Y_SCALAR, "sha256") < 0)
+				return PL_EINVAL;
+			const char *h = v->value;
+			if (!strncmp(h, "sha256:", 7))
+				h += 7;
+			if (!pl__hex_sha256(h, f->sha256))
+				return fail_at(c, v->pos,
+					       "'sha256' must be 64 lowercase hex digits, not '%s'",
+					       v->value);
+			f->has_sha256 = true;
+			f->sha256_pos = v->pos;
+		}
+		if ((v = lookup(m, "mode"))) {
+			if (get_mode(c, v, &f->mode) < 0)
+				return PL_EINVAL;
+			f->has_mode = true;
+		}
+		if ((v = lookup(m, "owner"))) {
+			if (get_owner(c, v, &f->uid, &f->gid) < 0)
+				return PL_EINVAL;
+			f->has_owner = true;
+		}
+	}
+	return 0;
+}
+
+static int parse_dirs(struct ctx *c, struct pl_recipe *r, const struct ynode *seq)
+{
+	if (want_kind(c, seq, Y_SEQ, "directories") < 0)
+		return PL_EINVAL;
+	r->dirs = pl__calloc(seq->n, sizeof(*r->dirs), c->err);
+	if (!r->dirs)
+		return PL_ENOMEM;
+	for (size_t i = 0; i < seq->n; i++) {
+		const struct ynode *m = seq->items[i], *v;
+		struct pl__dir_spec *d = &r->dirs[r->ndirs++];
+		if (want_kind(c, m, Y_MAP, "directories[]") < 0 ||
+		    check_keys(c, m, dir_keys, "directories") < 0)
+			return PL_EINVAL;
+		d->pos = m->pos;
+		if (require(c, m, "path", "directories[]", &v) < 0 ||
+		    get_path(c, v, "path", &d->path) < 0)
+			return PL_EINVAL;
+		if ((v = lookup(m, "mode"))) {
+			if (get_mode(c, v, &d->mode) < 0)
+				return PL_EINVAL;
+			d->has_mode = true;
+		}
+		if ((v = lookup(m, "owner"))) {
+			if (get_owner(c, v, &d->uid, &d->gid) < 0)
+				return PL_EINVAL;
+			d->has_owner = true;
+		}
+	}
+	return 0;
+}
+
+static int parse_links(struct ctx *c, struct pl_recipe *r, const struct ynode *seq)
+{
+	if (want_kind(c, seq, Y_SEQ, "symlinks") < 0)
+		return PL_EINVAL;
+	r->links = pl__calloc(seq->n, sizeof(*r->links), c->err);
+	if (!r->links)
+		return PL_ENOMEM;
+	for (size_t i = 0; i < seq->n; i++) {
+		const struct ynode *m = seq->items[i], *v;
+		struct pl__link_spec *l = &r->links[r->nlinks++];
+		if (want_kind(c, m, Y_MAP, "symlinks[]") < 0 ||
+		    check_keys(c, m, link_keys, "symlinks") < 0)
+			return PL_EINVAL;
+		l->pos = m->pos;
+		if (require(c, m, "path", "symlinks[]", &v) < 0 ||
+		    get_path(c, v, "path", &l->path) < 0)
+			return PL_EINVAL;
+		if (require(c, m, "target", "symlinks[]", &v) < 0 ||
+		    get_str(c, v, "target", &l->target) < 0)
+			return PL_EINVAL;
+		if (strlen(l->target) > PL_PATH_MAX)
+			return fail_at(c, v->pos, "'target' is longer than %d bytes", PL_PATH_MAX);
+	}
+	return 0;
+}
+
+/* Paths must be unique across files, directories and symlinks. */
+struct declared {
+	const char *path;
+	struct pl__pos pos;
+};
+
+static int cmp_declared(const void *a, const void *b)
+{
+	const struct declared *x = a, *y = b;
+	int d = strcmp(x->path, y->path);
+	if (d)
+		return d;
+	if (x->pos.line != y->pos.line)
+		return x->pos.line < y->pos.line ? -1 : 1;
+	return x->pos.col < y->pos.col ? -1 : x->pos.col > y->pos.col;
+}
+
+static int check_duplicates(struct ctx *c, const struct pl_recipe *r)
+{
+	size_t n = r->nfiles + r->ndirs + r->nlinks;
+	if (n < 2)
+		return 0;
+	cleanup_free struct declared *all = pl__calloc(n, sizeof(*all), c->err);
+	if (!all)
+		return PL_ENOMEM;
+	size_t k = 0;
+	for (size_t i = 0; i < r->nfiles; i++)
+		all[k++] = (struct declared){ r->files[i].path, r->files[i].pos };
+	for (size_t i = 0; i < r->ndirs; i++)
+		all[k++] = (struct declared){ r->dirs[i].path, r->dirs[i].pos };
+	for (size_t i = 0; i < r->nlinks; i++)
+		all[k++] = (struct declared){ r->links[i].path, r->links[i].pos };
+	qsort(all, n, sizeof(*all), cmp_declared);
+	for (size_t i = 1; i < n; i++)
+		if (!strcmp(all[i].path, all[i - 1].path))
+			return fail_at(c, all[i].pos,
+				       "duplicate path '%s' (already declared at line %u, column %u)",
+				       all[i].path, all[i - 1].pos.line, all[i - 1].pos.col);
+	return 0;
+}
+
+/* Built-in accounts that every image has. */
+static const struct {
+	const char *name;
+	uint32_t id;
+} builtin_accounts[] = { { "root", 0 }, { "nonroot", 65532 }, { "nobody", 65534 } };
+
+static bool account_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 32 || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+static int check_account(struct ctx *c, const char *kind, const char *name, uint32_t id,
+			 struct pl__pos pos)
+{
+	if (!account_name_ok(name))
+		return fail_at(c, pos, "'%s' is not a valid %s name", name, kind);
+	for (size_t i = 0; i < sizeof(builtin_accounts) / sizeof(builtin_accounts[0]); i++) {
+		if (!strcmp(name, builtin_accounts[i].name))
+			return fail_at(c, pos, "%s name '%s' is built in", kind, name);
+		if (id == builtin_accounts[i].id)
+			return fail_at(c, pos, "%s id %u is taken by the built-in '%s'", kind, id,
+				       builtin_accounts[i].name);
+	}
+	return 0;
+}
+
+static const char *const user_keys[] = { "name", "uid", "gid", "home", "shell", NULL };
+static const char *const group_keys[] = { "name", "gid", NULL };
+static const char *const account_keys[] = { "users", "groups", "run-as", NULL };
+
+static int parse_groups(struct ctx *c, struct pl_recipe *r, const struct ynode *seq)
+{
+	if (want_kind(c, seq, Y_SEQ, "groups") < 0)
+		return PL_EINVAL;
+	r->groups = pl__calloc(seq->n, sizeof(*r->groups), c->err);
+	if (!r->groups)
+		return PL_ENOMEM;
+	for (size_t i = 0; i < seq->n; i++) {
+		const struct ynode *m = seq->items[i], *v;
+		struct pl__group *g = &r->groups[r->ngroups++];
+		uint64_t id;
+		if (want_kind(c, m, Y_MAP, "groups[]") < 0 ||
+		    check_keys(c, m, group_keys, "groups") < 0)
+			return PL_EINVAL;
+		g->pos = m->pos;
+		if (require(c, m, "name", "groups[]", &v) < 0 || get_str(c, v, "name", &g->name) < 0)
+			return PL_EINVAL;
+		if (require(c, m, "gid", "groups[]", &v) < 0 ||
+		    get_u64(c, v, "gid", UINT32_MAX - 1, &id) < 0)
+			return PL_EINVAL;
+		g->gid = (uint32_t)id;
+		if (check_account(c, "group", g->name, g->gid, m->pos) < 0)
+			return PL_EINVAL;
+		for (size_t j = 0; j + 1 < r->ngroups; j++)
+			if (!strcmp(r->groups[j].name, g->name) || r->groups[j].gid == g->gid)
+				return fail_at(c, m->pos, "group '%s' (gid %u) clashes with '%s'",
+					       g->name, g->gid, r->groups[j].name);
+	}
+	return 0;
+}
+
+static int parse_users(struct ctx *c, struct pl_recipe *r, const struct ynode *seq)
+{
+	if (want_kind(c, seq, Y_SEQ, "users") < 0)
+		return PL_EINVAL;
+	r->users = pl__calloc(seq->n, sizeof(*r->users), c->err);
+	if (!r->users)
+		return PL_ENOMEM;
+	for (size_t i = 0; i < seq->n; i++) {
+		const struct ynode *m = seq->items[i], *v;
+		struct pl__user *u = &r->users[r->nusers++];
+		uint64_t id;
+		if (want_kind(c, m, Y_MAP, "users[]") < 0 || check_keys(c, m, user_keys, "users") < 0)
+			return PL_EINVAL;
+		u->pos = m->pos;
+		if (require(c, m, "name", "users[]", &v) < 0 || get_str(c, v, "name", &u->name) < 0)
+			return PL_EINVAL;
+		if (require(c, m, "uid", "users[]", &v) < 0 ||
+		    get_u64(c, v, "uid", UINT32_MAX - 1, &id) < 0)
+			return PL_EINVAL;
+		u->uid = u->gid = (uint32_t)id;
+		if ((v = lookup(m, "gid"))) {
+			if (get_u64(c, v, "gid", UINT32_MAX - 1, &id) < 0)
+				return PL_EINVAL;
+			u->gid = (uint32_t)id;
+		}
+		if ((v = lookup(m, "home"))) {
+			if (get_path(c, v, "home", &u->home) < 0)
+				return PL_EINVAL;
+		} else if (!(u->home = pl__asprintf(c->err, "/home/%s", u->name))) {
+			return PL_ENOMEM;
+		}
+		if ((v = lookup(m, "shell"))) {
+			if (get_path(c, v, "shell", &u->shell) < 0)
+				return PL_EINVAL;
+		} else if (!(u->shell = pl__strdup("/sbin/nologin", c->err))) {
+			return PL_ENOMEM;
+		}
+		if (check_account(c, "user", u->name, u->uid, m->pos) < 0)
+			return PL_EINVAL;
+		for (size_t j = 0; j + 1 < r->nusers; j++)
+			if (!strcmp(r->users[j].name, u->name) || r->users[j].uid == u->uid)
+				return fail_at(c, m->pos, "user '%s' (uid %u) clashes with '%s'",
+					       u->name, u->uid, r->users[j].name);
+	}
+	return 0;
+}
+
+static int resolve_run_as(struct ctx *c, struct pl_recipe *r, struct pl__pos pos)
+{
+	const char *s = r->run_as;
+	for (size_t i = 0; i < sizeof(builtin_accounts) / sizeof(builtin_accounts[0]); i++)
+		if (!strcmp(s, builtin_accounts[i].name)) {
+			r->run_uid = r->run_gid = builtin_accounts[i].id;
+			return 0;
+		}
+	for (size_t i = 0; i < r->nusers; i++)
+		if (!strcmp(s, r->users[i].name)) {
+			r->run_uid = r->users[i].uid;
+			r->run_gid = r->users[i].gid;
+			return 0;
+		}
+	const char *colon = strchr(s, ':');
+	size_t n = colon ? (size_t)(colon - s) : strlen(s);
+	if (parse_id(s, n, &r->run_uid)) {
+		r->run_gid = r->run_uid;
+		if (!colon || parse_id(colon + 1, strlen(colon + 1), &r->run_gid))
+			return 0;
+	}
+	return fail_at(c, pos, "'run-as' names no account: '%s' (use nonroot, root, a user "
+			       "from 'accounts', or UID[:GID])",
+		       s);
+}
+
+static int parse_accounts(struct ctx *c, struct pl_recipe *r, const struct ynode *m)
+{
+	const struct ynode *v;
+	if (want_kind(c, m, Y_MAP, "accounts") < 0 || check_keys(c, m, account_keys, "accounts") < 0)
+		return PL_EINVAL;
+	if ((v = lookup(m, "groups")) && parse_groups(c, r, v) < 0)
+		return PL_EINVAL;
+	if ((v = lookup(m, "users")) && parse_users(c, r, v) < 0)
+		return PL_EINVAL;
+	if ((v = lookup(m, "run-as"))) {
+		if (get_str(c, v, "run-as", &r->run_as) < 0)
+			return PL_EINVAL;
+		return resolve_run_as(c, r, v->pos);
+	}
+	return 0;
+}
+
+static bool stop_signal_ok(const char *s)
+{
+	static const char *const names[] = {
+		"SIGABRT", "SIGALRM", "SIGBUS",  "SIGCHLD",  "SIGCONT", "SIGFPE",  "SIGHUP",
+		"SIGILL",  "SIGINT",  "SIGIO",   "SIGKILL",  "SIGPIPE", "SIGPROF", "SIGPWR",
+		"SIGQUIT", "SIGSEGV", "SIGSTOP", "SIGSYS",   "SIGTERM", "SIGTRAP", "SIGTSTP",
+		"SIGTTIN", "SIGTTOU", "SIGURG",  "SIGUSR1",  "SIGUSR2", "SIGVTALRM", "SIGWINCH",
+		"SIGXCPU", "SIGXFSZ", NULL,
+	};
+	for (const char *const *n = names; *n; n++)
+		if (!strcmp(s, *n))
+			return true;
+	for (int i = 0; i < 2; i++) {
+		const char *base = i ? "SIGRTMAX-" : "SIGRTMIN+";
+		size_t bl = strlen(base);
+		uint32_t n;
+		if (!strncmp(s, base, bl) && parse_id(s + bl, strlen(s + bl), &n) && n >= 1 &&
+		    n <= 15)
+			return true;
+	}
+	return false;
+}
+
+/* "8080", "8080/tcp", "53/udp", "9/sctp", normalised to "PORT/PROTO". */
+static int get_port(struct ctx *c, const struct ynode *y, char **out)
+{
+	if (want_kind(c, y, Y_SCALAR, "ports") < 0)
+		return PL_EINVAL;
+	const char *s = y->value, *slash = strchr(s, '/');
+	const char *proto = slash ? slash + 1 : "tcp";
+	uint32_t port;
+	if (!parse_id(s, slash ? (size_t)(slash - s) : strlen(s), &port) || port < 1 ||
+	    port > 65535 || (strcmp(proto, "tcp") && strcmp(proto, "udp") && strcmp(proto, "sctp")))
+		return fail_at(c, y->pos, "'ports' entries look like 8080/tcp or 53/udp, not '%s'", s);
+	*out = pl__asprintf(c->err, "%u/%s", port, proto);
+	return *out ? 0 : PL_ENOMEM;
+}
+
+static const char *const config_keys[] = { "entrypoint", "cmd",         "env",   "workdir",
+					   "labels",     "stop-signal", "ports", NULL };
+
+static int parse_config(struct ctx *c, struct pl_recipe *r, const struct ynode *m)
+{
+	const struct ynode *v;
+	if (want_kind(c, m, Y_MAP, "config") < 0 || check_keys(c, m, config_keys, "config") < 0)
+		return PL_EINVAL;
+	if ((v = lookup(m, "entrypoint")) && get_strv(c, v, "entrypoint", &r->entrypoint) < 0)
+		return PL_EINVAL;
+	if ((v = lookup(m, "cmd")) && get_strv(c, v, "cmd", &r->cmd) < 0)
+		return PL_EINVAL;
+	if ((v = lookup(m, "env")) &&
+	    get_kvv(c, v, "env", env_key_ok, "environment variable name", &r->env) < 0)
+		return PL_EINVAL;
+	if ((v = lookup(m, "labels")) && get_kvv(c, v, "labels", label_key_ok, "label", &r->labels) < 0)
+		return PL_EINVAL;
+	if ((v = lookup(m, "workdir")) && get_path(c, v, "workdir", &r->workdir) < 0)
+		return PL_EINVAL;
+	if ((v = lookup(m, "stop-signal"))) {
+		if (get_str(c, v, "stop-signal", &r->stop_signal) < 0)
+			return PL_EINVAL;
+		if (!stop_signal_ok(r->stop_signal))
+			return fail_at(c, v->pos, "'stop-signal' must be a signal name such as "
+						  "SIGTERM, not '%s'",
+				       r->stop_signal);
+	}
+	if ((v = lookup(m, "ports"))) {
+		if (want_kind(c, v, Y_SEQ, "ports") < 0)
+			return PL_EINVAL;
+		r->ports.v = pl__calloc(v->n + 1, sizeof(char *), c->err);
+		if (!r->ports.v)
+			return PL_ENOMEM;
+		r->ports.set = true;
+		for (size_t i = 0; i < v->n; i++) {
+			if (get_port(c, v->items[i], &r->ports.v[r->ports.n]) < 0)
+				return PL_EINVAL;
+			r->ports.n++;
+		}
+	}
+	return 0;
+}
+
+static int check_regex(struct ctx *c, const struct ynode *y, const char *key)
+{
+	regex_t re;
+	int rc = regcomp(&re, y->value, REG_EXTENDED | REG_NOSUB);
+	if (rc == 0) {
+		regfree(&re);
+		return 0;
+	}
+	char why[256];
+	regerror(rc, &re, why, sizeof(why));
+	return fail_at(c, y->pos, "'%s' is not a valid extended regular expression: %s", key, why);
+}
+
+static const char *const test_keys[] = { "run", "expect-exit", "expect-stdout", "expect-stderr",
+					 NULL };
+
+static int parse_tests(struct ctx *c, struct pl_recipe *r, const struct ynode *seq)
+{
+	if (want_kind(c, seq, Y_SEQ, "tests") < 0)
+		return PL_EINVAL;
+	r->tests = pl__calloc(seq->n, sizeof(*r->tests), c->err);
+	if (!r->tests)
+		return PL_ENOMEM;
+	for (size_t i = 0; i < seq->n; i++) {
+		const struct ynode *m = seq->items[i], *v;
+		struct pl__test *t = &r->tests[r->ntests++];
+		if (want_kind(c, m, Y_MAP, "tests[]") < 0 || check_keys(c, m, test_keys, "tests") < 0)
+			return PL_EINVAL;
+		t->pos = m->pos;
+		if (require(c, m, "run", "tests[]", &v) < 0 || get_strv(c, v, "run", &t->run) < 0)
+			return PL_EINVAL;
+		if (t->run.n == 0)
+			return fail_at(c, v->pos, "'run' needs at least the program to run");
+		if ((v = lookup(m, "expect-exit"))) {
+			uint64_t code;
+			if (get_u64(c, v, "expect-exit", 255, &code) < 0)
+				return PL_EINVAL;
+			t->expect_exit = (int)code;
+		}
+		if ((v = lookup(m, "expect-stdout")) &&
+		    (get_str(c, v, "expect-stdout", &t->expect_stdout) < 0 ||
+		     check_regex(c, v, "expect-stdout") < 0))
+			return PL_EINVAL;
+		if ((v = lookup(m, "expect-stderr")) &&
+		    (get_str(c, v, "expect-stderr", &t->expect_stderr) < 0 ||
+		     check_regex(c, v, "expect-stderr") < 0))
+			return PL_EINVAL;
+	}
+	return 0;
+}
+
+static const char *const top_keys[] = {
+	"name",  "version",     "description", "epoch",    "base",   "repositories", "packages",
+	"exclude", "files",     "directories", "symlinks", "accounts", "config",     "tests",
+	NULL,
+};
+
+static int parse_top(struct ctx *c, struct pl_recipe *r, const struct ynode *top)
+{
+	const struct ynode *v;
+	if (top->kind != Y_MAP)
+		return fail_at(c, top->pos, "a recipe must be a mapping, not %s", kind_name(top));
+	if (check_keys(c, top, top_keys, NULL) < 0)
+		return PL_EINVAL;
+
+	if (require(c, top, "name", NULL, &v) < 0 || get_str(c, v, "name", &r->name) < 0)
+		return PL_EINVAL;
+	if (!valid_name(r->name))
+		return fail_at(c, v->pos, "'name' must match [a-z0-9][a-z0-9._-]* (at most 128 "
+					  "characters), not '%s'",
+			       r->name);
+	if (require(c, top, "version", NULL, &v) < 0 || get_str(c, v, "version", &r->version) < 0)
+		return PL_EINVAL;
+	if (!valid_version(r->version))
+		return fail_at(c, v->pos, "'version' must be MAJOR.MINOR.PATCH, not '%s'", r->version);
+	if ((v = lookup(top, "description")) && get_str(c, v, "description", &r->description) < 0)
+		return PL_EINVAL;
+	if ((v = lookup(top, "epoch"))) {
+		/* 9999-12-31T23:59:59Z: beyond it "created" is no RFC 3339 date */
+		if (get_u64(c, v, "epoch", 253402300799ULL, &r->epoch) < 0)
+			return PL_EINVAL;
+		r->has_epoch = true;
+	}
+	if ((v = lookup(top, "base"))) {
+		if (get_str(c, v, "base", &r->base) < 0)
+			return PL_EINVAL;
+		if (strcmp(r->base, "scratch"))
+			return fail_at(c, v->pos, "base '%s': only 'scratch' is supported yet "
+						  "(catalog bases come with the catalog)",
+				       r->base);
+	} else if (!(r->base = pl__strdup("scratch", c->err))) {
+		return PL_ENOMEM;
+	}
+	static const char *const later[] = { "repositories", "packages", "exclude", NULL };
+	for (const char *const *k = later; *k; k++)
+		if ((v = lookup(top, *k)))
+			return fail_at(c, v->pos, "'%s' is not supported yet (Debian packages come in "
+						  "a later plinth)",
+				       *k);
+
+	if ((v = lookup(top, "files")) && parse_files(c, r, v) < 0)
+		return PL_EINVAL;
+	if ((v = lookup(top, "directories")) && parse_dirs(c, r, v) < 0)
+		return PL_EINVAL;
+	if ((v = lookup(top, "symlinks")) && parse_links(c, r, v) < 0)
+		return PL_EINVAL;
+	if (check_duplicates(c, r) < 0)
+		return PL_EINVAL;
+	if ((v = lookup(top, "accounts")) && parse_accounts(c, r, v) < 0)
+		return PL_EINVAL;
+	if (!r->run_as) {
+		if (!(r->run_as = pl__strdup("nonroot", c->err)))
+			return PL_ENOMEM;
+		r->run_uid = r->run_gid = 65532;
+	}
+	if ((v = lookup(top, "config")) && parse_config(c, r, v) < 0)
+		return PL_EINVAL;
+	if ((v = lookup(top, "tests")) && parse_tests(c, r, v) < 0)
+		return PL_EINVAL;
+	return 0;
+}
+
+static char *dir_of(const char *path, struct pl_error **err)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return pl__strdup(".", err);
+	if (slash == path)
+		return pl__strdup("/", err);
+	return pl__strndup(path, (size_t)(slash - path), err);
+}
+
+int pl_recipe_parse(const char *name, const char *data, size_t len, struct pl_recipe **out,
+		    struct pl_error **err)
+{
+	struct ctx c = { name, err };
+	cleanup_ynode struct ynode *top = NULL;
+	int rc = load_tree(&c, data, len, &top);
+	if (rc < 0)
+		return rc;
+	struct pl_recipe *r = pl__calloc(1, sizeof(*r), err);
+	if (!r)
+		return PL_ENOMEM;
+	if (!(r->path = pl__strdup(name, err)) || !(r->dir = dir_of(name, err))) {
+		pl_recipe_free(r);
+		return PL_ENOMEM;
+	}
+	rc = parse_top(&c, r, top);
+	if (rc < 0) {
+		pl_recipe_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+int pl_recipe_load(const char *path, struct pl_recipe **out, struct pl_error **err)
+{
+	cleanup_free char *data = NULL;
+	size_t len = 0;
+	int rc = pl__read_file(path, PL_RECIPE_MAX, &data, &len, err);
+	if (rc < 0)
+		return pl__error_wrap(err, "recipe");
+	return pl_recipe_parse(path, data, len, out, err);
+}
+
+static void strv_release(struct pl__strv *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+}
+
+static void kvv_release(struct pl__kvv *k)
+{
+	for (size_t i = 0; i < k->n; i++) {
+		free(k->v[i].key);
+		free(k->v[i].value);
+	}
+	free(k->v);
+}
+
+void pl_recipe_free(struct pl_recipe *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nfiles; i++) {
+		free(r->files[i].path);
+		free(r->files[i].source);
+	}
+	free(r->files);
+	for (size_t i = 0; i < r->ndirs; i++)
+		free(r->dirs[i].path);
+	free(r->dirs);
+	for (size_t i = 0; i < r->nlinks; i++) {
+		free(r->links[i].path);
+		free(r->links[i].target);
+	}
+	free(r->links);
+	for (size_t i = 0; i < r->nusers; i++) {
+		free(r->users[i].name);
+		free(r->users[i].home);
+		free(r->users[i].shell);
+	}
+	free(r->users);
+	for (size_t i = 0; i < r->ngroups; i++)
+		free(r->groups[i].name);
+	free(r->groups);
+	for (size_t i = 0; i < r->ntests; i++) {
+		strv_release(&r->tests[i].run);
+		free(r->tests[i].expect_stdout);
+		free(r->tests[i].expect_stderr);
+	}
+	free(r->tests);
+	strv_release(&r->entrypoint);
+	strv_release(&r->cmd);
+	strv_release(&r->ports);
+	kvv_release(&r->env);
+	kvv_release(&r->labels);
+	free(r->workdir);
+	free(r->stop_signal);
+	free(r->run_as);
+	free(r->path);
+	free(r->dir);
+	free(r->name);
+	free(r->version);
+	free(r->description);
+	free(r->base);
+	free(r);
+}
+
+const char *pl_recipe_name(const struct pl_recipe *r)
+{
+	return r->name;
+}
+
+const char *pl_recipe_version(const struct pl_recipe *r)
+{
+	return r->version;
+}
+
+bool pl_recipe_epoch(const struct pl_recipe *r, uint64_t *epoch)
+{
+	if (r->has_epoch)
+		*epoch = r->epoch;
+	return r->has_epoch;
+}

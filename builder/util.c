@@ -1,0 +1,314 @@
+/* util.c - allocation, file and digest helpers used across the library. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "internal.h"
+
+void pl__freep(void *p)
+{
+	free(*(void **)p);
+}
+
+void pl__closep(int *fd)
+{
+	if (*fd >= 0) {
+		int saved = errno;
+		close(*fd);
+		errno = saved;
+	}
+}
+
+void pl__fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+char *pl__strdup(const char *s, struct pl_error **err)
+{
+	char *d = strdup(s);
+	if (!d)
+		pl__error_nomem(err);
+	return d;
+}
+
+char *pl__strndup(const char *s, size_t n, struct pl_error **err)
+{
+	char *d = strndup(s, n);
+	if (!d)
+		pl__error_nomem(err);
+	return d;
+}
+
+char *pl__asprintf(struct pl_error **err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		pl__error_nomem(err);
+		return NULL;
+	}
+	return s;
+}
+
+void *pl__calloc(size_t n, size_t size, struct pl_error **err)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		pl__error_nomem(err);
+	return p;
+}
+
+int pl__grow(void *p, size_t *alloc, size_t need, size_t size, struct pl_error **err)
+{
+	void **pp = (void **)p;
+	if (need <= *alloc)
+		return 0;
+	size_t a = *alloc ? *alloc : 8;
+	while (a < need) {
+		if (a > SIZE_MAX / 2 / size)
+			return pl__error_nomem(err);
+		a *= 2;
+	}
+	void *n = realloc(*pp, a * size);
+	if (!n)
+		return pl__error_nomem(err);
+	*pp = n;
+	*alloc = a;
+	return 0;
+}
+
+int pl__read_fileat(int dirfd, const char *name, size_t max, char **out, size_t *len,
+		    struct pl_error **err)
+{
+	cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot open '%s'", name);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot stat '%s'", name);
+	if (!S_ISREG(st.st_mode))
+		return pl__error_set(err, PL_EINVAL, 0, "'%s' is not a regular file", name);
+	if ((uint64_t)st.st_size > max)
+		return pl__error_set(err, PL_ELIMIT, 0, "'%s' is larger than the limit of %zu bytes",
+				     name, max);
+	cleanup_buf struct pl_buf b = { 0 };
+	if (pl_buf_init(&b, max, err) < 0)
+		return PL_ENOMEM;
+	for (;;) {
+		char chunk[65536];
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return pl__error_set(err, PL_ESYS, errno, "cannot read '%s'", name);
+		if (n == 0)
+			break;
+		if (pl_buf_add(&b, chunk, (size_t)n, err) < 0)
+			return pl__error_wrap(err, "'%s'", name);
+	}
+	*out = pl_buf_detach(&b, len);
+	return 0;
+}
+
+int pl__read_file(const char *path, size_t max, char **out, size_t *len, struct pl_error **err)
+{
+	return pl__read_fileat(AT_FDCWD, path, max, out, len, err);
+}
+
+int pl__write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int pl__write_file_atomic(int dirfd, const char *name, const void *p, size_t len, mode_t mode,
+			  struct pl_error **err)
+{
+	cleanup_free char *tmp = pl__asprintf(err, ".%s.tmp-%ld", name, (long)getpid());
+	if (!tmp)
+		return PL_ENOMEM;
+	cleanup_close int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot create '%s'", tmp);
+	if (fchmod(fd, mode) < 0 || pl__write_all(fd, p, len) < 0 || fsync(fd) < 0) {
+		int e = errno;
+		unlinkat(dirfd, tmp, 0);
+		return pl__error_set(err, PL_ESYS, e, "cannot write '%s'", name);
+	}
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
+		int e = errno;
+		unlinkat(dirfd, tmp, 0);
+		return pl__error_set(err, PL_ESYS, e, "cannot rename '%s' to '%s'", tmp, name);
+	}
+	if (fsync(dirfd) < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot sync the directory of '%s'", name);
+	return 0;
+}
+
+int pl__remove_tree(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno == ENOTDIR || errno == ELOOP)
+			return unlinkat(dirfd, name, 0);
+		return -1;
+	}
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -1;
+	}
+	struct dirent *de;
+	int rc = 0;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) {
+			if (pl__remove_tree(fd, de->d_name) < 0)
+				rc = -1;
+		} else if (unlinkat(fd, de->d_name, 0) < 0) {
+			rc = -1;
+		}
+	}
+	closedir(d);
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		rc = -1;
+	return rc;
+}
+
+struct pl_sha256 {
+	EVP_MD_CTX *ctx;
+};
+
+struct pl_sha256 *pl__sha256_new(struct pl_error **err)
+{
+	struct pl_sha256 *s = calloc(1, sizeof(*s));
+	if (!s) {
+		pl__error_nomem(err);
+		return NULL;
+	}
+	s->ctx = EVP_MD_CTX_new();
+	if (!s->ctx || EVP_DigestInit_ex(s->ctx, EVP_sha256(), NULL) != 1) {
+		pl__sha256_free(s);
+		pl__error_set(err, PL_ENOMEM, 0, "cannot set up sha256");
+		return NULL;
+	}
+	return s;
+}
+
+void pl__sha256_update(struct pl_sha256 *s, const void *p, size_t n)
+{
+	EVP_DigestUpdate(s->ctx, p, n);
+}
+
+void pl__sha256_final(struct pl_sha256 *s, uint8_t out[PL_SHA256_LEN])
+{
+	unsigned int n = PL_SHA256_LEN;
+	EVP_DigestFinal_ex(s->ctx, out, &n);
+}
+
+void pl__sha256_free(struct pl_sha256 *s)
+{
+	if (!s)
+		return;
+	EVP_MD_CTX_free(s->ctx);
+	free(s);
+}
+
+void pl__sha256_freep(struct pl_sha256 **s)
+{
+	pl__sha256_free(*s);
+}
+
+void pl__sha256(const void *p, size_t n, uint8_t out[PL_SHA256_LEN])
+{
+	unsigned int len = PL_SHA256_LEN;
+	EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
+}
+
+void pl__hex(const uint8_t *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+void pl__digest_str(const uint8_t d[PL_SHA256_LEN], char *out)
+{
+	memcpy(out, "sha256:", 7);
+	pl__hex(d, PL_SHA256_LEN, out + 7);
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+bool pl__hex_sha256(const char *s, uint8_t out[PL_SHA256_LEN])
+{
+	for (size_t i = 0; i < PL_SHA256_LEN; i++) {
+		int hi = hexval(s[2 * i]);
+		int lo = hi < 0 ? -1 : hexval(s[2 * i + 1]);
+		if (lo < 0)
+			return false;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return s[2 * PL_SHA256_LEN] == '\0';
+}
+
+size_t pl__edit_distance(const char *a, const char *b, size_t cap)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 64 || lb > 64)
+		return cap + 1;
+	size_t row[65];
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0], best = row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t v = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < v)
+				v = up + 1;
+			if (row[j - 1] + 1 < v)
+				v = row[j - 1] + 1;
+			row[j] = v;
+			diag = up;
+			if (v < best)
+				best = v;
+		}
+		if (best > cap)
+			return cap + 1;
+	}
+	return row[lb] > cap ? cap + 1 : row[lb];
+}

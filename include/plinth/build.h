@@ -1,0 +1,66 @@
+/*
+ * plinth/build.h - build an OCI image from a recipe.
+ *
+ * A build assembles the recipe's tree in memory, streams it as one layer
+ * (sorted pax tar, compressed, both digests in one pass) into an OCI image
+ * layout, and tags the manifest.  The layout is changed atomically: until
+ * the build succeeds nothing in it changes, and a failed or cancelled build
+ * leaves it as it was.
+ */
+#ifndef PLINTH_BUILD_H
+#define PLINTH_BUILD_H
+
+#include "plinth/common.h"
+#include "plinth/recipe.h"
+
+enum pl_compression {
+	PL_COMPRESSION_ZSTD = 0, /* level 3, fixed worker mode */
+	PL_COMPRESSION_GZIP = 1, /* level 6, header without name or mtime */
+};
+
+struct pl_build_options {
+	/* The OCI layout directory: created when absent, added to when it is a
+	 * layout (an empty directory counts as an empty layout). */
+	const char *layout;
+	/* The tag (org.opencontainers.image.ref.name); NULL: the recipe's
+	 * version.  Tagging again replaces the old reference. */
+	const char *tag;
+	enum pl_compression compression;
+	/* The clock for every timestamp: when has_clock is false the recipe's
+	 * epoch, else 0.  The CLI passes SOURCE_DATE_EPOCH here. */
+	bool has_clock;
+	uint64_t clock;
+	/* Called now and then while content is written; may be NULL. */
+	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	void *progress_ctx;
+	/* When non-NULL and it becomes non-zero, the build stops with an
+	 * error and leaves the layout as it was (set it from a signal
+	 * handler). */
+	const volatile int *cancel;
+};
+
+struct pl_build_result {
+	char manifest_digest[72]; /* "sha256:<hex>" */
+	char config_digest[72];
+	char layer_digest[72];
+	char diff_id[72];
+	uint64_t manifest_size, layer_size, tar_size;
+	size_t entries;
+	char tag[129];
+};
+
+/**
+ * Build `r` into the layout named by `o->layout`.
+ *
+ * @return 0 with *res filled in, or a negative pl_code with *err set; on
+ *         failure the layout is unchanged.
+ */
+int pl_build(const struct pl_recipe *r, const struct pl_build_options *o,
+	     struct pl_build_result *res, struct pl_error **err);
+
+/**
+ * Whether `tag` is a valid tag: [A-Za-z0-9_][A-Za-z0-9._-]{0,127}.
+ */
+bool pl_tag_valid(const char *tag);
+
+#endif

@@ -1,0 +1,16 @@
+/*
+ * plinth/plinth.h - everything the plinth library offers.
+ *
+ * The library never prints, never exits and reads no environment it was
+ * not handed; errors come back as struct pl_error (see plinth/common.h).
+ */
+#ifndef PLINTH_PLINTH_H
+#define PLINTH_PLINTH_H
+
+#include "plinth/common.h"
+#include "plinth/recipe.h"
+#include "plinth/build.h"
+
+#define PLINTH_VERSION "0.1.0"
+
+#endif
