@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The command line contract: --help everywhere, exit codes 0/1/2.
+. "$(dirname "$0")/lib.sh"
+
+run_plinth --help
+t_is "$rc" 0 "plinth --help exits 0"
+t_like "$out" "^usage: plinth " "plinth --help prints usage"
+t_like "$out" "build +build an OCI image from a recipe" "plinth --help lists build"
+
+run_plinth
+t_is "$rc" 2 "plinth without a command is a usage error"
+
+run_plinth frobnicate
+t_is "$rc" 2 "an unknown command exits 2"
+t_is "$(echo "$err" | head -1)" "plinth: unknown command 'frobnicate'" "an unknown command is named"
+
+run_plinth --version
+t_like "$out" '^plinth [0-9]+\.[0-9]+\.[0-9]+$' "plinth --version"
+
+run_plinth build --help
+t_is "$rc" 0 "plinth build --help exits 0"
+t_like "$out" "^usage: plinth build RECIPE -o DIR" "plinth build --help prints usage"
+
+run_plinth build
+t_is "$rc" 2 "build without a recipe exits 2"
+t_is "$(echo "$err" | head -1)" "plinth: a RECIPE is required" "build says the recipe is missing"
+
+run_plinth build x.yaml
+t_is "$rc" 2 "build without -o exits 2"
+t_is "$(echo "$err" | head -1)" "plinth: an output layout is required (-o DIR)" "build says -o is missing"
+
+run_plinth build --frob x.yaml -o out
+t_is "$rc" 2 "an unknown option exits 2"
+t_is "$(echo "$err" | head -1)" "plinth: unknown option '--frob'" "an unknown option is named"
+
+run_plinth build x.yaml -o out --compression lz4
+t_is "$rc" 2 "an unknown compression exits 2"
+t_is "$(echo "$err" | head -1)" "plinth: unknown compression 'lz4' (use zstd or gzip)" "an unknown compression is named"
+
+run_plinth build x.yaml -o out --tag 'bad tag'
+t_is "$rc" 2 "an invalid tag exits 2"
+
+SOURCE_DATE_EPOCH=yesterday run_plinth build x.yaml -o out
+t_is "$rc" 2 "a malformed SOURCE_DATE_EPOCH exits 2"
+t_is "$(echo "$err" | head -1)" "plinth: SOURCE_DATE_EPOCH must be a whole number of seconds, not 'yesterday'" "a malformed SOURCE_DATE_EPOCH is named"
+
+run_plinth build missing.yaml -o out
+t_is "$rc" 1 "a missing recipe exits 1"
+t_is "$err" "plinth: recipe: cannot open 'missing.yaml': No such file or directory" "a missing recipe is named"
+t_is "$(state out)" "absent" "nothing is written for a missing recipe"
+
+t_done

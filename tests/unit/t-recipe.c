@@ -1,0 +1,189 @@
+/* t-recipe.c - the recipe parser: what it accepts and the exact errors it gives. */
+#include "recipe-impl.h"
+#include "tap.h"
+
+static const char good[] =
+	"name: hello\n"
+	"version: 1.2.3\n"
+	"description: a test\n"
+	"epoch: 1700000000\n"
+	"base: scratch\n"
+	"files:\n"
+	"  - path: /usr/local/bin/hello\n"
+	"    source: bin/hello\n"
+	"    sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n"
+	"    mode: 0755\n"
+	"    owner: \"0:0\"\n"
+	"directories: [{path: /data, mode: \"0750\", owner: 65532:65532}]\n"
+	"symlinks: [{path: /usr/bin/hello, target: ../local/bin/hello}]\n"
+	"accounts:\n"
+	"  users: [{name: app, uid: 1000, gid: 1000, home: /home/app, shell: /sbin/nologin}]\n"
+	"  groups: [{name: app, gid: 1000}]\n"
+	"  run-as: app\n"
+	"config:\n"
+	"  entrypoint: [/usr/local/bin/hello]\n"
+	"  cmd: []\n"
+	"  env: {SSL_CERT_FILE: /etc/ssl/certs/ca-certificates.crt}\n"
+	"  workdir: /home/app\n"
+	"  labels: {org.opencontainers.image.source: https://example.invalid/repo}\n"
+	"  stop-signal: SIGTERM\n"
+	"  ports: [8080/tcp, 53/udp, 9000]\n"
+	"tests:\n"
+	"  - run: [/usr/local/bin/hello]\n"
+	"    expect-exit: 0\n"
+	"    expect-stdout: \"^hello\"\n";
+
+static void test_good(void)
+{
+	struct pl_recipe *r = NULL;
+	struct pl_error *err = NULL;
+	int rc = pl_recipe_parse("dir/x.yaml", good, sizeof(good) - 1, &r, &err);
+	check_int(rc, ==, 0);
+	if (rc < 0) {
+		tap_diag(pl_error_message(err));
+		pl_error_free(err);
+		return;
+	}
+	check_str(pl_recipe_name(r), "hello");
+	check_str(pl_recipe_version(r), "1.2.3");
+	uint64_t epoch = 0;
+	check(pl_recipe_epoch(r, &epoch));
+	check_int(epoch, ==, 1700000000);
+	check_str(r->dir, "dir");
+	check_int(r->nfiles, ==, 1);
+	check_int(r->files[0].mode, ==, 0755);
+	check(r->files[0].has_sha256);
+	check_int(r->files[0].sha256[0], ==, 0x9f);
+	check_int(r->dirs[0].mode, ==, 0750);
+	check_int(r->dirs[0].uid, ==, 65532);
+	check_str(r->links[0].target, "../local/bin/hello");
+	check_int(r->run_uid, ==, 1000);
+	check_int(r->run_gid, ==, 1000);
+	check(r->cmd.set);
+	check_int(r->cmd.n, ==, 0);
+	check_int(r->ports.n, ==, 3);
+	check_str(r->ports.v[2], "9000/tcp");
+	check_str(r->env.v[0].key, "SSL_CERT_FILE");
+	check_int(r->ntests, ==, 1);
+	check_str(r->tests[0].expect_stdout, "^hello");
+	pl_recipe_free(r);
+}
+
+static void test_defaults(void)
+{
+	static const char min[] = "name: m\nversion: 0.0.1\n";
+	struct pl_recipe *r = NULL;
+	check_int(pl_recipe_parse("m.yaml", min, sizeof(min) - 1, &r, NULL), ==, 0);
+	if (!r)
+		return;
+	check_str(r->base, "scratch");
+	check_str(r->run_as, "nonroot");
+	check_int(r->run_uid, ==, 65532);
+	check(!r->has_epoch);
+	check(!r->entrypoint.set);
+	check_str(r->dir, ".");
+	pl_recipe_free(r);
+}
+
+struct bad {
+	const char *yaml, *message;
+};
+
+static const struct bad bads[] = {
+	{ "name: a\nversion: 1.0.0\nconfig:\n  entrypont: [/x]\n",
+	  "r.yaml:4:3: unknown key 'entrypont' in 'config' (did you mean 'entrypoint'?)" },
+	{ "name: a\nversion: 1.0.0\npakages: [x]\n",
+	  "r.yaml:3:1: unknown key 'pakages' (did you mean 'packages'?)" },
+	{ "name: a\nversion: 1.0.0\nzzz: 1\n", "r.yaml:3:1: unknown key 'zzz'" },
+	{ "name: [a]\nversion: 1.0.0\n", "r.yaml:1:7: 'name' must be a string, not a list" },
+	{ "name: a\nversion:\n", "r.yaml:2:9: 'version' must be a string, not null" },
+	{ "version: 1.0.0\n", "r.yaml:1:1: recipe needs a 'name'" },
+	{ "name: Hello\nversion: 1.0.0\n",
+	  "r.yaml:1:7: 'name' must match [a-z0-9][a-z0-9._-]* (at most 128 characters), not "
+	  "'Hello'" },
+	{ "name: a\nversion: 1.0\n", "r.yaml:2:10: 'version' must be MAJOR.MINOR.PATCH, not '1.0'" },
+	{ "name: a\nversion: 1.0.0\nepoch: soon\n",
+	  "r.yaml:3:8: 'epoch' must be a whole number, not 'soon'" },
+	{ "name: a\nversion: 1.0.0\nfiles:\n  - {path: /x, source: x, mode: \"0798\"}\n",
+	  "r.yaml:4:33: 'mode' must be an octal mode such as \"0755\", not '0798'" },
+	{ "name: a\nversion: 1.0.0\nfiles:\n  - {path: x, source: x}\n",
+	  "r.yaml:4:12: 'path' must be an absolute path, not 'x'" },
+	{ "name: a\nversion: 1.0.0\ndirectories: [{path: /a/../b}]\n",
+	  "r.yaml:3:22: 'path' must be a normalised path (no empty, '.' or '..' components, no "
+	  "trailing '/'), not '/a/../b'" },
+	{ "name: a\nversion: 1.0.0\nfiles:\n  - {path: /x, source: x}\n"
+	  "symlinks:\n  - {path: /x, target: y}\n",
+	  "r.yaml:6:5: duplicate path '/x' (already declared at line 4, column 5)" },
+	{ "name: a\nversion: 1.0.0\nfiles:\n  - {path: /x, source: x, sha256: abc}\n",
+	  "r.yaml:4:35: 'sha256' must be 64 lowercase hex digits, not 'abc'" },
+	{ "name: a\nversion: 1.0.0\nfiles:\n  - {path: /x, source: x, owner: root}\n",
+	  "r.yaml:4:34: 'owner' must be numeric UID:GID such as \"0:0\", not 'root'" },
+	{ "name: a\nname: b\nversion: 1.0.0\n",
+	  "r.yaml:2:1: duplicate key 'name' (first at line 1, column 1)" },
+	{ "name: a\nversion: 1.0.0\nfiles: [\n", "r.yaml:4:1: did not find expected node content "
+						 "while parsing a flow node" },
+	{ "name: &n a\nversion: 1.0.0\n", "r.yaml:1:7: anchors are not allowed in a recipe" },
+	{ "name: a\nversion: 1.0.0\nconfig: {ports: [http]}\n",
+	  "r.yaml:3:18: 'ports' entries look like 8080/tcp or 53/udp, not 'http'" },
+	{ "name: a\nversion: 1.0.0\naccounts: {run-as: ghost}\n",
+	  "r.yaml:3:20: 'run-as' names no account: 'ghost' (use nonroot, root, a user from "
+	  "'accounts', or UID[:GID])" },
+	{ "name: a\nversion: 1.0.0\naccounts: {users: [{name: x, uid: 65532}]}\n",
+	  "r.yaml:3:20: user id 65532 is taken by the built-in 'nonroot'" },
+	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], expect-stdout: \"(\"}]\n",
+	  "r.yaml:3:35: 'expect-stdout' is not a valid extended regular expression: "
+	  "Unmatched ( or \\(" },
+	{ "name: a\nversion: 1.0.0\nbase: base@1.4\n",
+	  "r.yaml:3:7: base 'base@1.4': only 'scratch' is supported yet (catalog bases come with "
+	  "the catalog)" },
+	{ "- a\n", "r.yaml:1:1: a recipe must be a mapping, not a list" },
+	{ "", "r.yaml:1:1: recipe is empty" },
+	{ "name: a\n---\nname: b\n", "r.yaml:2:1: a recipe is a single YAML document" },
+	{ "name: a\nversion: 1.0.0\nconfig: {stop-signal: TERM}\n",
+	  "r.yaml:3:23: 'stop-signal' must be a signal name such as SIGTERM, not 'TERM'" },
+	{ "name: a\nversion: 1.0.0\nconfig: {env: {1X: y}}\n",
+	  "r.yaml:3:16: '1X' is not a valid environment variable name" },
+};
+
+static void test_bad(void)
+{
+	for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
+		struct pl_recipe *r = NULL;
+		struct pl_error *err = NULL;
+		int rc = pl_recipe_parse("r.yaml", bads[i].yaml, strlen(bads[i].yaml), &r, &err);
+		check_int(rc, ==, PL_EINVAL);
+		check(r == NULL);
+		check_str(pl_error_message(err), bads[i].message);
+		pl_error_free(err);
+		pl_recipe_free(r);
+	}
+}
+
+static void test_nul_and_limits(void)
+{
+	static const char nul[] = "name: \"a\\0b\"\nversion: 1.0.0\n";
+	struct pl_error *err = NULL;
+	struct pl_recipe *r = NULL;
+	check_int(pl_recipe_parse("n.yaml", nul, sizeof(nul) - 1, &r, &err), ==, PL_EINVAL);
+	check_str(pl_error_message(err), "n.yaml:1:7: NUL bytes are not allowed in a recipe");
+	pl_error_free(err);
+	err = NULL;
+
+	char deep[200];
+	size_t n = 0;
+	for (int i = 0; i < 40; i++)
+		deep[n++] = '[';
+	deep[n] = '\0';
+	check_int(pl_recipe_parse("d.yaml", deep, n, &r, &err), ==, PL_EINVAL);
+	check_str(pl_error_message(err), "d.yaml:1:33: recipe is nested deeper than 32 levels");
+	pl_error_free(err);
+}
+
+int main(void)
+{
+	test_good();
+	test_defaults();
+	test_bad();
+	test_nul_and_limits();
+	return tap_done();
+}
