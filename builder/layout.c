@@ -155,24 +155,16 @@ static int ensure_dir(int atfd, const char *name, struct pl_error **err)
 	return 0;
 }
 
-static int make_stage(struct pl__layout *l, int atfd, const char *prefix, struct pl_error **err)
+static int make_stage(struct pl__layout *l, int atfd, const char *atpath, const char *prefix,
+		      struct pl_error **err)
 {
-	char name[256];
-	for (int tries = 0; tries < 100; tries++) {
-		uint8_t rnd[PL_SHA256_LEN];
-		char seed[64];
-		snprintf(seed, sizeof(seed), "%ld.%u.%d", (long)getpid(), l->tmp_seq++, tries);
-		pl__sha256(seed, strlen(seed), rnd);
-		char hex[2 * PL_SHA256_LEN + 1];
-		pl__hex(rnd, 3, hex);
-		snprintf(name, sizeof(name), "%s%s", prefix, hex);
-		if (mkdirat(atfd, name, 0700) == 0)
-			break;
-		if (errno != EEXIST)
-			return pl__error_set(err, PL_ESYS, errno, "cannot create a staging directory "
-								  "next to '%s'",
-					     l->path);
-	}
+	cleanup_free char *tmpl = pl__asprintf(err, "%s/%sXXXXXX", atpath, prefix);
+	if (!tmpl)
+		return PL_ENOMEM;
+	if (!mkdtemp(tmpl))
+		return pl__error_set(err, PL_ESYS, errno,
+				     "cannot create a staging directory next to '%s'", l->path);
+	const char *name = strrchr(tmpl, '/') + 1;
 	if (!(l->stage_name = pl__strdup(name, err)))
 		return PL_ENOMEM;
 	l->stagefd = openat(atfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -223,7 +215,7 @@ static int open_fresh(struct pl__layout *l, struct pl_error **err)
 	if (!prefix)
 		return PL_ENOMEM;
 	remove_stale(l->parentfd, prefix);
-	return make_stage(l, l->parentfd, prefix, err);
+	return make_stage(l, l->parentfd, parent, prefix, err);
 }
 
 int pl__layout_open(const char *path, struct pl__layout **out, struct pl_error **err)
@@ -256,7 +248,7 @@ int pl__layout_open(const char *path, struct pl__layout **out, struct pl_error *
 		else
 			rc = 0;
 		if (rc == 0)
-			rc = make_stage(l, l->dirfd, STAGE_PREFIX, err);
+			rc = make_stage(l, l->dirfd, path, STAGE_PREFIX, err);
 	}
 	if (rc < 0)
 		return rc;
