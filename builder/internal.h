@@ -5,6 +5,7 @@
 #ifndef PLINTH_INTERNAL_H
 #define PLINTH_INTERNAL_H
 
+#include <dirent.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -117,6 +118,10 @@ int pl__write_all(int fd, const void *p, size_t n);
  */
 int pl__write_file_atomic(int dirfd, const char *name, const void *p, size_t len, mode_t mode,
 			  struct pl_error **err);
+
+/* opendir(3) for dirfd/name (name "." for dirfd itself), not following a
+ * final symlink; NULL with errno set on failure. */
+DIR *pl__opendirat(int dirfd, const char *name);
 
 /* Remove a directory tree below dirfd/name (no error if it is absent). */
 int pl__remove_tree(int dirfd, const char *name);

@@ -101,14 +101,9 @@ static int check_oci_layout(int dirfd, const char *dir, struct pl_error **err)
 /* Remove staging directories of transactions that died (nobody holds their lock). */
 static void remove_stale(int dirfd, const char *prefix)
 {
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	DIR *d = pl__opendirat(dirfd, ".");
+	if (!d)
 		return;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
 	size_t n = strlen(prefix);
 	struct dirent *de;
 	while ((de = readdir(d))) {
@@ -125,14 +120,9 @@ static void remove_stale(int dirfd, const char *prefix)
 /* Whether DIR holds nothing (after stale staging directories are gone). */
 static int is_empty(int dirfd, bool *empty)
 {
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	DIR *d = pl__opendirat(dirfd, ".");
+	if (!d)
 		return -1;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -1;
-	}
 	struct dirent *de;
 	*empty = true;
 	while ((de = readdir(d)))
@@ -401,14 +391,9 @@ static int commit_fresh(struct pl__layout *l, json_t *desc, const char *tag,
 /* Move every staged blob into DIR/blobs/sha256 (keeping blobs already there). */
 static int move_blobs(struct pl__layout *l, int blobs, struct pl_error **err)
 {
-	int fd = dup(l->stagefd);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	DIR *d = pl__opendirat(l->stagefd, ".");
+	if (!d)
 		return pl__error_set(err, PL_ESYS, errno, "cannot read the staging directory");
-	}
-	rewinddir(d);
 	struct dirent *de;
 	int rc = 0;
 	while (rc == 0 && (de = readdir(d))) {

@@ -165,21 +165,31 @@ int pl__write_file_atomic(int dirfd, const char *name, const void *p, size_t len
 	return 0;
 }
 
-int pl__remove_tree(int dirfd, const char *name)
+DIR *pl__opendirat(int dirfd, const char *name)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
+	if (fd < 0)
+		return NULL;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+	return d;
+}
+
+int pl__remove_tree(int atfd, const char *name)
+{
+	DIR *d = pl__opendirat(atfd, name);
+	if (!d) {
 		if (errno == ENOENT)
 			return 0;
 		if (errno == ENOTDIR || errno == ELOOP)
-			return unlinkat(dirfd, name, 0);
+			return unlinkat(atfd, name, 0);
 		return -1;
 	}
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -1;
-	}
+	int fd = dirfd(d);
 	struct dirent *de;
 	int rc = 0;
 	while ((de = readdir(d))) {
@@ -193,7 +203,7 @@ int pl__remove_tree(int dirfd, const char *name)
 		}
 	}
 	closedir(d);
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+	if (unlinkat(atfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
 		rc = -1;
 	return rc;
 }
