@@ -474,22 +474,35 @@ static bool label_key_ok(const char *k)
 
 /* ---- sections ------------------------------------------------------ */
 
+/*
+ * Check that `seq` is a list of mappings whose keys are all in `known`.
+ * Returns zeroed room for its elements (of `size` bytes), NULL on error.
+ */
+static void *list_of_maps(struct ctx *c, const struct ynode *seq, const char *key,
+			  const char *const *known, size_t size)
+{
+	char item[64];
+	snprintf(item, sizeof(item), "%s[]", key);
+	if (want_kind(c, seq, Y_SEQ, key) < 0)
+		return NULL;
+	for (size_t i = 0; i < seq->n; i++)
+		if (want_kind(c, seq->items[i], Y_MAP, item) < 0 ||
+		    check_keys(c, seq->items[i], known, key) < 0)
+			return NULL;
+	return pl__calloc(seq->n, size, c->err);
+}
+
 static const char *const file_keys[] = { "path", "source", "sha256", "mode", "owner", NULL };
 static const char *const dir_keys[] = { "path", "mode", "owner", NULL };
 static const char *const link_keys[] = { "path", "target", NULL };
 
 static int parse_files(struct ctx *c, struct pl_recipe *r, const struct ynode *seq)
 {
-	if (want_kind(c, seq, Y_SEQ, "files") < 0)
+	if (!(r->files = list_of_maps(c, seq, "files", file_keys, sizeof(*r->files))))
 		return PL_EINVAL;
-	r->files = pl__calloc(seq->n, sizeof(*r->files), c->err);
-	if (!r->files)
-		return PL_ENOMEM;
 	for (size_t i = 0; i < seq->n; i++) {
 		const struct ynode *m = seq->items[i], *v;
 		struct pl__file_spec *f = &r->files[r->nfiles++];
-		if (want_kind(c, m, Y_MAP, "files[]") < 0 || check_keys(c, m, file_keys, "files") < 0)
-			return PL_EINVAL;
 		f->pos = m->pos;
 		if (require(c, m, "path", "files[]", &v) < 0 || get_path(c, v, "path", &f->path) < 0)
 			return PL_EINVAL;
@@ -526,17 +539,11 @@ static int parse_files(struct ctx *c, struct pl_recipe *r, const struct ynode *s
 
 static int parse_dirs(struct ctx *c, struct pl_recipe *r, const struct ynode *seq)
 {
-	if (want_kind(c, seq, Y_SEQ, "directories") < 0)
+	if (!(r->dirs = list_of_maps(c, seq, "directories", dir_keys, sizeof(*r->dirs))))
 		return PL_EINVAL;
-	r->dirs = pl__calloc(seq->n, sizeof(*r->dirs), c->err);
-	if (!r->dirs)
-		return PL_ENOMEM;
 	for (size_t i = 0; i < seq->n; i++) {
 		const struct ynode *m = seq->items[i], *v;
 		struct pl__dir_spec *d = &r->dirs[r->ndirs++];
-		if (want_kind(c, m, Y_MAP, "directories[]") < 0 ||
-		    check_keys(c, m, dir_keys, "directories") < 0)
-			return PL_EINVAL;
 		d->pos = m->pos;
 		if (require(c, m, "path", "directories[]", &v) < 0 ||
 		    get_path(c, v, "path", &d->path) < 0)
@@ -557,17 +564,11 @@ static int parse_dirs(struct ctx *c, struct pl_recipe *r, const struct ynode *se
 
 static int parse_links(struct ctx *c, struct pl_recipe *r, const struct ynode *seq)
 {
-	if (want_kind(c, seq, Y_SEQ, "symlinks") < 0)
+	if (!(r->links = list_of_maps(c, seq, "symlinks", link_keys, sizeof(*r->links))))
 		return PL_EINVAL;
-	r->links = pl__calloc(seq->n, sizeof(*r->links), c->err);
-	if (!r->links)
-		return PL_ENOMEM;
 	for (size_t i = 0; i < seq->n; i++) {
 		const struct ynode *m = seq->items[i], *v;
 		struct pl__link_spec *l = &r->links[r->nlinks++];
-		if (want_kind(c, m, Y_MAP, "symlinks[]") < 0 ||
-		    check_keys(c, m, link_keys, "symlinks") < 0)
-			return PL_EINVAL;
 		l->pos = m->pos;
 		if (require(c, m, "path", "symlinks[]", &v) < 0 ||
 		    get_path(c, v, "path", &l->path) < 0)
@@ -657,18 +658,12 @@ static const char *const account_keys[] = { "users", "groups", "run-as", NULL };
 
 static int parse_groups(struct ctx *c, struct pl_recipe *r, const struct ynode *seq)
 {
-	if (want_kind(c, seq, Y_SEQ, "groups") < 0)
+	if (!(r->groups = list_of_maps(c, seq, "groups", group_keys, sizeof(*r->groups))))
 		return PL_EINVAL;
-	r->groups = pl__calloc(seq->n, sizeof(*r->groups), c->err);
-	if (!r->groups)
-		return PL_ENOMEM;
 	for (size_t i = 0; i < seq->n; i++) {
 		const struct ynode *m = seq->items[i], *v;
 		struct pl__group *g = &r->groups[r->ngroups++];
 		uint64_t id;
-		if (want_kind(c, m, Y_MAP, "groups[]") < 0 ||
-		    check_keys(c, m, group_keys, "groups") < 0)
-			return PL_EINVAL;
 		g->pos = m->pos;
 		if (require(c, m, "name", "groups[]", &v) < 0 || get_str(c, v, "name", &g->name) < 0)
 			return PL_EINVAL;
@@ -688,17 +683,12 @@ static int parse_groups(struct ctx *c, struct pl_recipe *r, const struct ynode *
 
 static int parse_users(struct ctx *c, struct pl_recipe *r, const struct ynode *seq)
 {
-	if (want_kind(c, seq, Y_SEQ, "users") < 0)
+	if (!(r->users = list_of_maps(c, seq, "users", user_keys, sizeof(*r->users))))
 		return PL_EINVAL;
-	r->users = pl__calloc(seq->n, sizeof(*r->users), c->err);
-	if (!r->users)
-		return PL_ENOMEM;
 	for (size_t i = 0; i < seq->n; i++) {
 		const struct ynode *m = seq->items[i], *v;
 		struct pl__user *u = &r->users[r->nusers++];
 		uint64_t id;
-		if (want_kind(c, m, Y_MAP, "users[]") < 0 || check_keys(c, m, user_keys, "users") < 0)
-			return PL_EINVAL;
 		u->pos = m->pos;
 		if (require(c, m, "name", "users[]", &v) < 0 || get_str(c, v, "name", &u->name) < 0)
 			return PL_EINVAL;
@@ -875,16 +865,11 @@ static const char *const test_keys[] = { "run", "expect-exit", "expect-stdout", 
 
 static int parse_tests(struct ctx *c, struct pl_recipe *r, const struct ynode *seq)
 {
-	if (want_kind(c, seq, Y_SEQ, "tests") < 0)
+	if (!(r->tests = list_of_maps(c, seq, "tests", test_keys, sizeof(*r->tests))))
 		return PL_EINVAL;
-	r->tests = pl__calloc(seq->n, sizeof(*r->tests), c->err);
-	if (!r->tests)
-		return PL_ENOMEM;
 	for (size_t i = 0; i < seq->n; i++) {
 		const struct ynode *m = seq->items[i], *v;
 		struct pl__test *t = &r->tests[r->ntests++];
-		if (want_kind(c, m, Y_MAP, "tests[]") < 0 || check_keys(c, m, test_keys, "tests") < 0)
-			return PL_EINVAL;
 		t->pos = m->pos;
 		if (require(c, m, "run", "tests[]", &v) < 0 || get_strv(c, v, "run", &t->run) < 0)
 			return PL_EINVAL;
