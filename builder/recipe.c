@@ -83,22 +83,57 @@ static int ynode_push(struct ctx *c, struct ynode *parent, struct ynode *child)
 	return 0;
 }
 
-static bool scalar_eq(const struct ynode *a, const struct ynode *b)
-{
-	return a->kind == Y_SCALAR && b->kind == Y_SCALAR && !strcmp(a->value, b->value);
-}
-
 /* Check that a freshly completed map key does not repeat an earlier one. */
-static int check_dup_key(struct ctx *c, const struct ynode *map)
+static int check_key_kind(struct ctx *c, const struct ynode *map)
 {
 	const struct ynode *key = map->items[map->n - 1];
 	if (key->kind != Y_SCALAR)
 		return fail_at(c, key->pos, "mapping keys must be plain strings");
-	for (size_t i = 0; i + 1 < map->n; i += 2)
-		if (scalar_eq(map->items[i], key))
-			return fail_at(c, key->pos, "duplicate key '%s' (first at line %u, column %u)",
-				       key->value, map->items[i]->pos.line, map->items[i]->pos.col);
 	return 0;
+}
+
+static const struct ynode *const *sort_keys_base;
+
+static int cmp_key_index(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int d = strcmp(sort_keys_base[x]->value, sort_keys_base[y]->value);
+	return d ? d : (x > y) - (x < y);
+}
+
+/*
+ * Refuse a key that repeats an earlier one, naming the first repetition in
+ * document order.  Sorting keeps a mapping of many keys O(n log n).
+ */
+static int check_dup_keys(struct ctx *c, const struct ynode *map)
+{
+	size_t n = map->n / 2;
+	if (n < 2)
+		return 0;
+	cleanup_free size_t *idx = pl__calloc(n, sizeof(*idx), c->err);
+	if (!idx)
+		return PL_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		idx[i] = 2 * i;
+	sort_keys_base = (const struct ynode *const *)map->items;
+	qsort(idx, n, sizeof(*idx), cmp_key_index);
+	size_t dup = SIZE_MAX, first = 0;
+	for (size_t i = 1; i < n; i++) {
+		if (strcmp(map->items[idx[i]]->value, map->items[idx[i - 1]]->value))
+			continue;
+		size_t f = i - 1;
+		while (f > 0 && !strcmp(map->items[idx[f - 1]]->value, map->items[idx[i]]->value))
+			f--;
+		if (idx[i] < dup) {
+			dup = idx[i];
+			first = idx[f];
+		}
+	}
+	if (dup == SIZE_MAX)
+		return 0;
+	const struct ynode *k = map->items[dup], *k0 = map->items[first];
+	return fail_at(c, k->pos, "duplicate key '%s' (first at line %u, column %u)", k->value,
+		       k0->pos.line, k0->pos.col);
 }
 
 static int yaml_problem(struct ctx *c, const yaml_parser_t *p)
@@ -146,8 +181,12 @@ static int load_events(struct ctx *c, yaml_parser_t *parser, struct ynode **out)
 			tag = ev.data.mapping_start.tag;
 			kind = Y_MAP;
 			break;
-		case YAML_SEQUENCE_END_EVENT:
 		case YAML_MAPPING_END_EVENT:
+			if (check_dup_keys(c, stack[depth - 1]) < 0)
+				return PL_EINVAL;
+			depth--;
+			continue;
+		case YAML_SEQUENCE_END_EVENT:
 			depth--;
 			continue;
 		default:
@@ -186,7 +225,7 @@ static int load_events(struct ctx *c, yaml_parser_t *parser, struct ynode **out)
 				ynode_free(y);
 				return PL_ENOMEM;
 			}
-			if (parent->kind == Y_MAP && parent->n % 2 == 1 && check_dup_key(c, parent) < 0)
+			if (parent->kind == Y_MAP && parent->n % 2 == 1 && check_key_kind(c, parent) < 0)
 				return PL_EINVAL;
 		}
 		if (kind != Y_SCALAR) {
@@ -847,8 +886,128 @@ static int parse_config(struct ctx *c, struct pl_recipe *r, const struct ynode *
 	return 0;
 }
 
+#define REGEX_LEN_MAX 1024
+#define REGEX_COST_MAX 4096
+#define REGEX_DEPTH_MAX 32
+#define REGEX_BOUND_MAX 255
+
+static size_t sat_add(size_t a, size_t b)
+{
+	return a + b > REGEX_COST_MAX ? REGEX_COST_MAX + 1 : a + b;
+}
+
+static size_t sat_mul(size_t a, size_t b)
+{
+	return b && a > (REGEX_COST_MAX + 1) / b ? REGEX_COST_MAX + 1 : a * b;
+}
+
+/* Skip a bracket expression starting at p (at '['); NULL when unterminated. */
+static const char *skip_bracket(const char *p)
+{
+	p++;
+	if (*p == '^')
+		p++;
+	if (*p == ']')
+		p++;
+	for (; *p && *p != ']'; p++)
+		if (*p == '[' && (p[1] == ':' || p[1] == '=' || p[1] == '.')) {
+			const char *end = strstr(p + 2, (char[]){ p[1], ']', '\0' });
+			if (!end)
+				return NULL;
+			p = end + 1;
+		}
+	return *p ? p : NULL;
+}
+
+/*
+ * glibc's regcomp copies the subtree a repetition applies to ("a+" becomes
+ * "aa*", "a{3}" three copies), so nested repetitions cost exponential
+ * memory.  Estimate the expanded size and refuse what would blow up, and
+ * repetitions of repetitions, before regcomp sees the pattern.
+ * Returns NULL when fine, else why not.
+ */
+static const char *regex_too_costly(const char *p)
+{
+	struct {
+		size_t sum, last;
+	} st[REGEX_DEPTH_MAX + 1] = { { 0, 0 } };
+	size_t depth = 0;
+	bool repeated = false;
+	if (strlen(p) > REGEX_LEN_MAX)
+		return "longer than 1024 bytes";
+	for (; *p; p++) {
+		size_t factor = 0;
+		switch (*p) {
+		case '*':
+		case '?':
+			factor = 1;
+			break;
+		case '+':
+			factor = 2;
+			break;
+		case '{': {
+			char *end;
+			unsigned long lo = strtoul(p + 1, &end, 10), hi = lo;
+			if (*end == ',')
+				hi = end[1] == '}' ? lo + 1 : strtoul(end + 1, &end, 10);
+			if (lo > REGEX_BOUND_MAX || hi > REGEX_BOUND_MAX + 1)
+				return "a repetition bound is over 255";
+			factor = (hi > lo ? hi : lo) + 1;
+			p = strchr(p, '}');
+			if (!p)
+				return NULL; /* regcomp reports it */
+			break;
+		}
+		case '(':
+			if (depth == REGEX_DEPTH_MAX)
+				return "groups are nested more than 32 deep";
+			st[++depth].sum = 0;
+			st[depth].last = 0;
+			break;
+		case ')':
+			if (depth == 0)
+				return NULL;
+			depth--;
+			st[depth].last = sat_add(st[depth + 1].sum, 1);
+			st[depth].sum = sat_add(st[depth].sum, st[depth].last);
+			break;
+		case '|':
+			st[depth].last = 0;
+			break;
+		case '[':
+			if (!(p = skip_bracket(p)))
+				return NULL;
+			st[depth].last = 1;
+			st[depth].sum = sat_add(st[depth].sum, 1);
+			break;
+		case '\\':
+			if (p[1])
+				p++;
+			/* fall through */
+		default:
+			st[depth].last = 1;
+			st[depth].sum = sat_add(st[depth].sum, 1);
+			break;
+		}
+		if (factor) {
+			if (repeated)
+				return "it repeats a repetition";
+			size_t grown = sat_mul(st[depth].last, factor);
+			st[depth].sum = sat_add(st[depth].sum - st[depth].last, grown);
+			st[depth].last = grown;
+		}
+		repeated = factor != 0;
+		if (st[depth].sum > REGEX_COST_MAX)
+			return "its repetitions expand too far";
+	}
+	return NULL;
+}
+
 static int check_regex(struct ctx *c, const struct ynode *y, const char *key)
 {
+	const char *why_not = regex_too_costly(y->value);
+	if (why_not)
+		return fail_at(c, y->pos, "'%s' is refused: %s", key, why_not);
 	regex_t re;
 	int rc = regcomp(&re, y->value, REG_EXTENDED | REG_NOSUB);
 	if (rc == 0) {

@@ -133,6 +133,15 @@ static const struct bad bads[] = {
 	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], expect-stdout: \"(\"}]\n",
 	  "r.yaml:3:35: 'expect-stdout' is not a valid extended regular expression: "
 	  "Unmatched ( or \\(" },
+	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], expect-stdout: \"o++++++++++++++++++++++++\"}]\n",
+	  "r.yaml:3:35: 'expect-stdout' is refused: it repeats a repetition" },
+	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], expect-stderr: \"a{32767}\"}]\n",
+	  "r.yaml:3:35: 'expect-stderr' is refused: a repetition bound is over 255" },
+	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], expect-stdout: "
+	  "\"((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+\"}]\n",
+	  "r.yaml:3:35: 'expect-stdout' is refused: its repetitions expand too far" },
+	{ "name: a\nversion: 1.0.0\nconfig: {labels: {b: x, a: y, c: z, a: w, b: v}}\n",
+	  "r.yaml:3:37: duplicate key 'a' (first at line 3, column 25)" },
 	{ "name: a\nversion: 1.0.0\nbase: base@1.4\n",
 	  "r.yaml:3:7: base 'base@1.4': only 'scratch' is supported yet (catalog bases come with "
 	  "the catalog)" },
