@@ -91,7 +91,7 @@ int pl__grow(void *p, size_t *alloc, size_t need, size_t size, struct pl_error *
 int pl__read_fileat(int dirfd, const char *name, size_t max, char **out, size_t *len,
 		    struct pl_error **err)
 {
-	cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return pl__error_set(err, PL_ESYS, errno, "cannot open '%s'", name);
 	struct stat st;

@@ -108,6 +108,11 @@ cp -a out dupkeys && echo '{"schemaVersion":2,"schemaVersion":2,"manifests":[]}'
 run_plinth build src/hello.yaml -o dupkeys
 t_is "$err" "plinth: 'dupkeys/index.json': line 1, column 34: duplicate object key near '\"schemaVersion\"'" "a layout whose index.json repeats a key is refused"
 
+cp -a out fifo && rm fifo/index.json && mkfifo fifo/index.json
+rc=0; err=$(timeout 10 "$PLINTH" build src/hello.yaml -o fifo 2>&1 >/dev/null) || rc=$?
+t_is "$rc" 1 "a layout whose index.json is a fifo is refused, without hanging"
+t_is "$err" "plinth: layout 'fifo': 'index.json' is not a regular file" "a fifo index.json: the message"
+
 run_plinth build src/hello.yaml -o no/such/parent
 t_is "$err" "plinth: cannot create layout 'no/such/parent': parent 'no/such': No such file or directory" "a missing parent directory: the message"
 t_is "$(state no)" "absent" "a missing parent directory is not created"
