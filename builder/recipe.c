@@ -926,6 +926,39 @@ static const char *skip_bracket(const char *p)
  * repetitions of repetitions, before regcomp sees the pattern.
  * Returns NULL when fine, else why not.
  */
+static bool parse_bound(const char **p, unsigned long *v)
+{
+	size_t n = strspn(*p, "0123456789");
+	if (n == 0 || n > 9)
+		return false;
+	*v = strtoul(*p, NULL, 10);
+	*p += n;
+	return true;
+}
+
+/* Whether p (at '{') starts an interval "{m}", "{m,}", "{,n}" or "{m,n}";
+ * sets its largest count (m + 1 when unbounded) and where it ends. */
+static bool interval(const char *p, unsigned long *most, const char **end)
+{
+	unsigned long lo = 0, hi = 0;
+	const char *q = p + 1;
+	bool has_lo = parse_bound(&q, &lo);
+	if (*q == ',') {
+		q++;
+		if (!parse_bound(&q, &hi))
+			hi = lo + 1;
+	} else if (!has_lo) {
+		return false;
+	} else {
+		hi = lo;
+	}
+	if (*q != '}')
+		return false;
+	*most = hi > lo ? hi : lo;
+	*end = q;
+	return true;
+}
+
 static const char *regex_too_costly(const char *p)
 {
 	struct {
@@ -937,57 +970,37 @@ static const char *regex_too_costly(const char *p)
 		return "longer than 1024 bytes";
 	for (; *p; p++) {
 		size_t factor = 0;
-		switch (*p) {
-		case '*':
-		case '?':
+		unsigned long most;
+		const char *end;
+		if (*p == '*' || *p == '?') {
 			factor = 1;
-			break;
-		case '+':
+		} else if (*p == '+') {
 			factor = 2;
-			break;
-		case '{': {
-			char *end;
-			unsigned long lo = strtoul(p + 1, &end, 10), hi = lo;
-			if (*end == ',')
-				hi = end[1] == '}' ? lo + 1 : strtoul(end + 1, &end, 10);
-			if (lo > REGEX_BOUND_MAX || hi > REGEX_BOUND_MAX + 1)
+		} else if (*p == '{' && interval(p, &most, &end)) {
+			if (most > REGEX_BOUND_MAX)
 				return "a repetition bound is over 255";
-			factor = (hi > lo ? hi : lo) + 1;
-			p = strchr(p, '}');
-			if (!p)
-				return NULL; /* regcomp reports it */
-			break;
-		}
-		case '(':
+			factor = most + 1;
+			p = end;
+		} else if (*p == '(') {
 			if (depth == REGEX_DEPTH_MAX)
 				return "groups are nested more than 32 deep";
 			st[++depth].sum = 0;
 			st[depth].last = 0;
-			break;
-		case ')':
-			if (depth == 0)
-				return NULL;
+		} else if (*p == ')' && depth > 0) {
 			depth--;
 			st[depth].last = sat_add(st[depth + 1].sum, 1);
 			st[depth].sum = sat_add(st[depth].sum, st[depth].last);
-			break;
-		case '|':
+		} else if (*p == '|') {
 			st[depth].last = 0;
-			break;
-		case '[':
-			if (!(p = skip_bracket(p)))
-				return NULL;
-			st[depth].last = 1;
-			st[depth].sum = sat_add(st[depth].sum, 1);
-			break;
-		case '\\':
-			if (p[1])
+		} else {
+			/* An atom: a character, an escape or a bracket expression
+			 * (an unterminated one is regcomp's to report). */
+			if (*p == '[' && skip_bracket(p))
+				p = skip_bracket(p);
+			else if (*p == '\\' && p[1])
 				p++;
-			/* fall through */
-		default:
 			st[depth].last = 1;
 			st[depth].sum = sat_add(st[depth].sum, 1);
-			break;
 		}
 		if (factor) {
 			if (repeated)

@@ -135,6 +135,10 @@ static const struct bad bads[] = {
 	  "Unmatched ( or \\(" },
 	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], expect-stdout: \"o++++++++++++++++++++++++\"}]\n",
 	  "r.yaml:3:35: 'expect-stdout' is refused: it repeats a repetition" },
+	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], expect-stdout: \"e)d++++++++++++++++++++++\"}]\n",
+	  "r.yaml:3:35: 'expect-stdout' is refused: it repeats a repetition" },
+	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], expect-stdout: \"a{b++++++++++++++++++++++\"}]\n",
+	  "r.yaml:3:35: 'expect-stdout' is refused: it repeats a repetition" },
 	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], expect-stderr: \"a{32767}\"}]\n",
 	  "r.yaml:3:35: 'expect-stderr' is refused: a repetition bound is over 255" },
 	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], expect-stdout: "
