@@ -15,6 +15,8 @@
 #define STAGE_PREFIX ".plinth-"
 #define LAYOUT_FILE_MAX 4096
 #define REF_NAME "org.opencontainers.image.ref.name"
+#define STAGE_MARKER "plinth-staging"
+#define OCI_LAYOUT "{\"imageLayoutVersion\":\"1.0.0\"}"
 
 struct pl__layout {
 	char *path;       /* DIR as given */
@@ -23,6 +25,7 @@ struct pl__layout {
 	char *base;       /* DIR's last component (only for a fresh layout) */
 	char *stage_name; /* relative to dirfd, or to parentfd when fresh */
 	int stagefd;      /* locked for the transaction's life */
+	int stage_atfd;   /* dirfd or parentfd: where the staging directory is */
 	int blobsfd;      /* stage/blobs/sha256 (fresh) or stage (existing) */
 	unsigned tmp_seq;
 	bool committed;
@@ -98,26 +101,52 @@ static int check_oci_layout(int dirfd, const char *dir, struct pl_error **err)
 	return idx ? 0 : PL_EINVAL;
 }
 
+static bool staging_name(const char *name, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return !strncmp(name, prefix, n) && strlen(name) == n + 6;
+}
+
+/*
+ * Whether dirfd/name is a plinth staging directory: its name has the
+ * prefix and mkdtemp's six characters, and it holds the marker file that a
+ * transaction writes once it holds the directory's lock.
+ */
+static bool is_staging(int dirfd, const char *name, const char *prefix, int *fd_out)
+{
+	if (!staging_name(name, prefix))
+		return false;
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (faccessat(fd, STAGE_MARKER, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+		close(fd);
+		return false;
+	}
+	if (fd_out)
+		*fd_out = fd;
+	else
+		close(fd);
+	return true;
+}
+
 /* Remove staging directories of transactions that died (nobody holds their lock). */
 static void remove_stale(int dirfd, const char *prefix)
 {
 	DIR *d = pl__opendirat(dirfd, ".");
 	if (!d)
 		return;
-	size_t n = strlen(prefix);
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		if (strncmp(de->d_name, prefix, n) || strlen(de->d_name) != n + 6)
-			continue;
-		cleanup_close int sfd =
-			openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sfd >= 0 && flock(sfd, LOCK_EX | LOCK_NB) == 0)
+		cleanup_close int fd = -1;
+		if (is_staging(dirfd, de->d_name, prefix, &fd) && flock(fd, LOCK_EX | LOCK_NB) == 0)
 			pl__remove_tree(dirfd, de->d_name);
 	}
 	closedir(d);
 }
 
-/* Whether DIR holds nothing (after stale staging directories are gone). */
+/* Whether DIR holds nothing but what may be staging directories (one just
+ * made has no marker yet). */
 static int is_empty(int dirfd, bool *empty)
 {
 	DIR *d = pl__opendirat(dirfd, ".");
@@ -126,20 +155,24 @@ static int is_empty(int dirfd, bool *empty)
 	struct dirent *de;
 	*empty = true;
 	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    !staging_name(de->d_name, STAGE_PREFIX))
 			*empty = false;
 	closedir(d);
 	return 0;
 }
 
-/* mkdir -m 0755 whatever the umask; an existing directory is kept as it is. */
-static int ensure_dir(int atfd, const char *name, struct pl_error **err)
+/* mkdir -m 0755 whatever the umask; an existing directory is kept as it is.
+ * *made says whether it was created. */
+static int ensure_dir(int atfd, const char *name, bool *made, struct pl_error **err)
 {
+	*made = false;
 	if (mkdirat(atfd, name, 0755) < 0) {
 		if (errno == EEXIST)
 			return 0;
 		return pl__error_set(err, PL_ESYS, errno, "cannot create '%s'", name);
 	}
+	*made = true;
 	if (fchmodat(atfd, name, 0755, 0) < 0)
 		return pl__error_set(err, PL_ESYS, errno, "cannot set the mode of '%s'", name);
 	return 0;
@@ -157,24 +190,60 @@ static int make_stage(struct pl__layout *l, int atfd, const char *atpath, const 
 	const char *name = strrchr(tmpl, '/') + 1;
 	if (!(l->stage_name = pl__strdup(name, err)))
 		return PL_ENOMEM;
+	l->stage_atfd = atfd;
 	l->stagefd = openat(atfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (l->stagefd < 0 || flock(l->stagefd, LOCK_EX) < 0)
 		return pl__error_set(err, PL_ESYS, errno, "cannot lock staging directory '%s'", name);
+	/* Only a locked directory is marked, so no one removes a live one. */
+	int marker = openat(l->stagefd, STAGE_MARKER, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (marker < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot mark staging directory '%s'", name);
+	close(marker);
 	/* A fresh layout is this directory renamed: give it a layout's mode,
 	 * whatever the umask. */
-	if (l->dirfd < 0 && fchmod(l->stagefd, 0755) < 0)
-		return pl__error_set(err, PL_ESYS, errno, "cannot set the mode of '%s'", name);
-	if (l->dirfd >= 0) {
-		l->blobsfd = dup(l->stagefd);
-	} else {
-		if (ensure_dir(l->stagefd, "blobs", err) < 0 ||
-		    ensure_dir(l->stagefd, "blobs/sha256", err) < 0)
+	bool made;
+	if (l->dirfd < 0) {
+		if (fchmod(l->stagefd, 0755) < 0)
+			return pl__error_set(err, PL_ESYS, errno, "cannot set the mode of '%s'", name);
+		if (ensure_dir(l->stagefd, "blobs", &made, err) < 0 ||
+		    ensure_dir(l->stagefd, "blobs/sha256", &made, err) < 0)
 			return PL_ESYS;
 		l->blobsfd = openat(l->stagefd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	} else {
+		l->blobsfd = dup(l->stagefd);
 	}
 	if (l->blobsfd < 0)
 		return pl__error_set(err, PL_ESYS, errno, "cannot open the staging directory");
 	return 0;
+}
+
+/* Check that l->dirfd is an OCI layout or holds nothing but staging. */
+static int check_dir(struct pl__layout *l, struct pl_error **err)
+{
+	bool empty = false;
+	if (faccessat(l->dirfd, "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return check_oci_layout(l->dirfd, l->path, err);
+	if (errno != ENOENT)
+		return pl__error_set(err, PL_ESYS, errno, "cannot read '%s/oci-layout'", l->path);
+	if (is_empty(l->dirfd, &empty) < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot read '%s'", l->path);
+	if (!empty)
+		return pl__error_set(err, PL_EINVAL, 0,
+				     "'%s' is not an OCI image layout (no oci-layout file) and not "
+				     "empty",
+				     l->path);
+	return 0;
+}
+
+/* check_dir under a shared lock: a commit in progress (which holds the
+ * lock exclusively) is seen finished, never half done. */
+static int check_existing(struct pl__layout *l, struct pl_error **err)
+{
+	if (flock(l->dirfd, LOCK_SH) < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot lock layout '%s'", l->path);
+	int rc = check_dir(l, err);
+	flock(l->dirfd, LOCK_UN);
+	return rc;
 }
 
 static int open_fresh(struct pl__layout *l, struct pl_error **err)
@@ -224,21 +293,11 @@ int pl__layout_open(const char *path, struct pl__layout **out, struct pl_error *
 			return pl__error_set(err, PL_ESYS, errno, "cannot open layout '%s'", path);
 		rc = open_fresh(l, err);
 	} else {
-		remove_stale(l->dirfd, STAGE_PREFIX);
-		bool empty = false;
-		if (faccessat(l->dirfd, "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-			rc = check_oci_layout(l->dirfd, path, err);
-		else if (is_empty(l->dirfd, &empty) < 0)
-			rc = pl__error_set(err, PL_ESYS, errno, "cannot read '%s'", path);
-		else if (!empty)
-			rc = pl__error_set(err, PL_EINVAL, 0,
-					   "'%s' is not an OCI image layout (no oci-layout file) and "
-					   "not empty",
-					   path);
-		else
-			rc = 0;
-		if (rc == 0)
+		rc = check_existing(l, err);
+		if (rc == 0) {
+			remove_stale(l->dirfd, STAGE_PREFIX);
 			rc = make_stage(l, l->dirfd, path, STAGE_PREFIX, err);
+		}
 	}
 	if (rc < 0)
 		return rc;
@@ -251,7 +310,7 @@ void pl__layout_free(struct pl__layout *l)
 	if (!l)
 		return;
 	if (l->stage_name && !l->committed)
-		pl__remove_tree(l->dirfd >= 0 ? l->dirfd : l->parentfd, l->stage_name);
+		pl__remove_tree(l->stage_atfd, l->stage_name);
 	pl__closep(&l->blobsfd);
 	pl__closep(&l->stagefd);
 	pl__closep(&l->parentfd);
@@ -360,38 +419,30 @@ static int sync_fd(int fd, const char *what, struct pl_error **err)
 	return 0;
 }
 
-static int commit_fresh(struct pl__layout *l, json_t *desc, const char *tag,
-			struct pl_error **err)
+/* What a commit into an existing directory changed, to undo it on failure. */
+struct undo {
+	char (*moved)[2 * PL_SHA256_LEN + 1];
+	size_t nmoved, alloc;
+	bool made_blobs, made_sha256, made_index;
+};
+
+static void undo_commit(struct pl__layout *l, int blobs, struct undo *u)
 {
-	static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
-	cleanup_json json_t *idx = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType",
-					     "application/vnd.oci.image.index.v1+json", "manifests");
-	cleanup_free char *text = NULL;
-	size_t len = 0;
-	if (!idx)
-		return pl__error_nomem(err);
-	if (set_tag(idx, desc, tag, err) < 0 || dump_json(idx, &text, &len, err) < 0)
-		return PL_ENOMEM;
-	if (pl__write_file_atomic(l->stagefd, "oci-layout", layout, sizeof(layout) - 1, 0644, err) < 0 ||
-	    pl__write_file_atomic(l->stagefd, "index.json", text, len, 0644, err) < 0 ||
-	    sync_fd(l->blobsfd, "blobs/sha256", err) < 0)
-		return PL_ESYS;
-	int blobs = openat(l->stagefd, "blobs", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (blobs >= 0) {
-		fsync(blobs);
-		close(blobs);
-	}
-	if (renameat2(l->parentfd, l->stage_name, l->parentfd, l->base, RENAME_NOREPLACE) < 0)
-		return pl__error_set(err, PL_ESYS, errno, "cannot move the new layout to '%s'",
-				     l->path);
-	l->committed = true;
-	return sync_fd(l->parentfd, l->path, err);
+	for (size_t i = 0; i < u->nmoved; i++)
+		unlinkat(blobs, u->moved[i], 0);
+	if (u->made_index)
+		unlinkat(l->dirfd, "index.json", 0);
+	if (u->made_sha256)
+		unlinkat(l->dirfd, "blobs/sha256", AT_REMOVEDIR);
+	if (u->made_blobs)
+		unlinkat(l->dirfd, "blobs", AT_REMOVEDIR);
 }
 
-/* Move every staged blob into DIR/blobs/sha256 (keeping blobs already there). */
-static int move_blobs(struct pl__layout *l, int blobs, struct pl_error **err)
+/* Move every staged blob from `from` into `to` (keeping blobs already there). */
+static int move_blobs(struct pl__layout *l, int from, int to, struct undo *u,
+		      struct pl_error **err)
 {
-	DIR *d = pl__opendirat(l->stagefd, ".");
+	DIR *d = pl__opendirat(from, ".");
 	if (!d)
 		return pl__error_set(err, PL_ESYS, errno, "cannot read the staging directory");
 	struct dirent *de;
@@ -400,50 +451,125 @@ static int move_blobs(struct pl__layout *l, int blobs, struct pl_error **err)
 		uint8_t dg[PL_SHA256_LEN];
 		if (!pl__hex_sha256(de->d_name, dg))
 			continue;
-		if (faccessat(blobs, de->d_name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		if (faccessat(to, de->d_name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 			continue;
-		if (renameat(l->stagefd, de->d_name, blobs, de->d_name) < 0)
-			rc = pl__error_set(err, PL_ESYS, errno, "cannot move blob %s into '%s'",
+		if (pl__grow(&u->moved, &u->alloc, u->nmoved + 1, sizeof(*u->moved), err) < 0) {
+			rc = PL_ENOMEM;
+		} else if (renameat(from, de->d_name, to, de->d_name) < 0) {
+			rc = pl__error_set(err, PL_ESYS, errno, "cannot move blob '%s' into '%s'",
 					   de->d_name, l->path);
+		} else {
+			memcpy(u->moved[u->nmoved++], de->d_name, sizeof(*u->moved));
+		}
 	}
 	closedir(d);
 	return rc;
 }
 
-static int commit_existing(struct pl__layout *l, json_t *desc, const char *tag,
-			   struct pl_error **err)
+static json_t *new_index(void)
 {
-	static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
-	if (flock(l->dirfd, LOCK_EX) < 0)
-		return pl__error_set(err, PL_ESYS, errno, "cannot lock layout '%s'", l->path);
-	bool fresh = faccessat(l->dirfd, "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW) < 0;
-	cleanup_json json_t *idx = NULL;
-	if (fresh)
-		idx = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType",
-				"application/vnd.oci.image.index.v1+json", "manifests");
-	else if (!(idx = read_index(l->dirfd, l->path, err)))
-		return PL_EINVAL;
-	if (!idx)
-		return pl__error_nomem(err);
-	if (ensure_dir(l->dirfd, "blobs", err) < 0 || ensure_dir(l->dirfd, "blobs/sha256", err) < 0)
-		return PL_ESYS;
-	cleanup_close int blobs = openat(l->dirfd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (blobs < 0)
-		return pl__error_set(err, PL_ESYS, errno, "cannot open '%s/blobs/sha256'", l->path);
-	if (move_blobs(l, blobs, err) < 0 || sync_fd(blobs, "blobs/sha256", err) < 0)
-		return PL_ESYS;
-	if (fresh && pl__write_file_atomic(l->dirfd, "oci-layout", layout, sizeof(layout) - 1,
-					   0644, err) < 0)
-		return PL_ESYS;
+	return json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType",
+			 "application/vnd.oci.image.index.v1+json", "manifests");
+}
+
+static int write_index(int dirfd, json_t *idx, json_t *desc, const char *tag,
+		       struct pl_error **err)
+{
 	cleanup_free char *text = NULL;
 	size_t len = 0;
 	if (set_tag(idx, desc, tag, err) < 0 || dump_json(idx, &text, &len, err) < 0)
 		return PL_ENOMEM;
-	if (pl__write_file_atomic(l->dirfd, "index.json", text, len, 0644, err) < 0)
-		return PL_ESYS;
+	return pl__write_file_atomic(dirfd, "index.json", text, len, 0644, err);
+}
+
+/*
+ * Under DIR's lock: move the blobs in, then replace index.json (the commit
+ * point), then, for a directory that was empty, write oci-layout.  Any
+ * failure undoes what was done, so DIR is left as it was.
+ */
+static int commit_into(struct pl__layout *l, int from, json_t *desc, const char *tag,
+		       struct pl_error **err)
+{
+	if (flock(l->dirfd, LOCK_EX) < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot lock layout '%s'", l->path);
+	int rc = faccessat(l->dirfd, "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW);
+	if (rc < 0 && errno != ENOENT)
+		return pl__error_set(err, PL_ESYS, errno, "cannot read '%s/oci-layout'", l->path);
+	bool fresh = rc < 0;
+	cleanup_json json_t *idx = fresh ? new_index() : read_index(l->dirfd, l->path, err);
+	if (!idx)
+		return fresh ? pl__error_nomem(err) : PL_EINVAL;
+
+	struct undo u = { 0 };
+	cleanup_close int blobs = -1;
+	rc = ensure_dir(l->dirfd, "blobs", &u.made_blobs, err);
+	if (rc == 0)
+		rc = ensure_dir(l->dirfd, "blobs/sha256", &u.made_sha256, err);
+	if (rc == 0 && (blobs = openat(l->dirfd, "blobs/sha256",
+				       O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		rc = pl__error_set(err, PL_ESYS, errno, "cannot open '%s/blobs/sha256'", l->path);
+	if (rc == 0)
+		rc = move_blobs(l, from, blobs, &u, err);
+	if (rc == 0)
+		rc = sync_fd(blobs, "blobs/sha256", err);
+	if (rc == 0 && u.made_sha256) {
+		cleanup_close int b = openat(l->dirfd, "blobs", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		rc = b < 0 ? pl__error_set(err, PL_ESYS, errno, "cannot open '%s/blobs'", l->path)
+			   : sync_fd(b, "blobs", err);
+	}
+	if (rc == 0) {
+		rc = write_index(l->dirfd, idx, desc, tag, err);
+		u.made_index = rc == 0 && fresh;
+	}
+	if (rc == 0 && fresh)
+		rc = pl__write_file_atomic(l->dirfd, "oci-layout", OCI_LAYOUT,
+					   sizeof(OCI_LAYOUT) - 1, 0644, err);
+	if (rc < 0) {
+		if (blobs >= 0)
+			undo_commit(l, blobs, &u);
+		free(u.moved);
+		return rc;
+	}
+	free(u.moved);
 	l->committed = true;
-	pl__remove_tree(l->dirfd, l->stage_name);
+	pl__remove_tree(l->stage_atfd, l->stage_name);
 	return 0;
+}
+
+/* The staging directory is a whole layout: rename it into place.  When
+ * someone created DIR meanwhile, add to it instead. */
+static int commit_fresh(struct pl__layout *l, json_t *desc, const char *tag,
+			struct pl_error **err)
+{
+	cleanup_json json_t *idx = new_index();
+	if (!idx)
+		return pl__error_nomem(err);
+	int rc = write_index(l->stagefd, idx, desc, tag, err);
+	if (rc == 0)
+		rc = pl__write_file_atomic(l->stagefd, "oci-layout", OCI_LAYOUT,
+					   sizeof(OCI_LAYOUT) - 1, 0644, err);
+	if (rc == 0)
+		rc = sync_fd(l->blobsfd, "blobs/sha256", err);
+	if (rc < 0)
+		return rc;
+	cleanup_close int blobs = openat(l->stagefd, "blobs", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (blobs < 0 || fsync(blobs) < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot sync the staged blobs");
+	/* The marker goes with the staging directory's last step. */
+	unlinkat(l->stagefd, STAGE_MARKER, 0);
+	if (renameat2(l->parentfd, l->stage_name, l->parentfd, l->base, RENAME_NOREPLACE) == 0) {
+		l->committed = true;
+		return sync_fd(l->parentfd, l->path, err);
+	}
+	if (errno != EEXIST && errno != ENOTEMPTY)
+		return pl__error_set(err, PL_ESYS, errno, "cannot move the new layout to '%s'",
+				     l->path);
+	l->dirfd = openat(l->parentfd, l->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (l->dirfd < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot open layout '%s'", l->path);
+	if ((rc = check_existing(l, err)) < 0)
+		return rc;
+	return commit_into(l, l->blobsfd, desc, tag, err);
 }
 
 int pl__layout_commit(struct pl__layout *l, const struct pl__descriptor *d, const char *tag,
@@ -452,7 +578,8 @@ int pl__layout_commit(struct pl__layout *l, const struct pl__descriptor *d, cons
 	cleanup_json json_t *desc = descriptor_json(d, tag);
 	if (!desc)
 		return pl__error_nomem(err);
-	int rc = l->dirfd >= 0 ? commit_existing(l, desc, tag, err) : commit_fresh(l, desc, tag, err);
+	int rc = l->dirfd >= 0 ? commit_into(l, l->stagefd, desc, tag, err)
+			       : commit_fresh(l, desc, tag, err);
 	if (rc < 0)
 		return pl__error_wrap(err, "layout '%s'", l->path);
 	return 0;

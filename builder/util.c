@@ -147,7 +147,10 @@ int pl__write_file_atomic(int dirfd, const char *name, const void *p, size_t len
 	cleanup_free char *tmp = pl__asprintf(err, ".%s.tmp-%ld", name, (long)getpid());
 	if (!tmp)
 		return PL_ENOMEM;
-	cleanup_close int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	cleanup_close int fd = openat(dirfd, tmp, flags, mode);
+	if (fd < 0 && errno == EEXIST && unlinkat(dirfd, tmp, 0) == 0)
+		fd = openat(dirfd, tmp, flags, mode); /* left by a process that died */
 	if (fd < 0)
 		return pl__error_set(err, PL_ESYS, errno, "cannot create '%s'", tmp);
 	if (fchmod(fd, mode) < 0 || pl__write_all(fd, p, len) < 0 || fsync(fd) < 0) {

@@ -86,12 +86,12 @@ else
 fi
 
 # Output directories that are not layouts.
-mkdir notlayout && echo precious >notlayout/file
+mkdir -p notlayout/.plinth-backup && echo precious >notlayout/file && echo keep >notlayout/.plinth-backup/keep
 prev=$(state notlayout)
 run_plinth build src/hello.yaml -o notlayout
 t_is "$rc" 1 "a non-empty directory that is not a layout: exit 1"
 t_is "$err" "plinth: 'notlayout' is not an OCI image layout (no oci-layout file) and not empty" "a non-empty directory that is not a layout: the message"
-t_is "$(state notlayout)" "$prev" "a non-empty directory that is not a layout is unchanged"
+t_is "$(state notlayout)" "$prev" "a non-empty directory that is not a layout is unchanged (even names like plinth's staging)"
 
 echo file >afile
 run_plinth build src/hello.yaml -o afile

@@ -31,6 +31,23 @@ run_plinth build src/hello.yaml -o js --json
 t_is "$(echo "$out" | jq -r '.reference + " " + .tag')" "oci:js:1.0.0 1.0.0" "--json reports the reference"
 t_is "$(echo "$out" | jq -r .digest)" "$(manifest_of js 1.0.0)" "--json reports the digest"
 
+# Concurrent builds into one new layout, and into one empty directory, all land.
+mkdir emptypar
+for round in 1 2 3; do
+	pids=""
+	for t in a b c; do
+		SOURCE_DATE_EPOCH=$round "$PLINTH" build src/hello.yaml -o par --tag "$t$round" >/dev/null 2>>par.err & pids="$pids $!"
+		SOURCE_DATE_EPOCH=$round "$PLINTH" build src/hello.yaml -o emptypar --tag "$t$round" >/dev/null 2>>par.err & pids="$pids $!"
+	done
+	for p in $pids; do wait "$p" || echo "build $p failed" >>par.err; done
+done
+t_is "$(cat par.err)" "" "concurrent builds into one layout all succeed"
+t_is "$(jq -r '[.manifests[].annotations["org.opencontainers.image.ref.name"]] | sort | join(" ")' par/index.json)" \
+	"a1 a2 a3 b1 b2 b3 c1 c2 c3" "every concurrent build's tag is in the new layout"
+t_is "$(jq -r '[.manifests[].annotations["org.opencontainers.image.ref.name"]] | sort | join(" ")' emptypar/index.json)" \
+	"a1 a2 a3 b1 b2 b3 c1 c2 c3" "every concurrent build's tag is in the once-empty directory"
+t_is "$(ls -A par emptypar | grep -c plinth)" 0 "no staging is left in either"
+
 # Interrupted builds: a big (sparse) file keeps the build busy.
 mkdir -p big && truncate -s 64G big/zeros
 printf 'name: big\nversion: 1.0.0\nfiles: [{path: /zeros, source: zeros}]\n' >big/r.yaml
