@@ -48,8 +48,11 @@ static int add_generated(struct actx *a, const char *path, enum pl__kind kind, u
 	e.path = pl__strdup(path, a->err);
 	if (!e.path)
 		return PL_ENOMEM;
-	if (content)
-		e.data = pl_buf_detach(content, &e.size);
+	if (content) {
+		size_t n;
+		e.data = pl_buf_detach(content, &n);
+		e.size = n;
+	}
 	return pl__tree_add(a->t, &e, a->err);
 }
 
@@ -103,10 +106,8 @@ static int add_accounts(struct actx *a)
 		if (!done && pl_buf_addf(&group, a->err, "%s:x:%u:\n", u->name, u->gid) < 0)
 			return PL_ENOMEM;
 	}
-	if (add_generated(a, "etc/passwd", PL__REG, 0644, 0, 0, &passwd) < 0 ||
-	    add_generated(a, "etc/group", PL__REG, 0644, 0, 0, &group) < 0)
-		return PL_EINVAL;
-	return 0;
+	int rc = add_generated(a, "etc/passwd", PL__REG, 0644, 0, 0, &passwd);
+	return rc < 0 ? rc : add_generated(a, "etc/group", PL__REG, 0644, 0, 0, &group);
 }
 
 static int add_text(struct actx *a, const char *path, const char *text)
@@ -119,29 +120,36 @@ static int add_text(struct actx *a, const char *path, const char *text)
 
 static int add_defaults(struct actx *a)
 {
+	static const struct {
+		const char *path;
+		uint32_t mode, owner;
+	} dirs[] = {
+		{ "etc", 0755, 0 },   { "tmp", 01777, 0 },	 { "root", 0700, 0 },
+		{ "home", 0755, 0 }, { "home/nonroot", 0700, 65532 },
+	};
 	const struct pl_recipe *r = a->r;
-	if (add_generated(a, "etc", PL__DIR, 0755, 0, 0, NULL) < 0 ||
-	    add_generated(a, "tmp", PL__DIR, 01777, 0, 0, NULL) < 0 ||
-	    add_generated(a, "root", PL__DIR, 0700, 0, 0, NULL) < 0 ||
-	    add_generated(a, "home", PL__DIR, 0755, 0, 0, NULL) < 0 ||
-	    add_generated(a, "home/nonroot", PL__DIR, 0700, 65532, 65532, NULL) < 0)
-		return PL_EINVAL;
-	if (add_accounts(a) < 0)
-		return PL_EINVAL;
-	if (add_text(a, "etc/nsswitch.conf",
-		     "passwd:         files\n"
-		     "group:          files\n"
-		     "shadow:         files\n"
-		     "gshadow:        files\n"
-		     "\n"
-		     "hosts:          files dns\n"
-		     "networks:       files\n"
-		     "\n"
-		     "protocols:      files\n"
-		     "services:       files\n"
-		     "ethers:         files\n"
-		     "rpc:            files\n") < 0)
-		return PL_EINVAL;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		rc = add_generated(a, dirs[i].path, PL__DIR, dirs[i].mode, dirs[i].owner,
+				   dirs[i].owner, NULL);
+	if (rc == 0)
+		rc = add_accounts(a);
+	if (rc == 0)
+		rc = add_text(a, "etc/nsswitch.conf",
+			      "passwd:         files\n"
+			      "group:          files\n"
+			      "shadow:         files\n"
+			      "gshadow:        files\n"
+			      "\n"
+			      "hosts:          files dns\n"
+			      "networks:       files\n"
+			      "\n"
+			      "protocols:      files\n"
+			      "services:       files\n"
+			      "ethers:         files\n"
+			      "rpc:            files\n");
+	if (rc < 0)
+		return rc;
 	cleanup_buf struct pl_buf os = { 0 };
 	if (pl_buf_init(&os, 0, a->err) < 0 ||
 	    pl_buf_addf(&os, a->err,
@@ -152,15 +160,13 @@ static int add_defaults(struct actx *a)
 			"IMAGE_VERSION=%s\n",
 			r->name, r->version, r->name, r->version) < 0)
 		return PL_ENOMEM;
-	if (add_generated(a, "etc/os-release", PL__REG, 0644, 0, 0, &os) < 0)
-		return PL_EINVAL;
-	for (size_t i = 0; i < r->nusers; i++) {
+	rc = add_generated(a, "etc/os-release", PL__REG, 0644, 0, 0, &os);
+	for (size_t i = 0; rc == 0 && i < r->nusers; i++) {
 		const struct pl__user *u = &r->users[i];
-		if (!strncmp(u->home, "/home/", 6) &&
-		    add_generated(a, u->home + 1, PL__DIR, 0700, u->uid, u->gid, NULL) < 0)
-			return PL_EINVAL;
+		if (!strncmp(u->home, "/home/", 6))
+			rc = add_generated(a, u->home + 1, PL__DIR, 0700, u->uid, u->gid, NULL);
 	}
-	return 0;
+	return rc;
 }
 
 static const char *type_name(mode_t m)
@@ -174,24 +180,21 @@ static const char *type_name(mode_t m)
 	return "not a regular file, directory or symlink";
 }
 
-static int add_host_file(struct actx *a, const struct pl__file_spec *f, const char *path,
-			 const char *host, const struct stat *st)
+/*
+ * Add a declared entry: `e` gives kind, mode, ids, size and source
+ * identity; path, target and source are copied and the origin is `pos`.
+ * The tree owns the copies, also when adding fails.
+ */
+static int add_entry(struct actx *a, struct pl__entry e, const char *path, const char *target,
+		     const char *source, struct pl__pos pos)
 {
-	struct pl__entry e = { .kind = PL__REG, .size = (uint64_t)st->st_size };
-	e.mode = f->has_mode ? f->mode : (st->st_mode & 0111) ? 0755 : 0644;
-	if (f->has_owner) {
-		e.uid = f->uid;
-		e.gid = f->gid;
-	}
-	if (f->has_sha256) {
-		e.has_sha256 = true;
-		memcpy(e.sha256, f->sha256, PL_SHA256_LEN);
-	}
 	e.path = pl__strdup(path, a->err);
-	e.source = pl__strdup(host, a->err);
-	e.origin = origin_of(a, f->pos);
-	if (!e.path || !e.source || !e.origin) {
+	e.target = target ? pl__strdup(target, a->err) : NULL;
+	e.source = source ? pl__strdup(source, a->err) : NULL;
+	e.origin = origin_of(a, pos);
+	if (!e.path || (target && !e.target) || (source && !e.source) || !e.origin) {
 		free(e.path);
+		free(e.target);
 		free(e.source);
 		free(e.origin);
 		return PL_ENOMEM;
@@ -199,9 +202,48 @@ static int add_host_file(struct actx *a, const struct pl__file_spec *f, const ch
 	return pl__tree_add(a->t, &e, a->err);
 }
 
-/* Copy the host directory `host` (already lstat'ed) to image path `path`. */
+static int add_host_file(struct actx *a, const struct pl__file_spec *f, const char *path,
+			 const char *host, const struct stat *st)
+{
+	struct pl__entry e = {
+		.kind = PL__REG,
+		.size = (uint64_t)st->st_size,
+		.mode = f->has_mode ? f->mode : (st->st_mode & 0111) ? 0755 : 0644,
+		.uid = f->has_owner ? f->uid : 0,
+		.gid = f->has_owner ? f->gid : 0,
+		.has_sha256 = f->has_sha256,
+		.src_dev = (uint64_t)st->st_dev,
+		.src_ino = (uint64_t)st->st_ino,
+	};
+	memcpy(e.sha256, f->sha256, PL_SHA256_LEN);
+	return add_entry(a, e, path, NULL, host, f->pos);
+}
+
+/* Open dirfd/name as a directory without following a symlink, and check
+ * it is still what `st` saw. */
+static int open_dir_checked(struct actx *a, int dirfd, const char *name, const char *host,
+			    const struct stat *st, int *out)
+{
+	struct stat now;
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return pl__error_set(a->err, PL_ESYS, errno, "cannot open directory '%s'", host);
+	if (fstat(fd, &now) < 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino) {
+		close(fd);
+		return pl__error_set(a->err, PL_EINVAL, 0,
+				     "'%s' changed while the recipe was read", host);
+	}
+	*out = fd;
+	return 0;
+}
+
+/*
+ * Copy the host directory `host` (open as `dfd`) to image path `path`.
+ * Every name is looked up relative to its directory's descriptor, never
+ * following a symlink, so a swapped component cannot lead outside.
+ */
 static int add_host_tree(struct actx *a, const struct pl__file_spec *f, const char *path,
-			 const char *host, unsigned depth)
+			 const char *host, int dfd, unsigned depth)
 {
 	if (depth > 256)
 		return fail_at(a, f->source_pos, "'%s' is nested more than 256 levels deep", host);
@@ -210,27 +252,25 @@ static int add_host_tree(struct actx *a, const struct pl__file_spec *f, const ch
 		d.uid = f->uid;
 		d.gid = f->gid;
 	}
-	d.path = pl__strdup(path, a->err);
-	d.origin = origin_of(a, f->pos);
-	if (!d.path || !d.origin) {
-		free(d.path);
-		free(d.origin);
-		return PL_ENOMEM;
-	}
-	if (pl__tree_add(a->t, &d, a->err) < 0)
-		return PL_EINVAL;
+	int rc = add_entry(a, d, path, NULL, NULL, f->pos);
+	if (rc < 0)
+		return rc;
 
-	DIR *dir = opendir(host);
+	DIR *dir = pl__opendirat(dfd, ".");
 	if (!dir)
 		return pl__error_set(a->err, PL_ESYS, errno, "%s:%u:%u: cannot read directory '%s'",
 				     a->r->path, f->source_pos.line, f->source_pos.col, host);
-	int rc = 0;
 	struct dirent *de;
 	while (rc == 0 && (errno = 0, de = readdir(dir))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+		const char *name = de->d_name;
+		if (!strcmp(name, ".") || !strcmp(name, ".."))
 			continue;
-		cleanup_free char *hchild = pl__asprintf(a->err, "%s/%s", host, de->d_name);
-		cleanup_free char *ichild = pl__asprintf(a->err, "%s/%s", path, de->d_name);
+		if (!pl__utf8_valid(name)) {
+			rc = fail_at(a, f->source_pos, "a name in '%s' is not valid UTF-8", host);
+			break;
+		}
+		cleanup_free char *hchild = pl__asprintf(a->err, "%s/%s", host, name);
+		cleanup_free char *ichild = pl__asprintf(a->err, "%s/%s", path, name);
 		if (!hchild || !ichild) {
 			rc = PL_ENOMEM;
 			break;
@@ -241,34 +281,30 @@ static int add_host_tree(struct actx *a, const struct pl__file_spec *f, const ch
 			break;
 		}
 		struct stat st;
-		if (lstat(hchild, &st) < 0) {
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			rc = pl__error_set(a->err, PL_ESYS, errno, "cannot stat '%s'", hchild);
 		} else if (S_ISDIR(st.st_mode)) {
-			rc = add_host_tree(a, f, ichild, hchild, depth + 1);
+			cleanup_close int cfd = -1;
+			rc = open_dir_checked(a, dfd, name, hchild, &st, &cfd);
+			if (rc == 0)
+				rc = add_host_tree(a, f, ichild, hchild, cfd, depth + 1);
 		} else if (S_ISREG(st.st_mode)) {
 			rc = add_host_file(a, f, ichild, hchild, &st);
 		} else if (S_ISLNK(st.st_mode)) {
 			char target[PL_PATH_MAX + 1];
-			ssize_t n = readlink(hchild, target, sizeof(target));
-			if (n < 0 || (size_t)n > PL_PATH_MAX) {
+			ssize_t n = readlinkat(dfd, name, target, sizeof(target) - 1);
+			if (n < 0 || (size_t)n >= sizeof(target) - 1) {
 				rc = pl__error_set(a->err, PL_ESYS, n < 0 ? errno : ENAMETOOLONG,
 						   "cannot read symlink '%s'", hchild);
 				break;
 			}
+			target[n] = '\0';
 			struct pl__entry l = { .kind = PL__SYMLINK };
 			if (f->has_owner) {
 				l.uid = f->uid;
 				l.gid = f->gid;
 			}
-			l.path = pl__strdup(ichild, a->err);
-			l.target = pl__strndup(target, (size_t)n, a->err);
-			l.origin = origin_of(a, f->pos);
-			rc = l.path && l.target && l.origin ? pl__tree_add(a->t, &l, a->err) : PL_ENOMEM;
-			if (rc == PL_ENOMEM) {
-				free(l.path);
-				free(l.target);
-				free(l.origin);
-			}
+			rc = add_entry(a, l, ichild, target, NULL, f->pos);
 		} else {
 			rc = fail_at(a, f->source_pos, "'%s' is %s; only files, directories and "
 						       "symlinks can be copied",
@@ -324,50 +360,33 @@ static int add_file(struct actx *a, const struct pl__file_spec *f)
 		return fail_at(a, f->sha256_pos, "'sha256' pins a single file, but source '%s' is a "
 						 "directory",
 			       src);
-	return add_host_tree(a, f, f->path + 1, real, 0);
+	cleanup_close int dfd = -1;
+	int rc = open_dir_checked(a, AT_FDCWD, real, real, &st, &dfd);
+	return rc < 0 ? rc : add_host_tree(a, f, f->path + 1, real, dfd, 0);
 }
 
 static int add_declared(struct actx *a)
 {
 	const struct pl_recipe *r = a->r;
-	for (size_t i = 0; i < r->ndirs; i++) {
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < r->ndirs; i++) {
 		const struct pl__dir_spec *d = &r->dirs[i];
-		struct pl__entry e = { .kind = PL__DIR, .mode = d->has_mode ? d->mode : 0755 };
-		if (d->has_owner) {
-			e.uid = d->uid;
-			e.gid = d->gid;
-		}
-		e.path = pl__strdup(d->path + 1, a->err);
-		e.origin = origin_of(a, d->pos);
-		if (!e.path || !e.origin) {
-			free(e.path);
-			free(e.origin);
-			return PL_ENOMEM;
-		}
-		if (pl__tree_add(a->t, &e, a->err) < 0)
-			return PL_EINVAL;
+		struct pl__entry e = {
+			.kind = PL__DIR,
+			.mode = d->has_mode ? d->mode : 0755,
+			.uid = d->has_owner ? d->uid : 0,
+			.gid = d->has_owner ? d->gid : 0,
+		};
+		rc = add_entry(a, e, d->path + 1, NULL, NULL, d->pos);
 	}
-	for (size_t i = 0; i < r->nlinks; i++) {
+	for (size_t i = 0; rc == 0 && i < r->nlinks; i++) {
 		const struct pl__link_spec *l = &r->links[i];
-		struct pl__entry e = { .kind = PL__SYMLINK };
-		e.path = pl__strdup(l->path + 1, a->err);
-		e.target = pl__strdup(l->target, a->err);
-		e.origin = origin_of(a, l->pos);
-		if (!e.path || !e.target || !e.origin) {
-			free(e.path);
-			free(e.target);
-			free(e.origin);
-			return PL_ENOMEM;
-		}
-		if (pl__tree_add(a->t, &e, a->err) < 0)
-			return PL_EINVAL;
+		rc = add_entry(a, (struct pl__entry){ .kind = PL__SYMLINK }, l->path + 1, l->target,
+			       NULL, l->pos);
 	}
-	for (size_t i = 0; i < r->nfiles; i++) {
-		int rc = add_file(a, &r->files[i]);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
+	for (size_t i = 0; rc == 0 && i < r->nfiles; i++)
+		rc = add_file(a, &r->files[i]);
+	return rc;
 }
 
 int pl__assemble(const struct pl_recipe *r, struct pl__tree **out, struct pl_error **err)

@@ -36,11 +36,11 @@ int pl__error_set(struct pl_error **err, int code, int errnum, const char *fmt, 
 	PL__PRINTF(4, 5);
 
 /*
- * Prefix the message of *err with "context: ".  Returns the error's code
- * (or PL_EINVAL when err or *err is NULL) so callers can write
- * `return pl__error_wrap(err, "recipe '%s'", path);`.
+ * Prefix the message of *err with "context: " and return `code` (the code
+ * of the failure being wrapped), so callers can write
+ * `return pl__error_wrap(err, rc, "recipe '%s'", path);`.
  */
-int pl__error_wrap(struct pl_error **err, const char *fmt, ...) PL__PRINTF(2, 3);
+int pl__error_wrap(struct pl_error **err, int code, const char *fmt, ...) PL__PRINTF(3, 4);
 
 /* Map a failed allocation to PL_ENOMEM. */
 int pl__error_nomem(struct pl_error **err);
@@ -147,6 +147,16 @@ void pl__digest_str(const uint8_t d[PL_SHA256_LEN], char *out);
 bool pl__hex_sha256(const char *s, uint8_t out[PL_SHA256_LEN]);
 
 /* ---- strings ----------------------------------------------------------- */
+
+/* Whether s is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
+bool pl__utf8_valid(const char *s);
+
+/*
+ * Open the regular file at the absolute path `path` for reading, following
+ * no symlink in any component, and check that it is still the file with
+ * identity (dev, ino).  -1 with errno set on failure (ESTALE: replaced).
+ */
+int pl__open_exact(const char *path, uint64_t dev, uint64_t ino);
 
 /* Levenshtein distance, capped at `cap` + 1. */
 size_t pl__edit_distance(const char *a, const char *b, size_t cap);

@@ -21,7 +21,8 @@ struct pl__entry {
 	uint32_t mode, uid, gid;
 	uint64_t size;           /* regular files */
 	char *data;              /* generated content, `size` bytes */
-	char *source;            /* host file to stream from */
+	char *source;            /* host file to stream from (absolute, no symlinks) */
+	uint64_t src_dev, src_ino; /* ...and its identity when the tree was made */
 	char *target;            /* symlinks */
 	bool has_sha256;         /* `source` must hash to sha256 */
 	uint8_t sha256[PL_SHA256_LEN];

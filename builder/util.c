@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -114,8 +115,9 @@ int pl__read_fileat(int dirfd, const char *name, size_t max, char **out, size_t 
 			return pl__error_set(err, PL_ESYS, errno, "cannot read '%s'", name);
 		if (n == 0)
 			break;
-		if (pl_buf_add(&b, chunk, (size_t)n, err) < 0)
-			return pl__error_wrap(err, "'%s'", name);
+		int rc = pl_buf_add(&b, chunk, (size_t)n, err);
+		if (rc < 0)
+			return pl__error_wrap(err, rc, "'%s'", name);
 	}
 	*out = pl_buf_detach(&b, len);
 	return 0;
@@ -324,4 +326,79 @@ size_t pl__edit_distance(const char *a, const char *b, size_t cap)
 			return cap + 1;
 	}
 	return row[lb] > cap ? cap + 1 : row[lb];
+}
+
+bool pl__utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		unsigned c = *p, n;
+		uint32_t cp;
+		if (c < 0x80) {
+			p++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		for (unsigned i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		static const uint32_t min[] = { 0, 0x80, 0x800, 0x10000 };
+		if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+int pl__open_exact(const char *path, uint64_t dev, uint64_t ino)
+{
+	if (path[0] != '/') {
+		errno = EINVAL;
+		return -1;
+	}
+	int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	const char *p = path + 1;
+	while (dir >= 0) {
+		size_t n = strcspn(p, "/");
+		char name[NAME_MAX + 1];
+		if (n == 0 || n > NAME_MAX) {
+			close(dir);
+			errno = n ? ENAMETOOLONG : EINVAL;
+			return -1;
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		bool last = p[n] == '\0';
+		int flags = last ? O_RDONLY | O_NONBLOCK | O_NOCTTY : O_PATH | O_DIRECTORY;
+		int fd = openat(dir, name, flags | O_NOFOLLOW | O_CLOEXEC);
+		int e = errno;
+		close(dir);
+		if (fd < 0 || !last) {
+			errno = e;
+			dir = fd;
+			p += n + 1;
+			continue;
+		}
+		struct stat st;
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_dev != dev ||
+		    (uint64_t)st.st_ino != ino) {
+			close(fd);
+			errno = ESTALE;
+			return -1;
+		}
+		return fd;
+	}
+	return -1;
 }
