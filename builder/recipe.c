@@ -92,12 +92,11 @@ static int check_key_kind(struct ctx *c, const struct ynode *map)
 	return 0;
 }
 
-static const struct ynode *const *sort_keys_base;
-
-static int cmp_key_index(const void *a, const void *b)
+static int cmp_key_index(const void *a, const void *b, void *items)
 {
+	const struct ynode *const *v = items;
 	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	int d = strcmp(sort_keys_base[x]->value, sort_keys_base[y]->value);
+	int d = strcmp(v[x]->value, v[y]->value);
 	return d ? d : (x > y) - (x < y);
 }
 
@@ -115,8 +114,7 @@ static int check_dup_keys(struct ctx *c, const struct ynode *map)
 		return PL_ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		idx[i] = 2 * i;
-	sort_keys_base = (const struct ynode *const *)map->items;
-	qsort(idx, n, sizeof(*idx), cmp_key_index);
+	qsort_r(idx, n, sizeof(*idx), cmp_key_index, map->items);
 	size_t dup = SIZE_MAX, first = 0;
 	for (size_t i = 1; i < n; i++) {
 		if (strcmp(map->items[idx[i]]->value, map->items[idx[i - 1]]->value))
@@ -676,6 +674,14 @@ static bool account_name_ok(const char *s)
 	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
 }
 
+static bool passwd_field_ok(const char *s)
+{
+	for (; *s; s++)
+		if (*s == ':' || (unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
 static int check_account(struct ctx *c, const char *kind, const char *name, uint32_t id,
 			 struct pl__pos pos)
 {
@@ -754,6 +760,11 @@ static int parse_users(struct ctx *c, struct pl_recipe *r, const struct ynode *s
 		}
 		if (check_account(c, "user", u->name, u->uid, m->pos) < 0)
 			return PL_EINVAL;
+		/* They become fields of /etc/passwd lines. */
+		if (!passwd_field_ok(u->home) || !passwd_field_ok(u->shell))
+			return fail_at(c, lookup(m, passwd_field_ok(u->home) ? "shell" : "home")->pos,
+				       "'%s' may not hold ':' or control characters",
+				       passwd_field_ok(u->home) ? "shell" : "home");
 		for (size_t j = 0; j + 1 < r->nusers; j++)
 			if (!strcmp(r->users[j].name, u->name) || r->users[j].uid == u->uid)
 				return fail_at(c, m->pos, "user '%s' (uid %u) clashes with '%s'",
@@ -1176,7 +1187,7 @@ int pl_recipe_load(const char *path, struct pl_recipe **out, struct pl_error **e
 	size_t len = 0;
 	int rc = pl__read_file(path, PL_RECIPE_MAX, &data, &len, err);
 	if (rc < 0)
-		return pl__error_wrap(err, "recipe");
+		return pl__error_wrap(err, rc, "recipe");
 	return pl_recipe_parse(path, data, len, out, err);
 }
 

@@ -146,6 +146,8 @@ static const struct bad bads[] = {
 	  "r.yaml:3:35: 'expect-stdout' is refused: its repetitions expand too far" },
 	{ "name: a\nversion: 1.0.0\nconfig: {labels: {b: x, a: y, c: z, a: w, b: v}}\n",
 	  "r.yaml:3:37: duplicate key 'a' (first at line 3, column 25)" },
+	{ "name: a\nversion: 1.0.0\naccounts: {users: [{name: x, uid: 7, home: \"/x\\ntoor:x:0:0::/:/bin/sh\"}]}\n",
+	  "r.yaml:3:44: 'home' may not hold ':' or control characters" },
 	{ "name: a\nversion: 1.0.0\nbase: base@1.4\n",
 	  "r.yaml:3:7: base 'base@1.4': only 'scratch' is supported yet (catalog bases come with "
 	  "the catalog)" },
