@@ -25,6 +25,17 @@ int cli_fail(struct pl_error *e);
 /* Print "plinth: <message>" and a hint to use --help; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A usage error naming the option getopt_long just refused (unknown, or
+ * missing its value).  Returns EXIT_USAGE. */
+int cli_bad_option(const char *cmd, char **argv, bool missing_value);
+
+/* Flush stdout; on a write error (a full disk, a closed pipe) report it.
+ * Returns EXIT_OK or EXIT_FAIL. */
+int cli_flush_stdout(void);
+
+/* Report that stdout could not be written; returns EXIT_FAIL. */
+int cli_stdout_failed(void);
+
 /* Install SIGINT/SIGTERM/SIGHUP handlers that set *cli_cancel. */
 extern volatile int cli_cancel;
 void cli_catch_signals(void);

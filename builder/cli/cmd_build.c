@@ -59,29 +59,23 @@ static int parse_epoch(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* The summary as one JSON document; -1 when it cannot be made or written. */
 static int print_json(const char *layout, const struct pl_build_result *res)
 {
-	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:I, s:I}, s:I}", "reference", "",
+	char *ref = NULL;
+	if (asprintf(&ref, "oci:%s:%s", layout, res->tag) < 0)
+		return -1;
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:I, s:I}, s:I}", "reference", ref,
 			      "digest", res->manifest_digest, "tag", res->tag, "config",
 			      res->config_digest, "layer", "digest", res->layer_digest, "diff_id",
 			      res->diff_id, "size", (json_int_t)res->layer_size, "tar_size",
 			      (json_int_t)res->tar_size, "entries", (json_int_t)res->entries);
-	if (!j)
-		return EXIT_FAIL;
-	char *ref = NULL;
-	if (asprintf(&ref, "oci:%s:%s", layout, res->tag) < 0) {
-		json_decref(j);
-		return EXIT_FAIL;
-	}
-	json_object_set_new(j, "reference", json_string(ref));
 	free(ref);
-	char *text = json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(2));
+	char *text = j ? json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(2)) : NULL;
 	json_decref(j);
-	if (!text)
-		return EXIT_FAIL;
-	puts(text);
+	int rc = text && puts(text) >= 0 ? 0 : -1;
 	free(text);
-	return EXIT_OK;
+	return rc;
 }
 
 int cmd_build(int argc, char **argv)
@@ -122,9 +116,9 @@ int cmd_build(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return EXIT_OK;
 		case ':':
-			return cli_usage_error("build", "option '%s' needs a value", argv[optind - 1]);
+			return cli_bad_option("build", argv, true);
 		default:
-			return cli_usage_error("build", "unknown option '%s'", argv[optind - 1]);
+			return cli_bad_option("build", argv, false);
 		}
 	}
 	if (optind != argc - 1)
@@ -162,9 +156,10 @@ int cmd_build(int argc, char **argv)
 	pl_recipe_free(r);
 	if (rc < 0)
 		return cli_fail(err);
-	if (json)
-		return print_json(o.layout, &res);
-	printf("built oci:%s:%s (%zu entries, layer %llu bytes)\n%s\n", o.layout, res.tag,
-	       res.entries, (unsigned long long)res.layer_size, res.manifest_digest);
-	return EXIT_OK;
+	if (json ? print_json(o.layout, &res) < 0
+		 : printf("built oci:%s:%s (%zu entries, layer %llu bytes)\n%s\n", o.layout,
+			  res.tag, res.entries, (unsigned long long)res.layer_size,
+			  res.manifest_digest) < 0)
+		return cli_stdout_failed();
+	return cli_flush_stdout();
 }

@@ -1,4 +1,6 @@
 /* main.c - plinth's command table and dispatch. */
+#include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,8 +46,33 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	fputs("plinth: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'plinth %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
+	fprintf(stderr, "\ntry 'plinth %s%s--help'\n", cmd ? cmd : "", cmd ? " " : "");
 	return EXIT_USAGE;
+}
+
+int cli_bad_option(const char *cmd, char **argv, bool missing_value)
+{
+	/* A value is missing only at the end of argv, where the option is the
+	 * last word.  An unknown short option may sit in a cluster ("-xy"):
+	 * optopt names it; for an unknown long one optopt is 0 and it is the
+	 * word getopt_long just passed. */
+	if (missing_value)
+		return cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+	char shortopt[3] = { '-', (char)optopt, '\0' };
+	return cli_usage_error(cmd, "unknown option '%s'", optopt ? shortopt : argv[optind - 1]);
+}
+
+int cli_stdout_failed(void)
+{
+	fprintf(stderr, "plinth: cannot write to standard output: %s\n", strerror(errno));
+	return EXIT_FAIL;
+}
+
+int cli_flush_stdout(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return cli_stdout_failed();
+	return EXIT_OK;
 }
 
 static void usage(FILE *f)
@@ -70,11 +97,11 @@ int main(int argc, char **argv)
 	const char *name = argv[1];
 	if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
 		usage(stdout);
-		return EXIT_OK;
+		return cli_flush_stdout();
 	}
 	if (!strcmp(name, "--version")) {
 		printf("plinth %s\n", PLINTH_VERSION);
-		return EXIT_OK;
+		return cli_flush_stdout();
 	}
 	for (const struct cmd_spec *c = cmds; c->name; c++)
 		if (!strcmp(name, c->name))

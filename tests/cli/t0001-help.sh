@@ -33,6 +33,13 @@ run_plinth build --frob x.yaml -o out
 t_is "$rc" 2 "an unknown option exits 2"
 t_is "$(echo "$err" | head -1)" "plinth: unknown option '--frob'" "an unknown option is named"
 
+run_plinth build -xy x.yaml -o out
+t_is "$(echo "$err" | head -1)" "plinth: unknown option '-x'" "an unknown short option in a cluster is named"
+
+run_plinth build x.yaml -o
+t_is "$(echo "$err" | head -1)" "plinth: option '-o' needs a value" "a missing value is named"
+t_is "$(echo "$err" | tail -1)" "try 'plinth build --help'" "a usage error points at --help"
+
 run_plinth build x.yaml -o out --compression lz4
 t_is "$rc" 2 "an unknown compression exits 2"
 t_is "$(echo "$err" | head -1)" "plinth: unknown compression 'lz4' (use zstd or gzip)" "an unknown compression is named"

@@ -67,6 +67,11 @@ recipe fifo 'files: [{path: /x, source: withfifo}]'
 expect_fail "a fifo inside a directory source" \
 	"plinth: src/fifo.yaml:3:28: '$TMP/src/withfifo/pipe' is a fifo; only files, directories and symlinks can be copied" src/fifo.yaml
 
+mkdir -p src/latin1 && echo x >"src/latin1/caf$(printf '\351')"
+recipe latin1 'files: [{path: /x, source: latin1}]'
+expect_fail "a file name that is not UTF-8" \
+	"plinth: src/latin1.yaml:3:28: a name in '$TMP/src/latin1' is not valid UTF-8" src/latin1.yaml
+
 recipe clash $'files: [{path: /usr/local/bin/hello/x, source: bin/hello}]\nsymlinks: [{path: /usr/local/bin/hello, target: y}]'
 expect_fail "a file below a symlink" \
 	"plinth: src/clash.yaml:3:9: path '/usr/local/bin/hello/x' needs '/usr/local/bin/hello' to be a directory, but it is a symlink declared at src/clash.yaml:4:12" src/clash.yaml

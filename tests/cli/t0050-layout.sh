@@ -31,6 +31,10 @@ run_plinth build src/hello.yaml -o js --json
 t_is "$(echo "$out" | jq -r '.reference + " " + .tag')" "oci:js:1.0.0 1.0.0" "--json reports the reference"
 t_is "$(echo "$out" | jq -r .digest)" "$(manifest_of js 1.0.0)" "--json reports the digest"
 
+rc=0; "$PLINTH" build src/hello.yaml -o full >/dev/full 2>full.err || rc=$?
+t_is "$rc" 1 "a build whose output cannot be written exits 1"
+t_is "$(cat full.err)" "plinth: cannot write to standard output: No space left on device" "and says so"
+
 # Concurrent builds into one new layout, and into one empty directory, all land.
 mkdir emptypar
 for round in 1 2 3; do
