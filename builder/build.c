@@ -68,48 +68,49 @@ static json_t *strv_json(const struct pl__strv *s)
 }
 
 /* Build the image config's "config" object; NULL on allocation failure. */
+/* Build the image config's "config" object; NULL on allocation failure
+ * (jansson's setters fail only then, and any failure fails the whole). */
 static json_t *runtime_config(const struct pl_recipe *r)
 {
 	cleanup_json json_t *c = json_object();
-	cleanup_json json_t *env = json_array();
-	if (!c || !env)
+	json_t *env = json_array();
+	if (!c || json_object_set_new(c, "Env", env) < 0)
 		return NULL;
 	char user[32];
 	snprintf(user, sizeof(user), "%u:%u", r->run_uid, r->run_gid);
-	json_object_set_new(c, "User", json_string(user));
+	int bad = json_object_set_new(c, "User", json_string(user));
 
 	bool has_path = false;
 	for (size_t i = 0; i < r->env.n; i++)
 		has_path |= !strcmp(r->env.v[i].key, "PATH");
 	if (!has_path)
-		json_array_append_new(env, json_string("PATH=" DEFAULT_PATH));
+		bad |= json_array_append_new(env, json_string("PATH=" DEFAULT_PATH));
 	for (size_t i = 0; i < r->env.n; i++) {
 		cleanup_free char *kv = pl__asprintf(NULL, "%s=%s", r->env.v[i].key, r->env.v[i].value);
-		if (!kv || json_array_append_new(env, json_string(kv)) < 0)
-			return NULL;
+		bad |= kv ? json_array_append_new(env, json_string(kv)) : -1;
 	}
-	json_object_set(c, "Env", env);
 	if (r->entrypoint.set)
-		json_object_set_new(c, "Entrypoint", strv_json(&r->entrypoint));
+		bad |= json_object_set_new(c, "Entrypoint", strv_json(&r->entrypoint));
 	if (r->cmd.set)
-		json_object_set_new(c, "Cmd", strv_json(&r->cmd));
+		bad |= json_object_set_new(c, "Cmd", strv_json(&r->cmd));
 	if (r->workdir)
-		json_object_set_new(c, "WorkingDir", json_string(r->workdir));
+		bad |= json_object_set_new(c, "WorkingDir", json_string(r->workdir));
 	if (r->stop_signal)
-		json_object_set_new(c, "StopSignal", json_string(r->stop_signal));
+		bad |= json_object_set_new(c, "StopSignal", json_string(r->stop_signal));
 	if (r->labels.n) {
 		json_t *l = json_object();
+		bad |= json_object_set_new(c, "Labels", l);
 		for (size_t i = 0; l && i < r->labels.n; i++)
-			json_object_set_new(l, r->labels.v[i].key, json_string(r->labels.v[i].value));
-		json_object_set_new(c, "Labels", l);
+			bad |= json_object_set_new(l, r->labels.v[i].key,
+						   json_string(r->labels.v[i].value));
 	}
 	if (r->ports.n) {
 		json_t *p = json_object();
+		bad |= json_object_set_new(c, "ExposedPorts", p);
 		for (size_t i = 0; p && i < r->ports.n; i++)
-			json_object_set_new(p, r->ports.v[i], json_object());
-		json_object_set_new(c, "ExposedPorts", p);
+			bad |= json_object_set_new(p, r->ports.v[i], json_object());
 	}
-	return steal_pointer(&c);
+	return bad ? NULL : steal_pointer(&c);
 }
 
 static int put_json(struct pl__layout *l, const json_t *j, uint8_t digest[PL_SHA256_LEN],
@@ -216,6 +217,8 @@ int pl_build(const struct pl_recipe *r, const struct pl_build_options *o,
 	struct pl__descriptor desc = { MT_MANIFEST, { 0 }, 0, PL_ARCH, "linux" };
 	if ((rc = put_json(layout, manifest, desc.digest, &desc.size, err)) < 0)
 		return rc;
+	if (o->cancel && *o->cancel)
+		return pl__error_set(err, PL_ESYS, 0, "build cancelled by a signal");
 	if ((rc = pl__layout_commit(layout, &desc, tag, err)) < 0)
 		return rc;
 

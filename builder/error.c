@@ -60,19 +60,19 @@ int pl__error_set(struct pl_error **err, int code, int errnum, const char *fmt, 
 	return code;
 }
 
-int pl__error_wrap(struct pl_error **err, const char *fmt, ...)
+int pl__error_wrap(struct pl_error **err, int code, const char *fmt, ...)
 {
 	if (!err || !*err)
-		return PL_EINVAL;
+		return code;
 	struct pl_error *e = *err;
 	if (e == &nomem_error)
-		return e->code;
+		return code;
 	va_list ap;
 	va_start(ap, fmt);
 	char *ctx = vformat(fmt, ap);
 	va_end(ap);
 	if (!ctx)
-		return e->code;
+		return code;
 	size_t n = strlen(ctx) + 2 + strlen(e->message) + 1;
 	char *full = malloc(n);
 	if (full) {
@@ -81,7 +81,7 @@ int pl__error_wrap(struct pl_error **err, const char *fmt, ...)
 		e->message = full;
 	}
 	free(ctx);
-	return e->code;
+	return code;
 }
 
 int pl__error_nomem(struct pl_error **err)

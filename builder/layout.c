@@ -50,7 +50,7 @@ static json_t *read_index(int dirfd, const char *dir, struct pl_error **err)
 	cleanup_free char *data = NULL;
 	size_t len = 0;
 	if (pl__read_fileat(dirfd, "index.json", PL_INDEX_MAX, &data, &len, err) < 0) {
-		pl__error_wrap(err, "layout '%s'", dir);
+		pl__error_wrap(err, PL_ESYS, "layout '%s'", dir);
 		return NULL;
 	}
 	json_error_t je;
@@ -87,8 +87,9 @@ static int check_oci_layout(int dirfd, const char *dir, struct pl_error **err)
 {
 	cleanup_free char *data = NULL;
 	size_t len = 0;
-	if (pl__read_fileat(dirfd, "oci-layout", LAYOUT_FILE_MAX, &data, &len, err) < 0)
-		return pl__error_wrap(err, "layout '%s'", dir);
+	int rc = pl__read_fileat(dirfd, "oci-layout", LAYOUT_FILE_MAX, &data, &len, err);
+	if (rc < 0)
+		return pl__error_wrap(err, rc, "layout '%s'", dir);
 	json_error_t je;
 	cleanup_json json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
 	if (!j)
@@ -581,6 +582,6 @@ int pl__layout_commit(struct pl__layout *l, const struct pl__descriptor *d, cons
 	int rc = l->dirfd >= 0 ? commit_into(l, l->stagefd, desc, tag, err)
 			       : commit_fresh(l, desc, tag, err);
 	if (rc < 0)
-		return pl__error_wrap(err, "layout '%s'", l->path);
+		return pl__error_wrap(err, rc, "layout '%s'", l->path);
 	return 0;
 }
