@@ -267,7 +267,8 @@ static const char *kind_name(const struct ynode *y)
 static bool is_null(const struct ynode *y)
 {
 	return y->kind == Y_SCALAR && y->plain &&
-	       (!*y->value || !strcmp(y->value, "~") || !strcmp(y->value, "null"));
+	       (!*y->value || !strcmp(y->value, "~") || !strcmp(y->value, "null") ||
+		!strcmp(y->value, "Null") || !strcmp(y->value, "NULL"));
 }
 
 static int want_kind(struct ctx *c, const struct ynode *y, enum ykind k, const char *key)
@@ -296,6 +297,10 @@ static int get_u64(struct ctx *c, const struct ynode *y, const char *key, uint64
 	const char *s = y->value;
 	if (!y->plain || !*s || strspn(s, "0123456789") != strlen(s))
 		return fail_at(c, y->pos, "'%s' must be a whole number, not '%s'", key, s);
+	if (s[0] == '0' && s[1])
+		return fail_at(c, y->pos, "'%s' must be written without leading zeros (YAML may "
+					  "read '%s' as octal)",
+			       key, s);
 	errno = 0;
 	char *end;
 	unsigned long long v = strtoull(s, &end, 10);

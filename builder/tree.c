@@ -96,6 +96,11 @@ static const char *kind_name(enum pl__kind k)
 static int describe_clash(const struct pl__entry *old, const struct pl__entry *e,
 			  struct pl_error **err)
 {
+	if (old->generated || old->implicit)
+		return pl__error_set(err, PL_EINVAL, 0,
+				     "%s%spath '/%s' is a directory that holds other entries; it "
+				     "can only be declared as a directory",
+				     e->origin ? e->origin : "", e->origin ? ": " : "", e->path);
 	if (old->origin && e->origin)
 		return pl__error_set(err, PL_EINVAL, 0,
 				     "%s: path '/%s' is already declared as a %s at %s", e->origin,

@@ -148,6 +148,10 @@ static const struct bad bads[] = {
 	  "r.yaml:3:37: duplicate key 'a' (first at line 3, column 25)" },
 	{ "name: a\nversion: 1.0.0\naccounts: {users: [{name: x, uid: 7, home: \"/x\\ntoor:x:0:0::/:/bin/sh\"}]}\n",
 	  "r.yaml:3:44: 'home' may not hold ':' or control characters" },
+	{ "name: a\nversion: 1.0.0\naccounts: {users: [{name: x, uid: 010}]}\n",
+	  "r.yaml:3:35: 'uid' must be written without leading zeros (YAML may read '010' as "
+	  "octal)" },
+	{ "name: a\nversion: NULL\n", "r.yaml:2:10: 'version' must be a string, not null" },
 	{ "name: a\nversion: 1.0.0\nbase: base@1.4\n",
 	  "r.yaml:3:7: base 'base@1.4': only 'scratch' is supported yet (catalog bases come with "
 	  "the catalog)" },

@@ -65,6 +65,8 @@ static void test_conflicts(void)
 
 	/* An implicit directory with children cannot become a file. */
 	check_int(add(t, "etc", PL__REG, false, "r.yaml:14:5", &err), ==, PL_EINVAL);
+	check_str(pl_error_message(err), "r.yaml:14:5: path '/etc' is a directory that holds "
+					 "other entries; it can only be declared as a directory");
 	pl_error_free(err);
 	/* ...but it can be declared as a directory, keeping its children. */
 	check_int(add(t, "etc", PL__DIR, false, "r.yaml:15:5", NULL), ==, 0);
