@@ -360,9 +360,13 @@ static int add_file(struct actx *a, const struct pl__file_spec *f)
 		return fail_at(a, f->sha256_pos, "'sha256' pins a single file, but source '%s' is a "
 						 "directory",
 			       src);
-	cleanup_close int dfd = -1;
-	int rc = open_dir_checked(a, AT_FDCWD, real, real, &st, &dfd);
-	return rc < 0 ? rc : add_host_tree(a, f, f->path + 1, real, dfd, 0);
+	cleanup_close int dfd = pl__open_exact(real, true, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+	if (dfd < 0 && errno == ESTALE)
+		return pl__error_set(a->err, PL_EINVAL, 0,
+				     "'%s' changed while the recipe was read", real);
+	if (dfd < 0)
+		return pl__error_set(a->err, PL_ESYS, errno, "cannot open directory '%s'", real);
+	return add_host_tree(a, f, f->path + 1, real, dfd, 0);
 }
 
 static int add_declared(struct actx *a)

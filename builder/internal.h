@@ -114,7 +114,8 @@ int pl__write_all(int fd, const void *p, size_t n);
 
 /*
  * Write `len` bytes to dirfd/name atomically: a temporary file in the same
- * directory, fsync, rename, fsync of the directory.
+ * directory, fsync, rename.  Success means the rename happened; making it
+ * durable (fsync of dirfd) is the caller's, who knows when that is due.
  */
 int pl__write_file_atomic(int dirfd, const char *name, const void *p, size_t len, mode_t mode,
 			  struct pl_error **err);
@@ -152,11 +153,13 @@ bool pl__hex_sha256(const char *s, uint8_t out[PL_SHA256_LEN]);
 bool pl__utf8_valid(const char *s);
 
 /*
- * Open the regular file at the absolute path `path` for reading, following
- * no symlink in any component, and check that it is still the file with
- * identity (dev, ino).  -1 with errno set on failure (ESTALE: replaced).
+ * Open the regular file (or, with `dir`, the directory) at the absolute
+ * path `path` for reading, following no symlink in any component, and check
+ * that it is still the one with identity (dev, ino); its type is checked
+ * before it is opened for reading.  -1 with errno set on failure; ESTALE
+ * when a component was replaced.
  */
-int pl__open_exact(const char *path, uint64_t dev, uint64_t ino);
+int pl__open_exact(const char *path, bool dir, uint64_t dev, uint64_t ino);
 
 /* Levenshtein distance, capped at `cap` + 1. */
 size_t pl__edit_distance(const char *a, const char *b, size_t cap);

@@ -192,7 +192,7 @@ static const char *sep(const struct pl__entry *e)
 static int copy_source(struct sink *s, struct archive *a, const struct pl__entry *e, char *buf,
 		       const struct pl__progress *prog, uint64_t *done, uint64_t total)
 {
-	cleanup_close int fd = pl__open_exact(e->source, e->src_dev, e->src_ino);
+	cleanup_close int fd = pl__open_exact(e->source, false, e->src_dev, e->src_ino);
 	if (fd < 0 && errno == ESTALE)
 		return pl__error_set(s->err, PL_EINVAL, 0, "%s%s'%s' changed while the image was built",
 				     where(e), sep(e), e->source);

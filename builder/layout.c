@@ -22,7 +22,9 @@ struct pl__layout {
 	char *path;       /* DIR as given */
 	int dirfd;        /* DIR, or -1 while it does not exist */
 	int parentfd;     /* DIR's parent (only for a fresh layout) */
-	char *base;       /* DIR's last component (only for a fresh layout) */
+	char *parent;     /* DIR's parent, as a path */
+	char *base;       /* DIR's last component */
+	char *parent_prefix; /* ".BASE.plinth-": staging of a fresh DIR in parent */
 	char *stage_name; /* relative to dirfd, or to parentfd when fresh */
 	int stagefd;      /* locked for the transaction's life */
 	int stage_atfd;   /* dirfd or parentfd: where the staging directory is */
@@ -44,30 +46,40 @@ static int json_fail(struct pl_error **err, const char *dir, const char *file,
 			     je->line, je->column, je->text);
 }
 
-/* Parse DIR/index.json strictly; NULL with *err set on failure. */
-static json_t *read_index(int dirfd, const char *dir, struct pl_error **err)
+static json_t *new_index(void)
+{
+	return json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType",
+			 "application/vnd.oci.image.index.v1+json", "manifests");
+}
+
+/*
+ * Parse DIR/index.json strictly into *out.  A missing index.json reads as
+ * an index of no images: that is what a first commit that died between
+ * writing oci-layout and index.json leaves.
+ */
+static int read_index(int dirfd, const char *dir, json_t **out, struct pl_error **err)
 {
 	cleanup_free char *data = NULL;
 	size_t len = 0;
-	if (pl__read_fileat(dirfd, "index.json", PL_INDEX_MAX, &data, &len, err) < 0) {
-		pl__error_wrap(err, PL_ESYS, "layout '%s'", dir);
-		return NULL;
+	if (faccessat(dirfd, "index.json", F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
+		*out = new_index();
+		return *out ? 0 : pl__error_nomem(err);
 	}
+	int rc = pl__read_fileat(dirfd, "index.json", PL_INDEX_MAX, &data, &len, err);
+	if (rc < 0)
+		return pl__error_wrap(err, rc, "layout '%s'", dir);
 	json_error_t je;
 	json_t *idx = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
-	if (!idx) {
-		json_fail(err, dir, "index.json", &je);
-		return NULL;
-	}
+	if (!idx)
+		return json_fail(err, dir, "index.json", &je);
 	json_t *m = json_object_get(idx, "manifests");
 	if (!json_is_object(idx) || json_integer_value(json_object_get(idx, "schemaVersion")) != 2 ||
 	    !json_is_array(m)) {
 		json_decref(idx);
-		pl__error_set(err, PL_EINVAL, 0,
-			      "'%s/index.json' is not an OCI image index (schemaVersion 2 with a "
-			      "'manifests' list)",
-			      dir);
-		return NULL;
+		return pl__error_set(err, PL_EINVAL, 0,
+				     "'%s/index.json' is not an OCI image index (schemaVersion 2 "
+				     "with a 'manifests' list)",
+				     dir);
 	}
 	size_t i;
 	json_t *d;
@@ -75,12 +87,13 @@ static json_t *read_index(int dirfd, const char *dir, struct pl_error **err)
 	{
 		if (!json_is_object(d)) {
 			json_decref(idx);
-			pl__error_set(err, PL_EINVAL, 0,
-				      "'%s/index.json': manifests[%zu] is not an object", dir, i);
-			return NULL;
+			return pl__error_set(err, PL_EINVAL, 0,
+					     "'%s/index.json': manifests[%zu] is not an object", dir,
+					     i);
 		}
 	}
-	return idx;
+	*out = idx;
+	return 0;
 }
 
 static int check_oci_layout(int dirfd, const char *dir, struct pl_error **err)
@@ -98,8 +111,8 @@ static int check_oci_layout(int dirfd, const char *dir, struct pl_error **err)
 	if (!v || strcmp(v, "1.0.0"))
 		return pl__error_set(err, PL_EINVAL, 0,
 				     "'%s/oci-layout' does not declare imageLayoutVersion 1.0.0", dir);
-	cleanup_json json_t *idx = read_index(dirfd, dir, err);
-	return idx ? 0 : PL_EINVAL;
+	cleanup_json json_t *idx = NULL;
+	return read_index(dirfd, dir, &idx, err);
 }
 
 static bool staging_name(const char *name, const char *prefix)
@@ -211,7 +224,7 @@ static int make_stage(struct pl__layout *l, int atfd, const char *atpath, const 
 			return PL_ESYS;
 		l->blobsfd = openat(l->stagefd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	} else {
-		l->blobsfd = dup(l->stagefd);
+		l->blobsfd = fcntl(l->stagefd, F_DUPFD_CLOEXEC, 0);
 	}
 	if (l->blobsfd < 0)
 		return pl__error_set(err, PL_ESYS, errno, "cannot open the staging directory");
@@ -247,7 +260,11 @@ static int check_existing(struct pl__layout *l, struct pl_error **err)
 	return rc;
 }
 
-static int open_fresh(struct pl__layout *l, struct pl_error **err)
+/*
+ * Open DIR's parent and remember DIR's last component; remove the staging
+ * directories that dead builds of a fresh DIR left there.
+ */
+static int open_parent(struct pl__layout *l, struct pl_error **err)
 {
 	cleanup_free char *copy = pl__strdup(l->path, err);
 	if (!copy)
@@ -263,19 +280,18 @@ static int open_fresh(struct pl__layout *l, struct pl_error **err)
 		parent = slash == copy ? "/" : copy;
 		base = slash + 1;
 	}
-	if (!strcmp(base, ".") || !strcmp(base, ".."))
+	if (!strcmp(base, ".") || !strcmp(base, "..") || !strcmp(base, "/"))
 		return pl__error_set(err, PL_EINVAL, 0, "cannot create a layout at '%s'", l->path);
 	l->parentfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (l->parentfd < 0)
 		return pl__error_set(err, PL_ESYS, errno, "cannot create layout '%s': parent '%s'",
 				     l->path, parent);
-	if (!(l->base = pl__strdup(base, err)))
+	if (!(l->base = pl__strdup(base, err)) ||
+	    !(l->parent_prefix = pl__asprintf(err, ".%s" STAGE_PREFIX, base)) ||
+	    !(l->parent = pl__strdup(parent, err)))
 		return PL_ENOMEM;
-	cleanup_free char *prefix = pl__asprintf(err, ".%s" STAGE_PREFIX, base);
-	if (!prefix)
-		return PL_ENOMEM;
-	remove_stale(l->parentfd, prefix);
-	return make_stage(l, l->parentfd, parent, prefix, err);
+	remove_stale(l->parentfd, l->parent_prefix);
+	return 0;
 }
 
 int pl__layout_open(const char *path, struct pl__layout **out, struct pl_error **err)
@@ -292,9 +308,13 @@ int pl__layout_open(const char *path, struct pl__layout **out, struct pl_error *
 	if (l->dirfd < 0) {
 		if (errno != ENOENT)
 			return pl__error_set(err, PL_ESYS, errno, "cannot open layout '%s'", path);
-		rc = open_fresh(l, err);
+		rc = open_parent(l, err);
+		if (rc == 0)
+			rc = make_stage(l, l->parentfd, l->parent, l->parent_prefix, err);
 	} else {
 		rc = check_existing(l, err);
+		if (rc == 0 && strcmp(path, "/"))
+			rc = open_parent(l, err);
 		if (rc == 0) {
 			remove_stale(l->dirfd, STAGE_PREFIX);
 			rc = make_stage(l, l->dirfd, path, STAGE_PREFIX, err);
@@ -318,6 +338,8 @@ void pl__layout_free(struct pl__layout *l)
 	pl__closep(&l->dirfd);
 	free(l->path);
 	free(l->base);
+	free(l->parent);
+	free(l->parent_prefix);
 	free(l->stage_name);
 	free(l);
 }
@@ -424,15 +446,15 @@ static int sync_fd(int fd, const char *what, struct pl_error **err)
 struct undo {
 	char (*moved)[2 * PL_SHA256_LEN + 1];
 	size_t nmoved, alloc;
-	bool made_blobs, made_sha256, made_index;
+	bool made_blobs, made_sha256, made_layout;
 };
 
 static void undo_commit(struct pl__layout *l, int blobs, struct undo *u)
 {
-	for (size_t i = 0; i < u->nmoved; i++)
+	for (size_t i = 0; blobs >= 0 && i < u->nmoved; i++)
 		unlinkat(blobs, u->moved[i], 0);
-	if (u->made_index)
-		unlinkat(l->dirfd, "index.json", 0);
+	if (u->made_layout)
+		unlinkat(l->dirfd, "oci-layout", 0);
 	if (u->made_sha256)
 		unlinkat(l->dirfd, "blobs/sha256", AT_REMOVEDIR);
 	if (u->made_blobs)
@@ -467,12 +489,6 @@ static int move_blobs(struct pl__layout *l, int from, int to, struct undo *u,
 	return rc;
 }
 
-static json_t *new_index(void)
-{
-	return json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType",
-			 "application/vnd.oci.image.index.v1+json", "manifests");
-}
-
 static int write_index(int dirfd, json_t *idx, json_t *desc, const char *tag,
 		       struct pl_error **err)
 {
@@ -484,22 +500,26 @@ static int write_index(int dirfd, json_t *idx, json_t *desc, const char *tag,
 }
 
 /*
- * Under DIR's lock: move the blobs in, then replace index.json (the commit
- * point), then, for a directory that was empty, write oci-layout.  Any
- * failure undoes what was done, so DIR is left as it was.
+ * Under DIR's lock: move the blobs in and, for a directory that was empty,
+ * write oci-layout; then replace index.json, the commit point.  A failure
+ * before it undoes what was done, so DIR is left as it was; after it, only
+ * durability can fail, and that is reported without undoing.
  */
 static int commit_into(struct pl__layout *l, int from, json_t *desc, const char *tag,
 		       struct pl_error **err)
 {
 	if (flock(l->dirfd, LOCK_EX) < 0)
 		return pl__error_set(err, PL_ESYS, errno, "cannot lock layout '%s'", l->path);
-	int rc = faccessat(l->dirfd, "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW);
-	if (rc < 0 && errno != ENOENT)
-		return pl__error_set(err, PL_ESYS, errno, "cannot read '%s/oci-layout'", l->path);
-	bool fresh = rc < 0;
-	cleanup_json json_t *idx = fresh ? new_index() : read_index(l->dirfd, l->path, err);
-	if (!idx)
-		return fresh ? pl__error_nomem(err) : PL_EINVAL;
+	/* A directory that was empty when the build began must still be. */
+	bool fresh = faccessat(l->dirfd, "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW) < 0;
+	int rc = fresh ? check_dir(l, err) : 0;
+	if (rc < 0)
+		return rc;
+	cleanup_json json_t *idx = NULL;
+	rc = fresh ? (idx = new_index()) ? 0 : pl__error_nomem(err)
+		   : read_index(l->dirfd, l->path, &idx, err);
+	if (rc < 0)
+		return rc;
 
 	struct undo u = { 0 };
 	cleanup_close int blobs = -1;
@@ -518,23 +538,22 @@ static int commit_into(struct pl__layout *l, int from, json_t *desc, const char 
 		rc = b < 0 ? pl__error_set(err, PL_ESYS, errno, "cannot open '%s/blobs'", l->path)
 			   : sync_fd(b, "blobs", err);
 	}
-	if (rc == 0) {
-		rc = write_index(l->dirfd, idx, desc, tag, err);
-		u.made_index = rc == 0 && fresh;
-	}
-	if (rc == 0 && fresh)
+	if (rc == 0 && fresh) {
 		rc = pl__write_file_atomic(l->dirfd, "oci-layout", OCI_LAYOUT,
 					   sizeof(OCI_LAYOUT) - 1, 0644, err);
+		u.made_layout = rc == 0;
+	}
+	if (rc == 0)
+		rc = write_index(l->dirfd, idx, desc, tag, err);
 	if (rc < 0) {
-		if (blobs >= 0)
-			undo_commit(l, blobs, &u);
+		undo_commit(l, blobs, &u);
 		free(u.moved);
 		return rc;
 	}
 	free(u.moved);
 	l->committed = true;
 	pl__remove_tree(l->stage_atfd, l->stage_name);
-	return 0;
+	return sync_fd(l->dirfd, l->path, err);
 }
 
 /* The staging directory is a whole layout: rename it into place.  When
@@ -556,11 +575,12 @@ static int commit_fresh(struct pl__layout *l, json_t *desc, const char *tag,
 	cleanup_close int blobs = openat(l->stagefd, "blobs", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (blobs < 0 || fsync(blobs) < 0)
 		return pl__error_set(err, PL_ESYS, errno, "cannot sync the staged blobs");
-	/* The marker goes with the staging directory's last step. */
-	unlinkat(l->stagefd, STAGE_MARKER, 0);
 	if (renameat2(l->parentfd, l->stage_name, l->parentfd, l->base, RENAME_NOREPLACE) == 0) {
+		/* The marker made it a staging directory; now it is a layout. */
 		l->committed = true;
-		return sync_fd(l->parentfd, l->path, err);
+		unlinkat(l->stagefd, STAGE_MARKER, 0);
+		rc = sync_fd(l->stagefd, l->path, err);
+		return rc < 0 ? rc : sync_fd(l->parentfd, l->path, err);
 	}
 	if (errno != EEXIST && errno != ENOTEMPTY)
 		return pl__error_set(err, PL_ESYS, errno, "cannot move the new layout to '%s'",
@@ -568,8 +588,6 @@ static int commit_fresh(struct pl__layout *l, json_t *desc, const char *tag,
 	l->dirfd = openat(l->parentfd, l->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (l->dirfd < 0)
 		return pl__error_set(err, PL_ESYS, errno, "cannot open layout '%s'", l->path);
-	if ((rc = check_existing(l, err)) < 0)
-		return rc;
 	return commit_into(l, l->blobsfd, desc, tag, err);
 }
 

@@ -942,12 +942,16 @@ static const char *skip_bracket(const char *p)
  * repetitions of repetitions, before regcomp sees the pattern.
  * Returns NULL when fine, else why not.
  */
+/* A repetition count, however many digits (glibc takes "{0000032767}"),
+ * saturated just past anything allowed. */
 static bool parse_bound(const char **p, unsigned long *v)
 {
 	size_t n = strspn(*p, "0123456789");
-	if (n == 0 || n > 9)
+	if (n == 0)
 		return false;
-	*v = strtoul(*p, NULL, 10);
+	*v = 0;
+	for (size_t i = 0; i < n; i++)
+		*v = *v > REGEX_BOUND_MAX ? *v : *v * 10 + (unsigned long)((*p)[i] - '0');
 	*p += n;
 	return true;
 }

@@ -165,8 +165,6 @@ int pl__write_file_atomic(int dirfd, const char *name, const void *p, size_t len
 		unlinkat(dirfd, tmp, 0);
 		return pl__error_set(err, PL_ESYS, e, "cannot rename '%s' to '%s'", tmp, name);
 	}
-	if (fsync(dirfd) < 0)
-		return pl__error_set(err, PL_ESYS, errno, "cannot sync the directory of '%s'", name);
 	return 0;
 }
 
@@ -362,43 +360,71 @@ bool pl__utf8_valid(const char *s)
 	return true;
 }
 
-int pl__open_exact(const char *path, uint64_t dev, uint64_t ino)
+/* Reopen an O_PATH descriptor for reading, without another lookup by name
+ * where /proc allows it; `dirfd`/`name` is the fallback. */
+static int reopen(int pathfd, int dirfd, const char *name, int flags)
+{
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pathfd);
+	int fd = open(proc, flags | O_CLOEXEC);
+	if (fd < 0 && (errno == ENOENT || errno == EACCES))
+		fd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+	return fd;
+}
+
+int pl__open_exact(const char *path, bool dir, uint64_t dev, uint64_t ino)
 {
 	if (path[0] != '/') {
 		errno = EINVAL;
 		return -1;
 	}
-	int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	const char *p = path + 1;
-	while (dir >= 0) {
+	cleanup_close int at = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	for (const char *p = path; at >= 0;) {
+		p += strspn(p, "/");
 		size_t n = strcspn(p, "/");
 		char name[NAME_MAX + 1];
-		if (n == 0 || n > NAME_MAX) {
-			close(dir);
-			errno = n ? ENAMETOOLONG : EINVAL;
+		if (n > NAME_MAX) {
+			errno = ENAMETOOLONG;
 			return -1;
 		}
 		memcpy(name, p, n);
 		name[n] = '\0';
-		bool last = p[n] == '\0';
-		int flags = last ? O_RDONLY | O_NONBLOCK | O_NOCTTY : O_PATH | O_DIRECTORY;
-		int fd = openat(dir, name, flags | O_NOFOLLOW | O_CLOEXEC);
-		int e = errno;
-		close(dir);
-		if (fd < 0 || !last) {
-			errno = e;
-			dir = fd;
-			p += n + 1;
+		p += n;
+		bool last = p[strspn(p, "/")] == '\0';
+		int fd = openat(at, n ? name : ".", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			/* A component swapped for a symlink or a file. */
+			if (fd < 0 && (errno == ELOOP || errno == ENOTDIR))
+				errno = ESTALE;
+			pl__closep(&fd);
+			return -1;
+		}
+		if (!last) {
+			if (!S_ISDIR(st.st_mode)) {
+				close(fd);
+				errno = ESTALE;
+				return -1;
+			}
+			close(at);
+			at = fd;
 			continue;
 		}
-		struct stat st;
-		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_dev != dev ||
-		    (uint64_t)st.st_ino != ino) {
-			close(fd);
+		cleanup_close int pathfd = fd;
+		if ((dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) ||
+		    (uint64_t)st.st_dev != dev || (uint64_t)st.st_ino != ino) {
 			errno = ESTALE;
 			return -1;
 		}
-		return fd;
+		int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | (dir ? O_DIRECTORY : 0);
+		int rfd = reopen(pathfd, at, n ? name : ".", flags);
+		if (rfd >= 0 && (fstat(rfd, &st) < 0 || (uint64_t)st.st_dev != dev ||
+				 (uint64_t)st.st_ino != ino)) {
+			close(rfd);
+			errno = ESTALE;
+			return -1;
+		}
+		return rfd;
 	}
 	return -1;
 }

@@ -114,7 +114,7 @@ int cmd_build(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
-			return EXIT_OK;
+			return cli_flush_stdout();
 		case ':':
 			return cli_bad_option("build", argv, true);
 		default:

@@ -54,12 +54,19 @@ int cli_bad_option(const char *cmd, char **argv, bool missing_value)
 {
 	/* A value is missing only at the end of argv, where the option is the
 	 * last word.  An unknown short option may sit in a cluster ("-xy"):
-	 * optopt names it; for an unknown long one optopt is 0 and it is the
-	 * word getopt_long just passed. */
+	 * optopt names it.  A long one is the word getopt_long just passed. */
 	if (missing_value)
 		return cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+	const char *word = argv[optind - 1];
+	int len = (int)strcspn(word, "=");
+	/* getopt_long sets optopt for a known long option given a value it
+	 * does not take, and leaves it 0 for an unknown one. */
+	if (!strncmp(word, "--", 2))
+		return cli_usage_error(cmd, optopt ? "option '%.*s' takes no value"
+						   : "unknown option '%.*s'",
+				       len, word);
 	char shortopt[3] = { '-', (char)optopt, '\0' };
-	return cli_usage_error(cmd, "unknown option '%s'", optopt ? shortopt : argv[optind - 1]);
+	return cli_usage_error(cmd, "unknown option '%s'", shortopt);
 }
 
 int cli_stdout_failed(void)

@@ -36,6 +36,12 @@ t_is "$(echo "$err" | head -1)" "plinth: unknown option '--frob'" "an unknown op
 run_plinth build -xy x.yaml -o out
 t_is "$(echo "$err" | head -1)" "plinth: unknown option '-x'" "an unknown short option in a cluster is named"
 
+run_plinth build --json=yes x.yaml -o out
+t_is "$(echo "$err" | head -1)" "plinth: option '--json' takes no value" "a long option given a value it takes none of is named"
+
+rc=0; "$PLINTH" build --help >/dev/full 2>/dev/null || rc=$?
+t_is "$rc" 1 "--help into a full disk fails"
+
 run_plinth build x.yaml -o
 t_is "$(echo "$err" | head -1)" "plinth: option '-o' needs a value" "a missing value is named"
 t_is "$(echo "$err" | tail -1)" "try 'plinth build --help'" "a usage error points at --help"

@@ -51,6 +51,14 @@ t_is "$(jq -r '[.manifests[].annotations["org.opencontainers.image.ref.name"]] |
 t_is "$(jq -r '[.manifests[].annotations["org.opencontainers.image.ref.name"]] | sort | join(" ")' emptypar/index.json)" \
 	"a1 a2 a3 b1 b2 b3 c1 c2 c3" "every concurrent build's tag is in the once-empty directory"
 t_is "$(ls -A par emptypar | grep -c plinth)" 0 "no staging is left in either"
+t_is "$(find lay par emptypar js -name 'plinth-staging' -o -name 'tmp-*' -o -name '.*.tmp-*' | wc -l)" 0 \
+	"no marker or temporary file ends up in a layout"
+
+# A first commit that died between oci-layout and index.json is recovered.
+cp -a js noindex && rm noindex/index.json
+run_plinth build src/hello.yaml -o noindex --tag again
+t_is "$rc" 0 "a layout without index.json is built into"
+t_is "$(jq -r '[.manifests[].annotations["org.opencontainers.image.ref.name"]] | join(" ")' noindex/index.json)" "again" "and gets an index of its own"
 
 # Interrupted builds: a big (sparse) file keeps the build busy.
 mkdir -p big && truncate -s 64G big/zeros

@@ -139,6 +139,9 @@ static const struct bad bads[] = {
 	  "r.yaml:3:35: 'expect-stdout' is refused: it repeats a repetition" },
 	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], expect-stdout: \"a{b++++++++++++++++++++++\"}]\n",
 	  "r.yaml:3:35: 'expect-stdout' is refused: it repeats a repetition" },
+	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], expect-stdout: "
+	  "\"(a{0000032767}){0000032767}\"}]\n",
+	  "r.yaml:3:35: 'expect-stdout' is refused: a repetition bound is over 255" },
 	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], expect-stderr: \"a{32767}\"}]\n",
 	  "r.yaml:3:35: 'expect-stderr' is refused: a repetition bound is over 255" },
 	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], expect-stdout: "
