@@ -44,7 +44,9 @@ static int fail_at(struct actx *a, struct pl__pos pos, const char *fmt, ...)
 static int add_generated(struct actx *a, const char *path, enum pl__kind kind, uint32_t mode,
 			 uint32_t uid, uint32_t gid, struct pl_buf *content)
 {
-	struct pl__entry e = { .kind = kind, .mode = mode, .uid = uid, .gid = gid, .generated = true };
+	struct pl__entry e = {
+		.kind = kind, .mode = mode, .uid = uid, .gid = gid, .generated = true
+	};
 	e.path = pl__strdup(path, a->err);
 	if (!e.path)
 		return PL_ENOMEM;
@@ -84,7 +86,8 @@ static int add_accounts(struct actx *a)
 	    pl_buf_adds(&group, "root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n", a->err) < 0)
 		return PL_ENOMEM;
 	for (size_t i = 0; i < r->ngroups; i++)
-		if (pl_buf_addf(&group, a->err, "%s:x:%u:\n", r->groups[i].name, r->groups[i].gid) < 0)
+		if (pl_buf_addf(&group, a->err, "%s:x:%u:\n", r->groups[i].name, r->groups[i].gid) <
+		    0)
 			return PL_ENOMEM;
 	for (size_t i = 0; i < r->nusers; i++) {
 		const struct pl__user *u = &r->users[i];
@@ -124,8 +127,11 @@ static int add_defaults(struct actx *a)
 		const char *path;
 		uint32_t mode, owner;
 	} dirs[] = {
-		{ "etc", 0755, 0 },   { "tmp", 01777, 0 },	 { "root", 0700, 0 },
-		{ "home", 0755, 0 }, { "home/nonroot", 0700, 65532 },
+		{ "etc", 0755, 0 },
+		{ "tmp", 01777, 0 },
+		{ "root", 0700, 0 },
+		{ "home", 0755, 0 },
+		{ "home/nonroot", 0700, 65532 },
 	};
 	const struct pl_recipe *r = a->r;
 	int rc = 0;
@@ -208,7 +214,9 @@ static int add_host_file(struct actx *a, const struct pl__file_spec *f, const ch
 	struct pl__entry e = {
 		.kind = PL__REG,
 		.size = (uint64_t)st->st_size,
-		.mode = f->has_mode ? f->mode : (st->st_mode & 0111) ? 0755 : 0644,
+		.mode = f->has_mode            ? f->mode
+			: (st->st_mode & 0111) ? 0755
+					       : 0644,
 		.uid = f->has_owner ? f->uid : 0,
 		.gid = f->has_owner ? f->gid : 0,
 		.has_sha256 = f->has_sha256,
@@ -230,8 +238,8 @@ static int open_dir_checked(struct actx *a, int dirfd, const char *name, const c
 		return pl__error_set(a->err, PL_ESYS, errno, "cannot open directory '%s'", host);
 	if (fstat(fd, &now) < 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino) {
 		close(fd);
-		return pl__error_set(a->err, PL_EINVAL, 0,
-				     "'%s' changed while the recipe was read", host);
+		return pl__error_set(a->err, PL_EINVAL, 0, "'%s' changed while the recipe was read",
+				     host);
 	}
 	*out = fd;
 	return 0;
@@ -306,8 +314,9 @@ static int add_host_tree(struct actx *a, const struct pl__file_spec *f, const ch
 			}
 			rc = add_entry(a, l, ichild, target, NULL, f->pos);
 		} else {
-			rc = fail_at(a, f->source_pos, "'%s' is %s; only files, directories and "
-						       "symlinks can be copied",
+			rc = fail_at(a, f->source_pos,
+				     "'%s' is %s; only files, directories and "
+				     "symlinks can be copied",
 				     hchild, type_name(st.st_mode));
 		}
 	}
@@ -330,7 +339,8 @@ static int add_file(struct actx *a, const struct pl__file_spec *f)
 	const char *src = f->source;
 	if (src[0] == '/')
 		return fail_at(a, f->source_pos,
-			       "'source' must be relative to the recipe's directory, not '%s'", src);
+			       "'source' must be relative to the recipe's directory, not '%s'",
+			       src);
 	cleanup_free char *joined = pl__asprintf(a->err, "%s/%s", a->r->dir, src);
 	if (!joined)
 		return PL_ENOMEM;
@@ -357,13 +367,15 @@ static int add_file(struct actx *a, const struct pl__file_spec *f)
 	if (!S_ISDIR(st.st_mode))
 		return fail_at(a, f->source_pos, "source '%s' is %s", src, type_name(st.st_mode));
 	if (f->has_sha256)
-		return fail_at(a, f->sha256_pos, "'sha256' pins a single file, but source '%s' is a "
-						 "directory",
+		return fail_at(a, f->sha256_pos,
+			       "'sha256' pins a single file, but source '%s' is a "
+			       "directory",
 			       src);
-	cleanup_close int dfd = pl__open_exact(real, true, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+	cleanup_close int dfd =
+	    pl__open_exact(real, true, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
 	if (dfd < 0 && errno == ESTALE)
-		return pl__error_set(a->err, PL_EINVAL, 0,
-				     "'%s' changed while the recipe was read", real);
+		return pl__error_set(a->err, PL_EINVAL, 0, "'%s' changed while the recipe was read",
+				     real);
 	if (dfd < 0)
 		return pl__error_set(a->err, PL_ESYS, errno, "cannot open directory '%s'", real);
 	return add_host_tree(a, f, f->path + 1, real, dfd, 0);
@@ -400,8 +412,8 @@ int pl__assemble(const struct pl_recipe *r, struct pl__tree **out, struct pl_err
 		return PL_ENOMEM;
 	cleanup_free char *root = realpath(r->dir, NULL);
 	if (!root)
-		return pl__error_set(err, PL_ESYS, errno, "cannot resolve the recipe's directory '%s'",
-				     r->dir);
+		return pl__error_set(err, PL_ESYS, errno,
+				     "cannot resolve the recipe's directory '%s'", r->dir);
 	struct actx a = { r, t, root, err };
 	int rc = add_defaults(&a);
 	if (rc == 0)

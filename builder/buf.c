@@ -28,7 +28,8 @@ void pl_buf_release(struct pl_buf *b)
 int pl_buf_add(struct pl_buf *b, const void *p, size_t n, struct pl_error **err)
 {
 	if (n > b->max - b->len)
-		return pl__error_set(err, PL_ELIMIT, 0, "data exceeds the limit of %zu bytes", b->max);
+		return pl__error_set(err, PL_ELIMIT, 0, "data exceeds the limit of %zu bytes",
+				     b->max);
 	size_t need = b->len + n + 1;
 	if (need > b->alloc) {
 		size_t a = b->alloc ? b->alloc : 64;

@@ -9,11 +9,11 @@
 #include "layer.h"
 #include "layout.h"
 
-#define MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define MT_CONFIG "application/vnd.oci.image.config.v1+json"
+#define MT_MANIFEST   "application/vnd.oci.image.manifest.v1+json"
+#define MT_CONFIG     "application/vnd.oci.image.config.v1+json"
 #define MT_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
 #define MT_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define DEFAULT_PATH  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* The images plinth writes are for the architecture it was built for. */
 #if defined(__x86_64__)
@@ -45,7 +45,8 @@ bool pl_tag_valid(const char *tag)
 	size_t n = strlen(tag);
 	if (n == 0 || n > 128 || tag[0] == '.' || tag[0] == '-')
 		return false;
-	return strspn(tag, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+	return strspn(tag, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") ==
+	       n;
 }
 
 static void rfc3339(uint64_t clock, char out[32])
@@ -86,7 +87,8 @@ static json_t *runtime_config(const struct pl_recipe *r)
 	if (!has_path)
 		bad |= json_array_append_new(env, json_string("PATH=" DEFAULT_PATH));
 	for (size_t i = 0; i < r->env.n; i++) {
-		cleanup_free char *kv = pl__asprintf(NULL, "%s=%s", r->env.v[i].key, r->env.v[i].value);
+		cleanup_free char *kv =
+		    pl__asprintf(NULL, "%s=%s", r->env.v[i].key, r->env.v[i].value);
 		bad |= kv ? json_array_append_new(env, json_string(kv)) : -1;
 	}
 	if (r->entrypoint.set)
@@ -138,9 +140,10 @@ static json_t *manifest_json(const struct pl_recipe *r, const char *created, con
 	char cd[PL_DIGEST_STR_LEN + 1], ld[PL_DIGEST_STR_LEN + 1];
 	pl__digest_str(config, cd);
 	pl__digest_str(layer->digest, ld);
-	cleanup_json json_t *ann = json_pack("{s:s, s:s, s:s}", "org.opencontainers.image.title",
-					     r->name, "org.opencontainers.image.version", r->version,
-					     "org.opencontainers.image.created", created);
+	cleanup_json json_t *ann =
+	    json_pack("{s:s, s:s, s:s}", "org.opencontainers.image.title", r->name,
+		      "org.opencontainers.image.version", r->version,
+		      "org.opencontainers.image.created", created);
 	if (!ann)
 		return NULL;
 	if (r->description)
@@ -152,9 +155,9 @@ static json_t *manifest_json(const struct pl_recipe *r, const char *created, con
 		if (label(r, *k))
 			json_object_set_new(ann, *k, json_string(label(r, *k)));
 	return json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:[{s:s, s:s, s:I}], s:O}", "schemaVersion",
-			 2, "mediaType", MT_MANIFEST, "config", "mediaType", MT_CONFIG, "digest", cd,
-			 "size", (json_int_t)config_size, "layers", "mediaType", mt_layer, "digest",
-			 ld, "size", (json_int_t)layer->size, "annotations", ann);
+			 2, "mediaType", MT_MANIFEST, "config", "mediaType", MT_CONFIG, "digest",
+			 cd, "size", (json_int_t)config_size, "layers", "mediaType", mt_layer,
+			 "digest", ld, "size", (json_int_t)layer->size, "annotations", ann);
 }
 
 int pl_build(const struct pl_recipe *r, const struct pl_build_options *o,
@@ -195,13 +198,14 @@ int pl_build(const struct pl_recipe *r, const struct pl_build_options *o,
 	char created[32], diff_id[PL_DIGEST_STR_LEN + 1];
 	rfc3339(clock, created);
 	pl__digest_str(layer.diff_id, diff_id);
-	cleanup_free char *created_by = pl__asprintf(err, "plinth build %s %s", r->name, r->version);
+	cleanup_free char *created_by =
+	    pl__asprintf(err, "plinth build %s %s", r->name, r->version);
 	if (!created_by)
 		return PL_ENOMEM;
 	cleanup_json json_t *config = json_pack(
-		"{s:s, s:s, s:s, s:o, s:{s:s, s:[s]}, s:[{s:s, s:s}]}", "architecture", PL_ARCH, "os",
-		"linux", "created", created, "config", runtime_config(r), "rootfs", "type", "layers",
-		"diff_ids", diff_id, "history", "created", created, "created_by", created_by);
+	    "{s:s, s:s, s:s, s:o, s:{s:s, s:[s]}, s:[{s:s, s:s}]}", "architecture", PL_ARCH, "os",
+	    "linux", "created", created, "config", runtime_config(r), "rootfs", "type", "layers",
+	    "diff_ids", diff_id, "history", "created", created, "created_by", created_by);
 	if (!config)
 		return pl__error_nomem(err);
 	uint8_t config_digest[PL_SHA256_LEN];
@@ -209,9 +213,10 @@ int pl_build(const struct pl_recipe *r, const struct pl_build_options *o,
 	if ((rc = put_json(layout, config, config_digest, &config_size, err)) < 0)
 		return rc;
 
-	const char *mt_layer = o->compression == PL_COMPRESSION_GZIP ? MT_LAYER_GZIP : MT_LAYER_ZSTD;
+	const char *mt_layer =
+	    o->compression == PL_COMPRESSION_GZIP ? MT_LAYER_GZIP : MT_LAYER_ZSTD;
 	cleanup_json json_t *manifest =
-		manifest_json(r, created, mt_layer, &layer, config_digest, config_size);
+	    manifest_json(r, created, mt_layer, &layer, config_digest, config_size);
 	if (!manifest)
 		return pl__error_nomem(err);
 	struct pl__descriptor desc = { MT_MANIFEST, { 0 }, 0, PL_ARCH, "linux" };

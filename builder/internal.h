@@ -16,14 +16,14 @@
 #include "plinth/common.h"
 
 #define PL__PRINTF(f, a) __attribute__((format(printf, f, a)))
-#define PL__MUST_USE __attribute__((warn_unused_result))
+#define PL__MUST_USE     __attribute__((warn_unused_result))
 
 /* Named limits on untrusted input. */
-#define PL_RECIPE_MAX ((size_t)1 << 20)      /* a recipe file */
-#define PL_INDEX_MAX ((size_t)16 << 20)      /* an OCI index.json */
+#define PL_RECIPE_MAX     ((size_t)1 << 20)  /* a recipe file */
+#define PL_INDEX_MAX      ((size_t)16 << 20) /* an OCI index.json */
 #define PL_YAML_DEPTH_MAX 32                 /* nesting in a recipe */
 #define PL_YAML_NODES_MAX 100000             /* nodes in a recipe */
-#define PL_PATH_MAX 4096                     /* an in-image path */
+#define PL_PATH_MAX       4096               /* an in-image path */
 
 /* ---- errors ------------------------------------------------------- */
 
@@ -33,7 +33,7 @@
  * PL_ESYS; when set, ": strerror(errnum)" is appended to the message.
  */
 int pl__error_set(struct pl_error **err, int code, int errnum, const char *fmt, ...)
-	PL__PRINTF(4, 5);
+    PL__PRINTF(4, 5);
 
 /*
  * Prefix the message of *err with "context: " and return `code` (the code
@@ -51,8 +51,8 @@ void pl__freep(void *p);
 void pl__closep(int *fd);
 void pl__fclosep(FILE **f);
 
-#define cleanup_free __attribute__((cleanup(pl__freep)))
-#define cleanup_close __attribute__((cleanup(pl__closep)))
+#define cleanup_free   __attribute__((cleanup(pl__freep)))
+#define cleanup_close  __attribute__((cleanup(pl__closep)))
 #define cleanup_fclose __attribute__((cleanup(pl__fclosep)))
 
 static inline void *pl__steal(void *pp)
@@ -96,7 +96,7 @@ void pl_buf_release(struct pl_buf *b);
 int pl_buf_add(struct pl_buf *b, const void *p, size_t n, struct pl_error **err) PL__MUST_USE;
 int pl_buf_adds(struct pl_buf *b, const char *s, struct pl_error **err) PL__MUST_USE;
 int pl_buf_addf(struct pl_buf *b, struct pl_error **err, const char *fmt, ...) PL__MUST_USE
-	PL__PRINTF(3, 4);
+    PL__PRINTF(3, 4);
 /* Hand the string to the caller; b is left released. */
 char *pl_buf_detach(struct pl_buf *b, size_t *len);
 
@@ -129,7 +129,7 @@ int pl__remove_tree(int dirfd, const char *name);
 
 /* ---- digests --------------------------------------------------------- */
 
-#define PL_SHA256_LEN 32
+#define PL_SHA256_LEN     32
 #define PL_DIGEST_STR_LEN (7 + 64) /* "sha256:" + hex */
 
 struct pl_sha256;

@@ -24,7 +24,7 @@
  * keep a build near 45 MiB peak for about 0.15% more bytes than the
  * 8 MiB default.  Fixed, like everything that shapes the output. */
 #define ZSTD_JOB_SIZE (4 << 20)
-#define GZIP_LEVEL 6
+#define GZIP_LEVEL    6
 
 struct sink {
 	int fd;
@@ -59,9 +59,11 @@ static int compress_zstd(struct sink *s, const void *p, size_t n, bool end)
 	ZSTD_inBuffer in = { p, n, 0 };
 	for (;;) {
 		ZSTD_outBuffer out = { s->out, s->out_cap, 0 };
-		size_t left = ZSTD_compressStream2(s->zstd, &out, &in, end ? ZSTD_e_end : ZSTD_e_continue);
+		size_t left =
+		    ZSTD_compressStream2(s->zstd, &out, &in, end ? ZSTD_e_end : ZSTD_e_continue);
 		if (ZSTD_isError(left))
-			return pl__error_set(s->err, PL_EINVAL, 0, "zstd: %s", ZSTD_getErrorName(left));
+			return pl__error_set(s->err, PL_EINVAL, 0, "zstd: %s",
+					     ZSTD_getErrorName(left));
 		if (emit(s, s->out, out.pos) < 0)
 			return PL_ESYS;
 		if (end ? left == 0 : in.pos == in.size)
@@ -136,7 +138,8 @@ static int sink_init(struct sink *s, int fd, enum pl_compression comp, struct pl
 					     ZSTD_getErrorName(rc));
 	} else {
 		s->out_cap = 128 * 1024;
-		if (deflateInit2(&s->z, GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		if (deflateInit2(&s->z, GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+		    Z_OK)
 			return pl__error_nomem(err);
 		s->z_live = true;
 		/* No name, no mtime, OS "unknown": nothing of the build host. */
@@ -194,8 +197,9 @@ static int copy_source(struct sink *s, struct archive *a, const struct pl__entry
 {
 	cleanup_close int fd = pl__open_exact(e->source, false, e->src_dev, e->src_ino);
 	if (fd < 0 && errno == ESTALE)
-		return pl__error_set(s->err, PL_EINVAL, 0, "%s%s'%s' changed while the image was built",
-				     where(e), sep(e), e->source);
+		return pl__error_set(s->err, PL_EINVAL, 0,
+				     "%s%s'%s' changed while the image was built", where(e), sep(e),
+				     e->source);
 	if (fd < 0)
 		return pl__error_set(s->err, PL_ESYS, errno, "%s%scannot open '%s'", where(e),
 				     sep(e), e->source);
@@ -203,8 +207,9 @@ static int copy_source(struct sink *s, struct archive *a, const struct pl__entry
 	if (fstat(fd, &st) < 0)
 		return pl__error_set(s->err, PL_ESYS, errno, "cannot stat '%s'", e->source);
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->size)
-		return pl__error_set(s->err, PL_EINVAL, 0, "%s%s'%s' changed while the image was built",
-				     where(e), sep(e), e->source);
+		return pl__error_set(s->err, PL_EINVAL, 0,
+				     "%s%s'%s' changed while the image was built", where(e), sep(e),
+				     e->source);
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	cleanup_sha256 struct pl_sha256 *pin = NULL;
 	if (e->has_sha256 && !(pin = pl__sha256_new(s->err)))
@@ -239,10 +244,11 @@ static int copy_source(struct sink *s, struct archive *a, const struct pl__entry
 			char hg[65], hw[65];
 			pl__hex(got, PL_SHA256_LEN, hg);
 			pl__hex(e->sha256, PL_SHA256_LEN, hw);
-			return pl__error_set(s->err, PL_EDIGEST, 0,
-					     "%s%ssha256 mismatch for '%s': the recipe pins %s, the "
-					     "file has %s",
-					     where(e), sep(e), e->source, hw, hg);
+			return pl__error_set(
+			    s->err, PL_EDIGEST, 0,
+			    "%s%ssha256 mismatch for '%s': the recipe pins %s, the "
+			    "file has %s",
+			    where(e), sep(e), e->source, hw, hg);
 		}
 	}
 	return 0;
@@ -251,7 +257,8 @@ static int copy_source(struct sink *s, struct archive *a, const struct pl__entry
 static int write_entries(struct sink *s, struct archive *a, struct pl__tree *t, uint64_t clock,
 			 const struct pl__progress *prog)
 {
-	__attribute__((cleanup(archive_entry_freep))) struct archive_entry *ae = archive_entry_new();
+	__attribute__((cleanup(archive_entry_freep))) struct archive_entry *ae =
+	    archive_entry_new();
 	cleanup_free char *buf = malloc(READ_CHUNK);
 	if (!ae || !buf)
 		return pl__error_nomem(s->err);

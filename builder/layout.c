@@ -12,23 +12,23 @@
 
 #include "layout.h"
 
-#define STAGE_PREFIX ".plinth-"
+#define STAGE_PREFIX    ".plinth-"
 #define LAYOUT_FILE_MAX 4096
-#define REF_NAME "org.opencontainers.image.ref.name"
-#define STAGE_MARKER "plinth-staging"
-#define OCI_LAYOUT "{\"imageLayoutVersion\":\"1.0.0\"}"
+#define REF_NAME        "org.opencontainers.image.ref.name"
+#define STAGE_MARKER    "plinth-staging"
+#define OCI_LAYOUT      "{\"imageLayoutVersion\":\"1.0.0\"}"
 
 struct pl__layout {
-	char *path;       /* DIR as given */
-	int dirfd;        /* DIR, or -1 while it does not exist */
-	int parentfd;     /* DIR's parent (only for a fresh layout) */
-	char *parent;     /* DIR's parent, as a path */
-	char *base;       /* DIR's last component */
+	char *path;          /* DIR as given */
+	int dirfd;           /* DIR, or -1 while it does not exist */
+	int parentfd;        /* DIR's parent (only for a fresh layout) */
+	char *parent;        /* DIR's parent, as a path */
+	char *base;          /* DIR's last component */
 	char *parent_prefix; /* ".BASE.plinth-": staging of a fresh DIR in parent */
-	char *stage_name; /* relative to dirfd, or to parentfd when fresh */
-	int stagefd;      /* locked for the transaction's life */
-	int stage_atfd;   /* dirfd or parentfd: where the staging directory is */
-	int blobsfd;      /* stage/blobs/sha256 (fresh) or stage (existing) */
+	char *stage_name;    /* relative to dirfd, or to parentfd when fresh */
+	int stagefd;         /* locked for the transaction's life */
+	int stage_atfd;      /* dirfd or parentfd: where the staging directory is */
+	int blobsfd;         /* stage/blobs/sha256 (fresh) or stage (existing) */
 	unsigned tmp_seq;
 	bool committed;
 };
@@ -73,8 +73,8 @@ static int read_index(int dirfd, const char *dir, json_t **out, struct pl_error 
 	if (!idx)
 		return json_fail(err, dir, "index.json", &je);
 	json_t *m = json_object_get(idx, "manifests");
-	if (!json_is_object(idx) || json_integer_value(json_object_get(idx, "schemaVersion")) != 2 ||
-	    !json_is_array(m)) {
+	if (!json_is_object(idx) ||
+	    json_integer_value(json_object_get(idx, "schemaVersion")) != 2 || !json_is_array(m)) {
 		json_decref(idx);
 		return pl__error_set(err, PL_EINVAL, 0,
 				     "'%s/index.json' is not an OCI image index (schemaVersion 2 "
@@ -83,13 +83,12 @@ static int read_index(int dirfd, const char *dir, json_t **out, struct pl_error 
 	}
 	size_t i;
 	json_t *d;
-	json_array_foreach(m, i, d)
-	{
+	json_array_foreach (m, i, d) {
 		if (!json_is_object(d)) {
 			json_decref(idx);
 			return pl__error_set(err, PL_EINVAL, 0,
-					     "'%s/index.json': manifests[%zu] is not an object", dir,
-					     i);
+					     "'%s/index.json': manifests[%zu] is not an object",
+					     dir, i);
 		}
 	}
 	*out = idx;
@@ -110,7 +109,8 @@ static int check_oci_layout(int dirfd, const char *dir, struct pl_error **err)
 	const char *v = json_string_value(json_object_get(j, "imageLayoutVersion"));
 	if (!v || strcmp(v, "1.0.0"))
 		return pl__error_set(err, PL_EINVAL, 0,
-				     "'%s/oci-layout' does not declare imageLayoutVersion 1.0.0", dir);
+				     "'%s/oci-layout' does not declare imageLayoutVersion 1.0.0",
+				     dir);
 	cleanup_json json_t *idx = NULL;
 	return read_index(dirfd, dir, &idx, err);
 }
@@ -207,18 +207,22 @@ static int make_stage(struct pl__layout *l, int atfd, const char *atpath, const 
 	l->stage_atfd = atfd;
 	l->stagefd = openat(atfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (l->stagefd < 0 || flock(l->stagefd, LOCK_EX) < 0)
-		return pl__error_set(err, PL_ESYS, errno, "cannot lock staging directory '%s'", name);
+		return pl__error_set(err, PL_ESYS, errno, "cannot lock staging directory '%s'",
+				     name);
 	/* Only a locked directory is marked, so no one removes a live one. */
-	int marker = openat(l->stagefd, STAGE_MARKER, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	int marker =
+	    openat(l->stagefd, STAGE_MARKER, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (marker < 0)
-		return pl__error_set(err, PL_ESYS, errno, "cannot mark staging directory '%s'", name);
+		return pl__error_set(err, PL_ESYS, errno, "cannot mark staging directory '%s'",
+				     name);
 	close(marker);
 	/* A fresh layout is this directory renamed: give it a layout's mode,
 	 * whatever the umask. */
 	bool made;
 	if (l->dirfd < 0) {
 		if (fchmod(l->stagefd, 0755) < 0)
-			return pl__error_set(err, PL_ESYS, errno, "cannot set the mode of '%s'", name);
+			return pl__error_set(err, PL_ESYS, errno, "cannot set the mode of '%s'",
+					     name);
 		if (ensure_dir(l->stagefd, "blobs", &made, err) < 0 ||
 		    ensure_dir(l->stagefd, "blobs/sha256", &made, err) < 0)
 			return PL_ESYS;
@@ -406,8 +410,9 @@ static json_t *descriptor_json(const struct pl__descriptor *d, const char *tag)
 	json_t *j = json_pack("{s:s, s:s, s:I, s:{s:s}}", "mediaType", d->media_type, "digest",
 			      digest, "size", (json_int_t)d->size, "annotations", REF_NAME, tag);
 	if (j && d->architecture)
-		json_object_set_new(j, "platform", json_pack("{s:s, s:s}", "architecture",
-							     d->architecture, "os", d->os));
+		json_object_set_new(
+		    j, "platform",
+		    json_pack("{s:s, s:s}", "architecture", d->architecture, "os", d->os));
 	return j;
 }
 
@@ -462,8 +467,7 @@ static void undo_commit(struct pl__layout *l, int blobs, struct undo *u)
 }
 
 /* Move every staged blob from `from` into `to` (keeping blobs already there). */
-static int move_blobs(struct pl__layout *l, int from, int to, struct undo *u,
-		      struct pl_error **err)
+static int move_blobs(struct pl__layout *l, int from, int to, struct undo *u, struct pl_error **err)
 {
 	DIR *d = pl__opendirat(from, ".");
 	if (!d)
@@ -489,8 +493,7 @@ static int move_blobs(struct pl__layout *l, int from, int to, struct undo *u,
 	return rc;
 }
 
-static int write_index(int dirfd, json_t *idx, json_t *desc, const char *tag,
-		       struct pl_error **err)
+static int write_index(int dirfd, json_t *idx, json_t *desc, const char *tag, struct pl_error **err)
 {
 	cleanup_free char *text = NULL;
 	size_t len = 0;
@@ -526,8 +529,8 @@ static int commit_into(struct pl__layout *l, int from, json_t *desc, const char 
 	rc = ensure_dir(l->dirfd, "blobs", &u.made_blobs, err);
 	if (rc == 0)
 		rc = ensure_dir(l->dirfd, "blobs/sha256", &u.made_sha256, err);
-	if (rc == 0 && (blobs = openat(l->dirfd, "blobs/sha256",
-				       O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if (rc == 0 &&
+	    (blobs = openat(l->dirfd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		rc = pl__error_set(err, PL_ESYS, errno, "cannot open '%s/blobs/sha256'", l->path);
 	if (rc == 0)
 		rc = move_blobs(l, from, blobs, &u, err);
@@ -558,8 +561,7 @@ static int commit_into(struct pl__layout *l, int from, json_t *desc, const char 
 
 /* The staging directory is a whole layout: rename it into place.  When
  * someone created DIR meanwhile, add to it instead. */
-static int commit_fresh(struct pl__layout *l, json_t *desc, const char *tag,
-			struct pl_error **err)
+static int commit_fresh(struct pl__layout *l, json_t *desc, const char *tag, struct pl_error **err)
 {
 	cleanup_json json_t *idx = new_index();
 	if (!idx)

@@ -22,8 +22,8 @@ enum ykind { Y_SCALAR, Y_SEQ, Y_MAP };
 
 struct ynode {
 	enum ykind kind;
-	bool plain;   /* scalar written without quotes or block style */
-	char *value;  /* scalar text, NUL-terminated */
+	bool plain;           /* scalar written without quotes or block style */
+	char *value;          /* scalar text, NUL-terminated */
 	struct ynode **items; /* seq: elements; map: key, value, key, value... */
 	size_t n, alloc;
 	struct pl__pos pos;
@@ -67,7 +67,8 @@ static int fail_at(struct ctx *c, struct pl__pos pos, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return pl__error_set(c->err, PL_EINVAL, 0, PL__POSFMT "%s", c->file, pos.line, pos.col, msg);
+	return pl__error_set(c->err, PL_EINVAL, 0, PL__POSFMT "%s", c->file, pos.line, pos.col,
+			     msg);
 }
 
 static struct pl__pos mark_pos(yaml_mark_t m)
@@ -77,7 +78,8 @@ static struct pl__pos mark_pos(yaml_mark_t m)
 
 static int ynode_push(struct ctx *c, struct ynode *parent, struct ynode *child)
 {
-	if (pl__grow(&parent->items, &parent->alloc, parent->n + 1, sizeof(*parent->items), c->err) < 0)
+	if (pl__grow(&parent->items, &parent->alloc, parent->n + 1, sizeof(*parent->items),
+		     c->err) < 0)
 		return PL_ENOMEM;
 	parent->items[parent->n++] = child;
 	return 0;
@@ -223,7 +225,8 @@ static int load_events(struct ctx *c, yaml_parser_t *parser, struct ynode **out)
 				ynode_free(y);
 				return PL_ENOMEM;
 			}
-			if (parent->kind == Y_MAP && parent->n % 2 == 1 && check_key_kind(c, parent) < 0)
+			if (parent->kind == Y_MAP && parent->n % 2 == 1 &&
+			    check_key_kind(c, parent) < 0)
 				return PL_EINVAL;
 		}
 		if (kind != Y_SCALAR) {
@@ -298,8 +301,9 @@ static int get_u64(struct ctx *c, const struct ynode *y, const char *key, uint64
 	if (!y->plain || !*s || strspn(s, "0123456789") != strlen(s))
 		return fail_at(c, y->pos, "'%s' must be a whole number, not '%s'", key, s);
 	if (s[0] == '0' && s[1])
-		return fail_at(c, y->pos, "'%s' must be written without leading zeros (YAML may "
-					  "read '%s' as octal)",
+		return fail_at(c, y->pos,
+			       "'%s' must be written without leading zeros (YAML may "
+			       "read '%s' as octal)",
 			       key, s);
 	errno = 0;
 	char *end;
@@ -341,8 +345,8 @@ static int check_keys(struct ctx *c, const struct ynode *map, const char *const 
 		if (where)
 			snprintf(in, sizeof(in), " in '%s'", where);
 		if (near)
-			return fail_at(c, k->pos, "unknown key '%s'%s (did you mean '%s'?)", k->value,
-				       in, *near);
+			return fail_at(c, k->pos, "unknown key '%s'%s (did you mean '%s'?)",
+				       k->value, in, *near);
 		return fail_at(c, k->pos, "unknown key '%s'%s", k->value, in);
 	}
 	return 0;
@@ -457,8 +461,8 @@ static int get_owner(struct ctx *c, const struct ynode *y, uint32_t *uid, uint32
 	const char *s = y->value, *colon = strchr(s, ':');
 	if (!colon || !parse_id(s, (size_t)(colon - s), uid) ||
 	    !parse_id(colon + 1, strlen(colon + 1), gid))
-		return fail_at(c, y->pos, "'owner' must be numeric UID:GID such as \"0:0\", not '%s'",
-			       s);
+		return fail_at(c, y->pos,
+			       "'owner' must be numeric UID:GID such as \"0:0\", not '%s'", s);
 	return 0;
 }
 
@@ -546,7 +550,8 @@ static int parse_files(struct ctx *c, struct pl_recipe *r, const struct ynode *s
 		const struct ynode *m = seq->items[i], *v;
 		struct pl__file_spec *f = &r->files[r->nfiles++];
 		f->pos = m->pos;
-		if (require(c, m, "path", "files[]", &v) < 0 || get_path(c, v, "path", &f->path) < 0)
+		if (require(c, m, "path", "files[]", &v) < 0 ||
+		    get_path(c, v, "path", &f->path) < 0)
 			return PL_EINVAL;
 		if (require(c, m, "source", "files[]", &v) < 0 ||
 		    get_str(c, v, "source", &f->source) < 0)
@@ -659,9 +664,10 @@ static int check_duplicates(struct ctx *c, const struct pl_recipe *r)
 	qsort(all, n, sizeof(*all), cmp_declared);
 	for (size_t i = 1; i < n; i++)
 		if (!strcmp(all[i].path, all[i - 1].path))
-			return fail_at(c, all[i].pos,
-				       "duplicate path '%s' (already declared at line %u, column %u)",
-				       all[i].path, all[i - 1].pos.line, all[i - 1].pos.col);
+			return fail_at(
+			    c, all[i].pos,
+			    "duplicate path '%s' (already declared at line %u, column %u)",
+			    all[i].path, all[i - 1].pos.line, all[i - 1].pos.col);
 	return 0;
 }
 
@@ -715,7 +721,8 @@ static int parse_groups(struct ctx *c, struct pl_recipe *r, const struct ynode *
 		struct pl__group *g = &r->groups[r->ngroups++];
 		uint64_t id;
 		g->pos = m->pos;
-		if (require(c, m, "name", "groups[]", &v) < 0 || get_str(c, v, "name", &g->name) < 0)
+		if (require(c, m, "name", "groups[]", &v) < 0 ||
+		    get_str(c, v, "name", &g->name) < 0)
 			return PL_EINVAL;
 		if (require(c, m, "gid", "groups[]", &v) < 0 ||
 		    get_u64(c, v, "gid", UINT32_MAX - 1, &id) < 0)
@@ -767,7 +774,8 @@ static int parse_users(struct ctx *c, struct pl_recipe *r, const struct ynode *s
 			return PL_EINVAL;
 		/* They become fields of /etc/passwd lines. */
 		if (!passwd_field_ok(u->home) || !passwd_field_ok(u->shell))
-			return fail_at(c, lookup(m, passwd_field_ok(u->home) ? "shell" : "home")->pos,
+			return fail_at(c,
+				       lookup(m, passwd_field_ok(u->home) ? "shell" : "home")->pos,
 				       "'%s' may not hold ':' or control characters",
 				       passwd_field_ok(u->home) ? "shell" : "home");
 		for (size_t j = 0; j + 1 < r->nusers; j++)
@@ -799,15 +807,17 @@ static int resolve_run_as(struct ctx *c, struct pl_recipe *r, struct pl__pos pos
 		if (!colon || parse_id(colon + 1, strlen(colon + 1), &r->run_gid))
 			return 0;
 	}
-	return fail_at(c, pos, "'run-as' names no account: '%s' (use nonroot, root, a user "
-			       "from 'accounts', or UID[:GID])",
+	return fail_at(c, pos,
+		       "'run-as' names no account: '%s' (use nonroot, root, a user "
+		       "from 'accounts', or UID[:GID])",
 		       s);
 }
 
 static int parse_accounts(struct ctx *c, struct pl_recipe *r, const struct ynode *m)
 {
 	const struct ynode *v;
-	if (want_kind(c, m, Y_MAP, "accounts") < 0 || check_keys(c, m, account_keys, "accounts") < 0)
+	if (want_kind(c, m, Y_MAP, "accounts") < 0 ||
+	    check_keys(c, m, account_keys, "accounts") < 0)
 		return PL_EINVAL;
 	if ((v = lookup(m, "groups")) && parse_groups(c, r, v) < 0)
 		return PL_EINVAL;
@@ -824,10 +834,10 @@ static int parse_accounts(struct ctx *c, struct pl_recipe *r, const struct ynode
 static bool stop_signal_ok(const char *s)
 {
 	static const char *const names[] = {
-		"SIGABRT", "SIGALRM", "SIGBUS",  "SIGCHLD",  "SIGCONT", "SIGFPE",  "SIGHUP",
-		"SIGILL",  "SIGINT",  "SIGIO",   "SIGKILL",  "SIGPIPE", "SIGPROF", "SIGPWR",
-		"SIGQUIT", "SIGSEGV", "SIGSTOP", "SIGSYS",   "SIGTERM", "SIGTRAP", "SIGTSTP",
-		"SIGTTIN", "SIGTTOU", "SIGURG",  "SIGUSR1",  "SIGUSR2", "SIGVTALRM", "SIGWINCH",
+		"SIGABRT", "SIGALRM", "SIGBUS",  "SIGCHLD", "SIGCONT", "SIGFPE",    "SIGHUP",
+		"SIGILL",  "SIGINT",  "SIGIO",   "SIGKILL", "SIGPIPE", "SIGPROF",   "SIGPWR",
+		"SIGQUIT", "SIGSEGV", "SIGSTOP", "SIGSYS",  "SIGTERM", "SIGTRAP",   "SIGTSTP",
+		"SIGTTIN", "SIGTTOU", "SIGURG",  "SIGUSR1", "SIGUSR2", "SIGVTALRM", "SIGWINCH",
 		"SIGXCPU", "SIGXFSZ", NULL,
 	};
 	for (const char *const *n = names; *n; n++)
@@ -854,7 +864,8 @@ static int get_port(struct ctx *c, const struct ynode *y, char **out)
 	uint32_t port;
 	if (!parse_id(s, slash ? (size_t)(slash - s) : strlen(s), &port) || port < 1 ||
 	    port > 65535 || (strcmp(proto, "tcp") && strcmp(proto, "udp") && strcmp(proto, "sctp")))
-		return fail_at(c, y->pos, "'ports' entries look like 8080/tcp or 53/udp, not '%s'", s);
+		return fail_at(c, y->pos, "'ports' entries look like 8080/tcp or 53/udp, not '%s'",
+			       s);
 	*out = pl__asprintf(c->err, "%u/%s", port, proto);
 	return *out ? 0 : PL_ENOMEM;
 }
@@ -874,7 +885,8 @@ static int parse_config(struct ctx *c, struct pl_recipe *r, const struct ynode *
 	if ((v = lookup(m, "env")) &&
 	    get_kvv(c, v, "env", env_key_ok, "environment variable name", &r->env) < 0)
 		return PL_EINVAL;
-	if ((v = lookup(m, "labels")) && get_kvv(c, v, "labels", label_key_ok, "label", &r->labels) < 0)
+	if ((v = lookup(m, "labels")) &&
+	    get_kvv(c, v, "labels", label_key_ok, "label", &r->labels) < 0)
 		return PL_EINVAL;
 	if ((v = lookup(m, "workdir")) && get_path(c, v, "workdir", &r->workdir) < 0)
 		return PL_EINVAL;
@@ -882,8 +894,9 @@ static int parse_config(struct ctx *c, struct pl_recipe *r, const struct ynode *
 		if (get_str(c, v, "stop-signal", &r->stop_signal) < 0)
 			return PL_EINVAL;
 		if (!stop_signal_ok(r->stop_signal))
-			return fail_at(c, v->pos, "'stop-signal' must be a signal name such as "
-						  "SIGTERM, not '%s'",
+			return fail_at(c, v->pos,
+				       "'stop-signal' must be a signal name such as "
+				       "SIGTERM, not '%s'",
 				       r->stop_signal);
 	}
 	if ((v = lookup(m, "ports"))) {
@@ -902,8 +915,8 @@ static int parse_config(struct ctx *c, struct pl_recipe *r, const struct ynode *
 	return 0;
 }
 
-#define REGEX_LEN_MAX 1024
-#define REGEX_COST_MAX 4096
+#define REGEX_LEN_MAX   1024
+#define REGEX_COST_MAX  4096
 #define REGEX_DEPTH_MAX 32
 #define REGEX_BOUND_MAX 255
 
@@ -1086,9 +1099,9 @@ static int parse_tests(struct ctx *c, struct pl_recipe *r, const struct ynode *s
 }
 
 static const char *const top_keys[] = {
-	"name",  "version",     "description", "epoch",    "base",   "repositories", "packages",
-	"exclude", "files",     "directories", "symlinks", "accounts", "config",     "tests",
-	NULL,
+	"name",         "version",  "description", "epoch", "base",
+	"repositories", "packages", "exclude",     "files", "directories",
+	"symlinks",     "accounts", "config",      "tests", NULL,
 };
 
 static int parse_top(struct ctx *c, struct pl_recipe *r, const struct ynode *top)
@@ -1102,13 +1115,15 @@ static int parse_top(struct ctx *c, struct pl_recipe *r, const struct ynode *top
 	if (require(c, top, "name", NULL, &v) < 0 || get_str(c, v, "name", &r->name) < 0)
 		return PL_EINVAL;
 	if (!valid_name(r->name))
-		return fail_at(c, v->pos, "'name' must match [a-z0-9][a-z0-9._-]* (at most 128 "
-					  "characters), not '%s'",
+		return fail_at(c, v->pos,
+			       "'name' must match [a-z0-9][a-z0-9._-]* (at most 128 "
+			       "characters), not '%s'",
 			       r->name);
 	if (require(c, top, "version", NULL, &v) < 0 || get_str(c, v, "version", &r->version) < 0)
 		return PL_EINVAL;
 	if (!valid_version(r->version))
-		return fail_at(c, v->pos, "'version' must be MAJOR.MINOR.PATCH, not '%s'", r->version);
+		return fail_at(c, v->pos, "'version' must be MAJOR.MINOR.PATCH, not '%s'",
+			       r->version);
 	if ((v = lookup(top, "description")) && get_str(c, v, "description", &r->description) < 0)
 		return PL_EINVAL;
 	if ((v = lookup(top, "epoch"))) {
@@ -1121,8 +1136,9 @@ static int parse_top(struct ctx *c, struct pl_recipe *r, const struct ynode *top
 		if (get_str(c, v, "base", &r->base) < 0)
 			return PL_EINVAL;
 		if (strcmp(r->base, "scratch"))
-			return fail_at(c, v->pos, "base '%s': only 'scratch' is supported yet "
-						  "(catalog bases come with the catalog)",
+			return fail_at(c, v->pos,
+				       "base '%s': only 'scratch' is supported yet "
+				       "(catalog bases come with the catalog)",
 				       r->base);
 	} else if (!(r->base = pl__strdup("scratch", c->err))) {
 		return PL_ENOMEM;
@@ -1130,8 +1146,9 @@ static int parse_top(struct ctx *c, struct pl_recipe *r, const struct ynode *top
 	static const char *const later[] = { "repositories", "packages", "exclude", NULL };
 	for (const char *const *k = later; *k; k++)
 		if ((v = lookup(top, *k)))
-			return fail_at(c, v->pos, "'%s' is not supported yet (Debian packages come in "
-						  "a later plinth)",
+			return fail_at(c, v->pos,
+				       "'%s' is not supported yet (Debian packages come in "
+				       "a later plinth)",
 				       *k);
 
 	if ((v = lookup(top, "files")) && parse_files(c, r, v) < 0)

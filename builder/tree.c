@@ -132,12 +132,13 @@ static int ensure_parents(struct pl__tree *t, const struct pl__entry *e, struct 
 		int rc = 0;
 		if (p && p->kind != PL__DIR) {
 			*slash = '/';
-			rc = pl__error_set(err, PL_EINVAL, 0,
-					   "%s%spath '/%s' needs '/%.*s' to be a directory, but it is "
-					   "a %s%s%s",
-					   e->origin ? e->origin : "", e->origin ? ": " : "", path,
-					   (int)(slash - path), path, kind_name(p->kind),
-					   p->origin ? " declared at " : "", p->origin ? p->origin : "");
+			rc = pl__error_set(
+			    err, PL_EINVAL, 0,
+			    "%s%spath '/%s' needs '/%.*s' to be a directory, but it is "
+			    "a %s%s%s",
+			    e->origin ? e->origin : "", e->origin ? ": " : "", path,
+			    (int)(slash - path), path, kind_name(p->kind),
+			    p->origin ? " declared at " : "", p->origin ? p->origin : "");
 		} else if (!p) {
 			struct pl__entry d = { .kind = PL__DIR, .mode = 0755, .implicit = true };
 			d.path = pl__strdup(path, err);

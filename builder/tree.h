@@ -19,16 +19,16 @@ struct pl__entry {
 	char *path;
 	enum pl__kind kind;
 	uint32_t mode, uid, gid;
-	uint64_t size;           /* regular files */
-	char *data;              /* generated content, `size` bytes */
-	char *source;            /* host file to stream from (absolute, no symlinks) */
+	uint64_t size;             /* regular files */
+	char *data;                /* generated content, `size` bytes */
+	char *source;              /* host file to stream from (absolute, no symlinks) */
 	uint64_t src_dev, src_ino; /* ...and its identity when the tree was made */
-	char *target;            /* symlinks */
-	bool has_sha256;         /* `source` must hash to sha256 */
+	char *target;              /* symlinks */
+	bool has_sha256;           /* `source` must hash to sha256 */
 	uint8_t sha256[PL_SHA256_LEN];
-	char *origin;            /* "FILE:LINE:COL" that declared it, or NULL */
-	bool implicit;           /* a parent directory nobody declared */
-	bool generated;          /* plinth's default; a declared entry replaces it */
+	char *origin;   /* "FILE:LINE:COL" that declared it, or NULL */
+	bool implicit;  /* a parent directory nobody declared */
+	bool generated; /* plinth's default; a declared entry replaces it */
 	size_t children;
 };
 

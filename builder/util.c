@@ -101,8 +101,8 @@ int pl__read_fileat(int dirfd, const char *name, size_t max, char **out, size_t 
 	if (!S_ISREG(st.st_mode))
 		return pl__error_set(err, PL_EINVAL, 0, "'%s' is not a regular file", name);
 	if ((uint64_t)st.st_size > max)
-		return pl__error_set(err, PL_ELIMIT, 0, "'%s' is larger than the limit of %zu bytes",
-				     name, max);
+		return pl__error_set(err, PL_ELIMIT, 0,
+				     "'%s' is larger than the limit of %zu bytes", name, max);
 	cleanup_buf struct pl_buf b = { 0 };
 	if (pl_buf_init(&b, max, err) < 0)
 		return PL_ENOMEM;

@@ -29,20 +29,20 @@ static inline int tap_result(int ok, const char *file, int line, const char *exp
 
 #define check(x) tap_result(!!(x), __FILE__, __LINE__, #x)
 
-#define check_int(a, op, b)                                                                  \
-	do {                                                                                 \
-		long long tap_a = (long long)(a), tap_b = (long long)(b);                   \
-		if (!tap_result(tap_a op tap_b, __FILE__, __LINE__, #a " " #op " " #b))      \
-			printf("#   left: %lld\n#  right: %lld\n", tap_a, tap_b);               \
+#define check_int(a, op, b)                                                                        \
+	do {                                                                                       \
+		long long tap_a = (long long)(a), tap_b = (long long)(b);                          \
+		if (!tap_result(tap_a op tap_b, __FILE__, __LINE__, #a " " #op " " #b))            \
+			printf("#   left: %lld\n#  right: %lld\n", tap_a, tap_b);                  \
 	} while (0)
 
-#define check_str(a, b)                                                                      \
-	do {                                                                                 \
-		const char *tap_a = (a), *tap_b = (b);                                        \
-		int tap_ok = tap_a && tap_b && !strcmp(tap_a, tap_b);                         \
-		if (!tap_result(tap_ok, __FILE__, __LINE__, #a " == " #b))                    \
-			printf("#   left: \"%s\"\n#  right: \"%s\"\n", tap_a ? tap_a : "(null)", \
-			       tap_b ? tap_b : "(null)");                                      \
+#define check_str(a, b)                                                                            \
+	do {                                                                                       \
+		const char *tap_a = (a), *tap_b = (b);                                             \
+		int tap_ok = tap_a && tap_b && !strcmp(tap_a, tap_b);                              \
+		if (!tap_result(tap_ok, __FILE__, __LINE__, #a " == " #b))                         \
+			printf("#   left: \"%s\"\n#  right: \"%s\"\n", tap_a ? tap_a : "(null)",   \
+			       tap_b ? tap_b : "(null)");                                          \
 	} while (0)
 
 static inline void tap_diag(const char *msg)

@@ -11,22 +11,22 @@
 #include "cli.h"
 
 static const char usage_text[] =
-	"usage: plinth build RECIPE -o DIR [--tag TAG] [--compression zstd|gzip] [--json]\n"
-	"\n"
-	"Build the image RECIPE describes into the OCI image layout DIR (created\n"
-	"when absent; other tags in it are kept) and print its manifest digest as\n"
-	"the last line.  A failed build leaves DIR as it was.\n"
-	"\n"
-	"Options:\n"
-	"  -o, --output DIR        the OCI layout to write (required)\n"
-	"  -t, --tag TAG           the tag to give the image (default: the recipe's version)\n"
-	"  -c, --compression ALG   zstd (default) or gzip\n"
-	"      --json              print a JSON summary instead\n"
-	"  -h, --help              show this help\n"
-	"\n"
-	"Environment:\n"
-	"  SOURCE_DATE_EPOCH       the clock for every timestamp (else the recipe's\n"
-	"                          epoch, else 0)\n";
+    "usage: plinth build RECIPE -o DIR [--tag TAG] [--compression zstd|gzip] [--json]\n"
+    "\n"
+    "Build the image RECIPE describes into the OCI image layout DIR (created\n"
+    "when absent; other tags in it are kept) and print its manifest digest as\n"
+    "the last line.  A failed build leaves DIR as it was.\n"
+    "\n"
+    "Options:\n"
+    "  -o, --output DIR        the OCI layout to write (required)\n"
+    "  -t, --tag TAG           the tag to give the image (default: the recipe's version)\n"
+    "  -c, --compression ALG   zstd (default) or gzip\n"
+    "      --json              print a JSON summary instead\n"
+    "  -h, --help              show this help\n"
+    "\n"
+    "Environment:\n"
+    "  SOURCE_DATE_EPOCH       the clock for every timestamp (else the recipe's\n"
+    "                          epoch, else 0)\n";
 
 struct progress {
 	bool on;
@@ -106,8 +106,8 @@ int cmd_build(int argc, char **argv)
 			else if (!strcmp(optarg, "gzip"))
 				o.compression = PL_COMPRESSION_GZIP;
 			else
-				return cli_usage_error("build", "unknown compression '%s' (use zstd or gzip)",
-						       optarg);
+				return cli_usage_error(
+				    "build", "unknown compression '%s' (use zstd or gzip)", optarg);
 			break;
 		case 'j':
 			json = true;
@@ -131,10 +131,11 @@ int cmd_build(int argc, char **argv)
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
 	if (sde && *sde) {
 		if (parse_epoch(sde, &o.clock) < 0)
-			return cli_usage_error("build",
-					       "SOURCE_DATE_EPOCH must be a whole number of seconds, "
-					       "not '%s'",
-					       sde);
+			return cli_usage_error(
+			    "build",
+			    "SOURCE_DATE_EPOCH must be a whole number of seconds, "
+			    "not '%s'",
+			    sde);
 		o.has_clock = true;
 	}
 
@@ -156,10 +157,10 @@ int cmd_build(int argc, char **argv)
 	pl_recipe_free(r);
 	if (rc < 0)
 		return cli_fail(err);
-	if (json ? print_json(o.layout, &res) < 0
-		 : printf("built oci:%s:%s (%zu entries, layer %llu bytes)\n%s\n", o.layout,
-			  res.tag, res.entries, (unsigned long long)res.layer_size,
-			  res.manifest_digest) < 0)
+	if (json
+		? print_json(o.layout, &res) < 0
+		: printf("built oci:%s:%s (%zu entries, layer %llu bytes)\n%s\n", o.layout, res.tag,
+			 res.entries, (unsigned long long)res.layer_size, res.manifest_digest) < 0)
 		return cli_stdout_failed();
 	return cli_flush_stdout();
 }

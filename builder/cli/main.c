@@ -62,9 +62,9 @@ int cli_bad_option(const char *cmd, char **argv, bool missing_value)
 	/* getopt_long sets optopt for a known long option given a value it
 	 * does not take, and leaves it 0 for an unknown one. */
 	if (!strncmp(word, "--", 2))
-		return cli_usage_error(cmd, optopt ? "option '%.*s' takes no value"
-						   : "unknown option '%.*s'",
-				       len, word);
+		return cli_usage_error(
+		    cmd, optopt ? "option '%.*s' takes no value" : "unknown option '%.*s'", len,
+		    word);
 	char shortopt[3] = { '-', (char)optopt, '\0' };
 	return cli_usage_error(cmd, "unknown option '%s'", shortopt);
 }

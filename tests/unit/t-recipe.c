@@ -3,35 +3,35 @@
 #include "tap.h"
 
 static const char good[] =
-	"name: hello\n"
-	"version: 1.2.3\n"
-	"description: a test\n"
-	"epoch: 1700000000\n"
-	"base: scratch\n"
-	"files:\n"
-	"  - path: /usr/local/bin/hello\n"
-	"    source: bin/hello\n"
-	"    sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n"
-	"    mode: 0755\n"
-	"    owner: \"0:0\"\n"
-	"directories: [{path: /data, mode: \"0750\", owner: 65532:65532}]\n"
-	"symlinks: [{path: /usr/bin/hello, target: ../local/bin/hello}]\n"
-	"accounts:\n"
-	"  users: [{name: app, uid: 1000, gid: 1000, home: /home/app, shell: /sbin/nologin}]\n"
-	"  groups: [{name: app, gid: 1000}]\n"
-	"  run-as: app\n"
-	"config:\n"
-	"  entrypoint: [/usr/local/bin/hello]\n"
-	"  cmd: []\n"
-	"  env: {SSL_CERT_FILE: /etc/ssl/certs/ca-certificates.crt}\n"
-	"  workdir: /home/app\n"
-	"  labels: {org.opencontainers.image.source: https://example.invalid/repo}\n"
-	"  stop-signal: SIGTERM\n"
-	"  ports: [8080/tcp, 53/udp, 9000]\n"
-	"tests:\n"
-	"  - run: [/usr/local/bin/hello]\n"
-	"    expect-exit: 0\n"
-	"    expect-stdout: \"^hello\"\n";
+    "name: hello\n"
+    "version: 1.2.3\n"
+    "description: a test\n"
+    "epoch: 1700000000\n"
+    "base: scratch\n"
+    "files:\n"
+    "  - path: /usr/local/bin/hello\n"
+    "    source: bin/hello\n"
+    "    sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n"
+    "    mode: 0755\n"
+    "    owner: \"0:0\"\n"
+    "directories: [{path: /data, mode: \"0750\", owner: 65532:65532}]\n"
+    "symlinks: [{path: /usr/bin/hello, target: ../local/bin/hello}]\n"
+    "accounts:\n"
+    "  users: [{name: app, uid: 1000, gid: 1000, home: /home/app, shell: /sbin/nologin}]\n"
+    "  groups: [{name: app, gid: 1000}]\n"
+    "  run-as: app\n"
+    "config:\n"
+    "  entrypoint: [/usr/local/bin/hello]\n"
+    "  cmd: []\n"
+    "  env: {SSL_CERT_FILE: /etc/ssl/certs/ca-certificates.crt}\n"
+    "  workdir: /home/app\n"
+    "  labels: {org.opencontainers.image.source: https://example.invalid/repo}\n"
+    "  stop-signal: SIGTERM\n"
+    "  ports: [8080/tcp, 53/udp, 9000]\n"
+    "tests:\n"
+    "  - run: [/usr/local/bin/hello]\n"
+    "    expect-exit: 0\n"
+    "    expect-stdout: \"^hello\"\n";
 
 static void test_good(void)
 {
@@ -101,7 +101,8 @@ static const struct bad bads[] = {
 	{ "name: Hello\nversion: 1.0.0\n",
 	  "r.yaml:1:7: 'name' must match [a-z0-9][a-z0-9._-]* (at most 128 characters), not "
 	  "'Hello'" },
-	{ "name: a\nversion: 1.0\n", "r.yaml:2:10: 'version' must be MAJOR.MINOR.PATCH, not '1.0'" },
+	{ "name: a\nversion: 1.0\n",
+	  "r.yaml:2:10: 'version' must be MAJOR.MINOR.PATCH, not '1.0'" },
 	{ "name: a\nversion: 1.0.0\nepoch: soon\n",
 	  "r.yaml:3:8: 'epoch' must be a whole number, not 'soon'" },
 	{ "name: a\nversion: 1.0.0\nfiles:\n  - {path: /x, source: x, mode: \"0798\"}\n",
@@ -133,11 +134,14 @@ static const struct bad bads[] = {
 	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], expect-stdout: \"(\"}]\n",
 	  "r.yaml:3:35: 'expect-stdout' is not a valid extended regular expression: "
 	  "Unmatched ( or \\(" },
-	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], expect-stdout: \"o++++++++++++++++++++++++\"}]\n",
+	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], expect-stdout: "
+	  "\"o++++++++++++++++++++++++\"}]\n",
 	  "r.yaml:3:35: 'expect-stdout' is refused: it repeats a repetition" },
-	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], expect-stdout: \"e)d++++++++++++++++++++++\"}]\n",
+	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], expect-stdout: "
+	  "\"e)d++++++++++++++++++++++\"}]\n",
 	  "r.yaml:3:35: 'expect-stdout' is refused: it repeats a repetition" },
-	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], expect-stdout: \"a{b++++++++++++++++++++++\"}]\n",
+	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], expect-stdout: "
+	  "\"a{b++++++++++++++++++++++\"}]\n",
 	  "r.yaml:3:35: 'expect-stdout' is refused: it repeats a repetition" },
 	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], expect-stdout: "
 	  "\"(a{0000032767}){0000032767}\"}]\n",
@@ -149,7 +153,8 @@ static const struct bad bads[] = {
 	  "r.yaml:3:35: 'expect-stdout' is refused: its repetitions expand too far" },
 	{ "name: a\nversion: 1.0.0\nconfig: {labels: {b: x, a: y, c: z, a: w, b: v}}\n",
 	  "r.yaml:3:37: duplicate key 'a' (first at line 3, column 25)" },
-	{ "name: a\nversion: 1.0.0\naccounts: {users: [{name: x, uid: 7, home: \"/x\\ntoor:x:0:0::/:/bin/sh\"}]}\n",
+	{ "name: a\nversion: 1.0.0\naccounts: {users: [{name: x, uid: 7, home: "
+	  "\"/x\\ntoor:x:0:0::/:/bin/sh\"}]}\n",
 	  "r.yaml:3:44: 'home' may not hold ':' or control characters" },
 	{ "name: a\nversion: 1.0.0\naccounts: {users: [{name: x, uid: 010}]}\n",
 	  "r.yaml:3:35: 'uid' must be written without leading zeros (YAML may read '010' as "

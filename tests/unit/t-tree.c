@@ -18,18 +18,18 @@ static int add(struct pl__tree *t, const char *path, enum pl__kind kind, bool ge
 static void test_order(void)
 {
 	struct pl__tree *t = pl__tree_new(NULL);
-	static const char *const paths[] = { "usr/bin/z", "a-b", "a/b", "a.c", "usr/bin-x/y",
-					     "a/b/c", "B" };
+	static const char *const paths[] = { "usr/bin/z",   "a-b",   "a/b", "a.c",
+					     "usr/bin-x/y", "a/b/c", "B" };
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		check_int(add(t, paths[i], strchr(paths[i], 'c') && !strcmp(paths[i], "a.c")
-						   ? PL__REG
-						   : PL__DIR,
+		check_int(add(t, paths[i],
+			      strchr(paths[i], 'c') && !strcmp(paths[i], "a.c") ? PL__REG : PL__DIR,
 			      false, NULL, NULL),
 			  ==, 0);
 	pl__tree_sort(t);
 	/* '/' sorts first, so a directory's subtree comes before its siblings. */
-	static const char *const want[] = { "B", "a", "a/b", "a/b/c", "a-b", "a.c", "usr",
-					    "usr/bin", "usr/bin/z", "usr/bin-x", "usr/bin-x/y" };
+	static const char *const want[] = { "B",         "a",         "a/b",        "a/b/c",
+					    "a-b",       "a.c",       "usr",        "usr/bin",
+					    "usr/bin/z", "usr/bin-x", "usr/bin-x/y" };
 	check_int(pl__tree_count(t), ==, sizeof(want) / sizeof(want[0]));
 	for (size_t i = 0; i < pl__tree_count(t) && i < sizeof(want) / sizeof(want[0]); i++)
 		check_str(pl__tree_at(t, i)->path, want[i]);
@@ -91,7 +91,8 @@ static void test_many(void)
 	pl__tree_sort(t);
 	int unordered = 0;
 	for (size_t i = 1; i < pl__tree_count(t); i++)
-		unordered += pl__path_cmp(pl__tree_at(t, i - 1)->path, pl__tree_at(t, i)->path) >= 0;
+		unordered +=
+		    pl__path_cmp(pl__tree_at(t, i - 1)->path, pl__tree_at(t, i)->path) >= 0;
 	check_int(unordered, ==, 0);
 	check(pl__tree_get(t, "d36/f36") != NULL);
 	pl__tree_free(t);
