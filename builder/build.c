@@ -2,10 +2,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "plinth/build.h"
 #include "assemble.h"
+#include "json.h"
 #include "layer.h"
 #include "layout.h"
 
@@ -33,12 +32,6 @@
 #else
 #error "unknown architecture: add its OCI name here"
 #endif
-
-static void json_decref_p(json_t **j)
-{
-	json_decref(*j);
-}
-#define cleanup_json __attribute__((cleanup(json_decref_p)))
 
 bool pl_tag_valid(const char *tag)
 {
@@ -118,7 +111,7 @@ static json_t *runtime_config(const struct pl_recipe *r)
 static int put_json(struct pl__layout *l, const json_t *j, uint8_t digest[PL_SHA256_LEN],
 		    uint64_t *size, struct pl_error **err)
 {
-	cleanup_free char *text = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+	cleanup_free char *text = pl__json_canonical(j);
 	if (!text)
 		return pl__error_nomem(err);
 	*size = strlen(text);

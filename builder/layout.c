@@ -8,8 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
+#include "json.h"
 #include "layout.h"
 
 #define STAGE_PREFIX    ".plinth-"
@@ -21,23 +20,17 @@
 struct pl__layout {
 	char *path;          /* DIR as given */
 	int dirfd;           /* DIR, or -1 while it does not exist */
-	int parentfd;        /* DIR's parent (only for a fresh layout) */
+	int parentfd;        /* DIR's parent (-1 for "/") */
 	char *parent;        /* DIR's parent, as a path */
 	char *base;          /* DIR's last component */
 	char *parent_prefix; /* ".BASE.plinth-": staging of a fresh DIR in parent */
-	char *stage_name;    /* relative to dirfd, or to parentfd when fresh */
+	char *stage_name;    /* relative to stage_atfd */
 	int stagefd;         /* locked for the transaction's life */
 	int stage_atfd;      /* dirfd or parentfd: where the staging directory is */
 	int blobsfd;         /* stage/blobs/sha256 (fresh) or stage (existing) */
 	unsigned tmp_seq;
 	bool committed;
 };
-
-static void json_decref_p(json_t **j)
-{
-	json_decref(*j);
-}
-#define cleanup_json __attribute__((cleanup(json_decref_p)))
 
 static int json_fail(struct pl_error **err, const char *dir, const char *file,
 		     const json_error_t *je)
@@ -418,7 +411,7 @@ static json_t *descriptor_json(const struct pl__descriptor *d, const char *tag)
 
 static int dump_json(const json_t *j, char **out, size_t *len, struct pl_error **err)
 {
-	*out = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+	*out = pl__json_canonical(j);
 	if (!*out)
 		return pl__error_nomem(err);
 	*len = strlen(*out);

@@ -1,0 +1,20 @@
+/* json.h - jansson helpers shared by the files that write OCI documents. */
+#ifndef PLINTH_JSON_H
+#define PLINTH_JSON_H
+
+#include <jansson.h>
+
+static inline void pl__json_decrefp(json_t **j)
+{
+	json_decref(*j);
+}
+#define cleanup_json __attribute__((cleanup(pl__json_decrefp)))
+
+/* Every digest-bearing document is written one way: sorted keys, no
+ * insignificant whitespace.  NULL when out of memory; free() the result. */
+static inline char *pl__json_canonical(const json_t *j)
+{
+	return json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+}
+
+#endif
