@@ -112,7 +112,7 @@ bool pl__debver_valid(const char *s, const char **why)
 		return false;
 	}
 	static const char up_ok[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.+~-:";
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.+~-:";
 	for (size_t i = 0; i < up_len; i++)
 		if (!strchr(up_ok, s[i]) || (s[i] == ':' && !colon)) {
 			*why = "the upstream version holds a character dpkg does not allow";

@@ -9,20 +9,59 @@
 extern char **environ;
 
 static const char *const versions[] = {
-	"0",	      "0~",	    "0~~",	    "0~a",	 "0a",	       "0.0",	    "0.1",
-	"0.10",	      "0.9",	    "00.9",	    "1",	 "1.0",	       "1.0-0",	    "1.0-1",
-	"1.0-1~bpo1", "1.0-1+b1",   "1.0-1.1",	    "1.0-10",	 "1.0-2",      "1.0~rc1",   "1.0~rc1-1",
-	"1.0+dfsg",   "1.0+dfsg-1", "1.0.1",	    "1.0a",	 "1.0A",       "1.0-a",	    "1:0.1",
-	"1:1.0-1",    "2:0",	    "10:1",	    "1.2.3-4",	 "1.2.3-4ubuntu1", "1.2.3+deb12u1",
-	"2.36-9+deb12u14", "2.36-9+deb12u4", "3.0.19-1~deb12u1", "3.0.19-1", "1.0-1-1", "1.0-1-2",
-	"7.88.1-10+deb12u8", "1:2.38.1-5+deb12u3", "2.38.1-5+deb12u3", "1.0.0~~", "a1",
+	"0",
+	"0~",
+	"0~~",
+	"0~a",
+	"0a",
+	"0.0",
+	"0.1",
+	"0.10",
+	"0.9",
+	"00.9",
+	"1",
+	"1.0",
+	"1.0-0",
+	"1.0-1",
+	"1.0-1~bpo1",
+	"1.0-1+b1",
+	"1.0-1.1",
+	"1.0-10",
+	"1.0-2",
+	"1.0~rc1",
+	"1.0~rc1-1",
+	"1.0+dfsg",
+	"1.0+dfsg-1",
+	"1.0.1",
+	"1.0a",
+	"1.0A",
+	"1.0-a",
+	"1:0.1",
+	"1:1.0-1",
+	"2:0",
+	"10:1",
+	"1.2.3-4",
+	"1.2.3-4ubuntu1",
+	"1.2.3+deb12u1",
+	"2.36-9+deb12u14",
+	"2.36-9+deb12u4",
+	"3.0.19-1~deb12u1",
+	"3.0.19-1",
+	"1.0-1-1",
+	"1.0-1-2",
+	"7.88.1-10+deb12u8",
+	"1:2.38.1-5+deb12u3",
+	"2.38.1-5+deb12u3",
+	"1.0.0~~",
+	"a1",
 };
 
 /* dpkg --compare-versions A OP B, via posix_spawn: 1 true, 0 false, -1 error. */
 static int dpkg_says(const char *a, const char *op, const char *b)
 {
-	char *argv[] = { (char *)"dpkg", (char *)"--compare-versions", (char *)a, (char *)op,
-			 (char *)b, NULL };
+	char *argv[] = { (char *)"dpkg", (char *)"--compare-versions",
+			 (char *)a,      (char *)op,
+			 (char *)b,      NULL };
 	pid_t pid;
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
@@ -84,9 +123,9 @@ static void test_against_dpkg(void)
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < n; j++) {
 			int ours = sign(pl__debver_cmp(versions[i], versions[j]));
-			int theirs = dpkg_says(versions[i], "lt", versions[j]) == 1	? -1
+			int theirs = dpkg_says(versions[i], "lt", versions[j]) == 1   ? -1
 				     : dpkg_says(versions[i], "gt", versions[j]) == 1 ? 1
-											 : 0;
+										      : 0;
 			pairs++;
 			if (ours != theirs) {
 				wrong++;
