@@ -81,7 +81,8 @@ int pl__deb822_next(struct pl__deb822 *d, struct pl__para *p, struct pl_error **
 		}
 		if (blank(*s)) {
 			if (p->n == 0)
-				return fail(d, 1, err, "a continuation line with no field before it");
+				return fail(d, 1, err,
+					    "a continuation line with no field before it");
 			/* Extend the previous value over this line. */
 			struct pl__field *f = &p->f[p->n - 1];
 			const char *v = s, *ve = e;
@@ -119,8 +120,8 @@ int pl__deb822_next(struct pl__deb822 *d, struct pl__para *p, struct pl_error **
 			v++;
 		while (ve > v && blank(ve[-1]))
 			ve--;
-		p->f[p->n++] = (struct pl__field){ s, v, (size_t)(colon - s), (size_t)(ve - v),
-						   d->line };
+		p->f[p->n++] =
+		    (struct pl__field){ s, v, (size_t)(colon - s), (size_t)(ve - v), d->line };
 		advance(d, e);
 	}
 	return 1;

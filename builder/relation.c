@@ -43,7 +43,7 @@ static int take(struct cursor *c, const char *set, char **out)
 static const char name_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789+.-";
 static const char arch_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789-";
 static const char version_chars[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.+~-:";
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.+~-:";
 
 static int parse_op(struct cursor *c, enum pl__relop *op)
 {

@@ -14,23 +14,22 @@ static char *value(const struct pl__para *p, const char *name)
 
 static void test_packages(void)
 {
-	static const char text[] =
-		"# a comment before\n"
-		"Package: libc6\n"
-		"Version: 2.36-9+deb12u14\n"
-		"Depends: libgcc-s1,\n"
-		" libcrypt1 (>= 1:4.4.10-10~)\n"
-		"Description: GNU C Library: Shared libraries\n"
-		" Contains the standard libraries.\n"
-		" .\n"
-		" More text.\n"
-		"\n"
-		"\n"
-		"package: tzdata\r\n"
-		"Version:   2025b-0+deb12u1  \r\n"
-		"Empty:\n"
-		"Later:\n"
-		"  on the next line\n";
+	static const char text[] = "# a comment before\n"
+				   "Package: libc6\n"
+				   "Version: 2.36-9+deb12u14\n"
+				   "Depends: libgcc-s1,\n"
+				   " libcrypt1 (>= 1:4.4.10-10~)\n"
+				   "Description: GNU C Library: Shared libraries\n"
+				   " Contains the standard libraries.\n"
+				   " .\n"
+				   " More text.\n"
+				   "\n"
+				   "\n"
+				   "package: tzdata\r\n"
+				   "Version:   2025b-0+deb12u1  \r\n"
+				   "Empty:\n"
+				   "Later:\n"
+				   "  on the next line\n";
 	struct pl__deb822 d;
 	struct pl__para p = { 0 };
 	struct pl_error *err = NULL;

@@ -66,7 +66,7 @@ static void test_errors(void)
 	expect_error("a (>= )", "Depends: column 7: expected a version");
 	expect_error("a (>= 1.0", "Depends: column 10: expected ')'");
 	expect_error("a (~ 1.0)", "Depends: column 4: expected a version relation: <<, <=, =, >= "
-				      "or >>");
+				  "or >>");
 	expect_error("a b", "Depends: column 3: expected ',' or '|'");
 	expect_error("a:", "Depends: column 3: expected an architecture after ':'");
 	expect_error("a [amd64]",
