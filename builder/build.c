@@ -215,9 +215,8 @@ int pl_build(const struct pl_recipe *r, const struct pl_build_options *o,
 	struct pl__descriptor desc = { MT_MANIFEST, { 0 }, 0, PL_ARCH, "linux" };
 	if ((rc = put_json(layout, manifest, desc.digest, &desc.size, err)) < 0)
 		return rc;
-	if (o->cancel && *o->cancel)
-		return pl__error_set(err, PL_ESYS, 0, "build cancelled by a signal");
-	if ((rc = pl__layout_commit(layout, &desc, tag, err)) < 0)
+	if ((rc = pl__check_cancel(o->cancel, err)) < 0 ||
+	    (rc = pl__layout_commit(layout, &desc, tag, err)) < 0)
 		return rc;
 
 	pl__digest_str(desc.digest, res->manifest_digest);

@@ -113,3 +113,10 @@ void pl_error_free(struct pl_error *e)
 	free(e->message);
 	free(e);
 }
+
+int pl__check_cancel(const volatile int *cancel, struct pl_error **err)
+{
+	if (!cancel || !*cancel)
+		return 0;
+	return pl__error_set(err, PL_ESYS, 0, "build cancelled by a signal");
+}

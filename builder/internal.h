@@ -42,6 +42,10 @@ int pl__error_set(struct pl_error **err, int code, int errnum, const char *fmt, 
  */
 int pl__error_wrap(struct pl_error **err, int code, const char *fmt, ...) PL__PRINTF(3, 4);
 
+/* When *cancel (a flag a signal handler may set; NULL for none) is set,
+ * report the cancelled build and return its code; else return 0. */
+int pl__check_cancel(const volatile int *cancel, struct pl_error **err);
+
 /* Map a failed allocation to PL_ENOMEM. */
 int pl__error_nomem(struct pl_error **err);
 

@@ -216,8 +216,9 @@ static int copy_source(struct sink *s, struct archive *a, const struct pl__entry
 		return PL_ENOMEM;
 	uint64_t left = e->size;
 	while (left) {
-		if (prog->cancel && *prog->cancel)
-			return pl__error_set(s->err, PL_ESYS, 0, "build cancelled by a signal");
+		int rc = pl__check_cancel(prog->cancel, s->err);
+		if (rc < 0)
+			return rc;
 		size_t want = left < READ_CHUNK ? (size_t)left : READ_CHUNK;
 		ssize_t n = read(fd, buf, want);
 		if (n < 0 && errno == EINTR)
@@ -265,8 +266,9 @@ static int write_entries(struct sink *s, struct archive *a, struct pl__tree *t, 
 	uint64_t done = 0, total = pl__tree_content_size(t);
 	for (size_t i = 0; i < pl__tree_count(t); i++) {
 		const struct pl__entry *e = pl__tree_at(t, i);
-		if (prog->cancel && *prog->cancel)
-			return pl__error_set(s->err, PL_ESYS, 0, "build cancelled by a signal");
+		int rc = pl__check_cancel(prog->cancel, s->err);
+		if (rc < 0)
+			return rc;
 		archive_entry_clear(ae);
 		archive_entry_set_pathname_utf8(ae, e->path);
 		archive_entry_set_uid(ae, e->uid);
@@ -296,7 +298,7 @@ static int write_entries(struct sink *s, struct archive *a, struct pl__tree *t, 
 			if (archive_write_data(a, e->data, e->size) != (la_ssize_t)e->size)
 				return archive_fail(s, a, "file", e->path);
 		} else {
-			int rc = copy_source(s, a, e, buf, prog, &done, total);
+			rc = copy_source(s, a, e, buf, prog, &done, total);
 			if (rc < 0)
 				return rc;
 		}
