@@ -5,7 +5,8 @@
  * Invariants after a successful parse: every path is absolute and
  * normalised (no empty, "." or ".." components, no trailing slash), no two
  * of files/directories/symlinks share a path, every mode is <= 07777,
- * run_uid/run_gid name an account that exists.
+ * run_uid/run_gid name an account that exists, no package is requested
+ * twice and packages come with at least one repository.
  */
 #ifndef PLINTH_RECIPE_IMPL_H
 #define PLINTH_RECIPE_IMPL_H
@@ -71,6 +72,21 @@ struct pl__test {
 	struct pl__pos pos;
 };
 
+/* An apt repository as the recipe wrote it: `host`, or one of its own. */
+struct pl__repo_spec {
+	bool host;
+	char *uri; /* before ${VAR} expansion */
+	struct pl__strv suites, components;
+	char *keyring; /* NULL: the host's trusted keyrings */
+	struct pl__pos pos;
+};
+
+/* A requested package: "name", "name=version" or "name/suite". */
+struct pl__pkg_spec {
+	char *name, *version, *suite; /* version, suite may be NULL */
+	struct pl__pos pos;
+};
+
 struct pl_recipe {
 	char *path; /* as given, for messages */
 	char *dir;  /* directory that relative sources are resolved against */
@@ -98,6 +114,13 @@ struct pl_recipe {
 
 	struct pl__test *tests;
 	size_t ntests;
+
+	struct pl__repo_spec *repos;
+	size_t nrepos;
+	struct pl__pkg_spec *pkgs;
+	size_t npkgs;
+	struct pl__strv exclude;          /* absolute globs */
+	struct pl__strv assume_installed; /* package names */
 };
 
 #endif

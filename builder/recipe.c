@@ -14,6 +14,7 @@
 
 #include <yaml.h>
 
+#include "debversion.h"
 #include "recipe-impl.h"
 
 /* ---- a position-keeping YAML tree ---------------------------------- */
@@ -1098,10 +1099,168 @@ static int parse_tests(struct ctx *c, struct pl_recipe *r, const struct ynode *s
 	return 0;
 }
 
+/* ---- Debian packages ------------------------------------------------ */
+
+static const char *const repo_keys[] = { "uri", "suites", "components", "keyring", NULL };
+
+/* Debian policy: lowercase letters, digits, '+', '-', '.'; two or more. */
+static bool deb_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	return n >= 2 && n <= 128 && ((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')) &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789+-.") == n;
+}
+
+static bool suite_ok(const char *s)
+{
+	size_t n = strlen(s);
+	return n && n <= 128 && *s != '.' &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+static int get_words(struct ctx *c, const struct ynode *y, const char *key,
+		     bool (*ok)(const char *), struct pl__strv *out)
+{
+	if (get_strv(c, y, key, out) < 0)
+		return PL_EINVAL;
+	if (out->n == 0)
+		return fail_at(c, y->pos, "'%s' needs at least one entry", key);
+	for (size_t i = 0; i < out->n; i++)
+		if (!ok(out->v[i]))
+			return fail_at(c, y->items[i]->pos, "'%s' is not a valid %s entry",
+				       out->v[i], key);
+	return 0;
+}
+
+static int parse_repos(struct ctx *c, struct pl_recipe *r, const struct ynode *seq)
+{
+	if (want_kind(c, seq, Y_SEQ, "repositories") < 0)
+		return PL_EINVAL;
+	if (!(r->repos = pl__calloc(seq->n + 1, sizeof(*r->repos), c->err)))
+		return PL_ENOMEM;
+	for (size_t i = 0; i < seq->n; i++) {
+		const struct ynode *m = seq->items[i], *v;
+		struct pl__repo_spec *rs = &r->repos[r->nrepos++];
+		rs->pos = m->pos;
+		if (m->kind == Y_SCALAR && !strcmp(m->value, "host")) {
+			rs->host = true;
+			continue;
+		}
+		if (m->kind != Y_MAP)
+			return fail_at(c, m->pos,
+				       "'repositories[]' must be 'host' or a mapping with 'uri', "
+				       "'suites', 'components' and 'keyring'");
+		if (check_keys(c, m, repo_keys, "repositories") < 0)
+			return PL_EINVAL;
+		if (require(c, m, "uri", "repositories[]", &v) < 0 ||
+		    get_str(c, v, "uri", &rs->uri) < 0)
+			return PL_EINVAL;
+		if (!*rs->uri || strlen(rs->uri) > PL_PATH_MAX || strpbrk(rs->uri, " \t\r\n"))
+			return fail_at(c, v->pos, "'uri' must be a URL without blanks");
+		if (require(c, m, "suites", "repositories[]", &v) < 0 ||
+		    get_words(c, v, "suites", suite_ok, &rs->suites) < 0)
+			return PL_EINVAL;
+		if (require(c, m, "components", "repositories[]", &v) < 0 ||
+		    get_words(c, v, "components", suite_ok, &rs->components) < 0)
+			return PL_EINVAL;
+		if ((v = lookup(m, "keyring"))) {
+			if (get_str(c, v, "keyring", &rs->keyring) < 0)
+				return PL_EINVAL;
+			if (!*rs->keyring || strlen(rs->keyring) >= PL_PATH_MAX)
+				return fail_at(c, v->pos, "'keyring' must be a file name");
+		}
+	}
+	return 0;
+}
+
+static int parse_pkg(struct ctx *c, const struct ynode *y, struct pl__pkg_spec *p)
+{
+	if (get_str(c, y, "packages", &p->name) < 0)
+		return PL_EINVAL;
+	p->pos = y->pos;
+	char *sep = strpbrk(p->name, "=/");
+	if (sep) {
+		char **rest = *sep == '=' ? &p->version : &p->suite;
+		if (!(*rest = pl__strdup(sep + 1, c->err)))
+			return PL_ENOMEM;
+		*sep = '\0';
+	}
+	if (!deb_name_ok(p->name))
+		return fail_at(c, y->pos,
+			       "'%s' is not a Debian package name (lowercase letters, digits, "
+			       "'+', '-', '.'), write NAME, NAME=VERSION or NAME/SUITE",
+			       p->name);
+	const char *why;
+	if (p->version && !pl__debver_valid(p->version, &why))
+		return fail_at(c, y->pos, "'%s=%s': %s", p->name, p->version, why);
+	if (p->suite && !suite_ok(p->suite))
+		return fail_at(c, y->pos, "'%s/%s': not a valid suite name", p->name, p->suite);
+	return 0;
+}
+
+static int parse_pkgs(struct ctx *c, struct pl_recipe *r, const struct ynode *seq)
+{
+	if (want_kind(c, seq, Y_SEQ, "packages") < 0)
+		return PL_EINVAL;
+	if (!(r->pkgs = pl__calloc(seq->n + 1, sizeof(*r->pkgs), c->err)))
+		return PL_ENOMEM;
+	for (size_t i = 0; i < seq->n; i++) {
+		if (parse_pkg(c, seq->items[i], &r->pkgs[r->npkgs++]) < 0)
+			return PL_EINVAL;
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(r->pkgs[j].name, r->pkgs[i].name))
+				return fail_at(c, seq->items[i]->pos,
+					       "package '%s' is already listed at line %u",
+					       r->pkgs[i].name, r->pkgs[j].pos.line);
+	}
+	return 0;
+}
+
+static bool glob_ok(const char *s)
+{
+	return *s == '/' && strlen(s) < PL_PATH_MAX && !strstr(s, "//");
+}
+
+static int parse_packages_part(struct ctx *c, struct pl_recipe *r, const struct ynode *top)
+{
+	const struct ynode *v;
+	if ((v = lookup(top, "repositories")) && parse_repos(c, r, v) < 0)
+		return PL_EINVAL;
+	if ((v = lookup(top, "packages")) && parse_pkgs(c, r, v) < 0)
+		return PL_EINVAL;
+	if (r->npkgs && !r->nrepos)
+		return fail_at(c, v->pos,
+			       "'packages' needs 'repositories' to take them from (for example "
+			       "'repositories: [host]')");
+	if ((v = lookup(top, "exclude"))) {
+		if (get_strv(c, v, "exclude", &r->exclude) < 0)
+			return PL_EINVAL;
+		for (size_t i = 0; i < r->exclude.n; i++)
+			if (!glob_ok(r->exclude.v[i]))
+				return fail_at(c, v->items[i]->pos,
+					       "'exclude' entries are absolute path patterns like "
+					       "'/usr/share/doc/**', not '%s'",
+					       r->exclude.v[i]);
+	}
+	if ((v = lookup(top, "assume-installed"))) {
+		if (get_strv(c, v, "assume-installed", &r->assume_installed) < 0)
+			return PL_EINVAL;
+		for (size_t i = 0; i < r->assume_installed.n; i++)
+			if (!deb_name_ok(r->assume_installed.v[i]))
+				return fail_at(c, v->items[i]->pos,
+					       "'%s' is not a Debian package name",
+					       r->assume_installed.v[i]);
+	}
+	return 0;
+}
+
 static const char *const top_keys[] = {
-	"name",         "version",  "description", "epoch", "base",
-	"repositories", "packages", "exclude",     "files", "directories",
-	"symlinks",     "accounts", "config",      "tests", NULL,
+	"name",     "version",     "description",
+	"epoch",    "base",        "repositories",
+	"packages", "exclude",     "assume-installed",
+	"files",    "directories", "symlinks",
+	"accounts", "config",      "tests",
+	NULL,
 };
 
 static int parse_top(struct ctx *c, struct pl_recipe *r, const struct ynode *top)
@@ -1143,13 +1302,8 @@ static int parse_top(struct ctx *c, struct pl_recipe *r, const struct ynode *top
 	} else if (!(r->base = pl__strdup("scratch", c->err))) {
 		return PL_ENOMEM;
 	}
-	static const char *const later[] = { "repositories", "packages", "exclude", NULL };
-	for (const char *const *k = later; *k; k++)
-		if ((v = lookup(top, *k)))
-			return fail_at(c, v->pos,
-				       "'%s' is not supported yet (Debian packages come in "
-				       "a later plinth)",
-				       *k);
+	if (parse_packages_part(c, r, top) < 0)
+		return PL_EINVAL;
 
 	if ((v = lookup(top, "files")) && parse_files(c, r, v) < 0)
 		return PL_EINVAL;
@@ -1265,6 +1419,21 @@ void pl_recipe_free(struct pl_recipe *r)
 		free(r->tests[i].expect_stderr);
 	}
 	free(r->tests);
+	for (size_t i = 0; i < r->nrepos; i++) {
+		free(r->repos[i].uri);
+		strv_release(&r->repos[i].suites);
+		strv_release(&r->repos[i].components);
+		free(r->repos[i].keyring);
+	}
+	free(r->repos);
+	for (size_t i = 0; i < r->npkgs; i++) {
+		free(r->pkgs[i].name);
+		free(r->pkgs[i].version);
+		free(r->pkgs[i].suite);
+	}
+	free(r->pkgs);
+	strv_release(&r->exclude);
+	strv_release(&r->assume_installed);
 	strv_release(&r->entrypoint);
 	strv_release(&r->cmd);
 	strv_release(&r->ports);
