@@ -170,6 +170,30 @@ static const struct bad bads[] = {
 	  "r.yaml:3:23: 'stop-signal' must be a signal name such as SIGTERM, not 'TERM'" },
 	{ "name: a\nversion: 1.0.0\nconfig: {env: {1X: y}}\n",
 	  "r.yaml:3:16: '1X' is not a valid environment variable name" },
+	{ "name: a\nversion: 1.0.0\npackages: [libc6]\n",
+	  "r.yaml:3:11: 'packages' needs 'repositories' to take them from (for example "
+	  "'repositories: [host]')" },
+	{ "name: a\nversion: 1.0.0\nrepositories: [host]\npackages: [libc6, Foo]\n",
+	  "r.yaml:4:19: 'Foo' is not a Debian package name (lowercase letters, digits, '+', '-', "
+	  "'.'), write NAME, NAME=VERSION or NAME/SUITE" },
+	{ "name: a\nversion: 1.0.0\nrepositories: [host]\npackages: [libc6=x1]\n",
+	  "r.yaml:4:12: 'libc6=x1': the upstream version does not start with a digit" },
+	{ "name: a\nversion: 1.0.0\nrepositories: [host]\npackages: [a1, b2,\n  a1]\n",
+	  "r.yaml:5:3: package 'a1' is already listed at line 4" },
+	{ "name: a\nversion: 1.0.0\nrepositories: [hots]\n",
+	  "r.yaml:3:16: 'repositories[]' must be 'host' or a mapping with 'uri', 'suites', "
+	  "'components' and 'keyring'" },
+	{ "name: a\nversion: 1.0.0\nrepositories: [{uri: x, suites: [s]}]\n",
+	  "r.yaml:3:16: 'repositories[]' needs a 'components'" },
+	{ "name: a\nversion: 1.0.0\nrepositories: [{uri: x, suites: [], components: [main]}]\n",
+	  "r.yaml:3:33: 'suites' needs at least one entry" },
+	{ "name: a\nversion: 1.0.0\nrepositories: [{uri: x, suite: [s]}]\n",
+	  "r.yaml:3:25: unknown key 'suite' in 'repositories' (did you mean 'suites'?)" },
+	{ "name: a\nversion: 1.0.0\nexclude: [usr/share/doc]\n",
+	  "r.yaml:3:11: 'exclude' entries are absolute path patterns like '/usr/share/doc/**', "
+	  "not 'usr/share/doc'" },
+	{ "name: a\nversion: 1.0.0\nassume-installed: [X]\n",
+	  "r.yaml:3:20: 'X' is not a Debian package name" },
 };
 
 static void test_bad(void)
