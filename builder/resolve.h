@@ -1,0 +1,77 @@
+/*
+ * resolve.h - the packages of Debian indexes, and choosing the set a
+ * recipe's package list needs.
+ *
+ * A universe holds every package of one architecture (and "all") read from
+ * verified Packages indexes.  Its strings live in the index texts, which
+ * the universe owns and terminates in place.  Resolution follows Depends and
+ * Pre-Depends (never Recommends), picks the newest version that satisfies
+ * every constraint seen so far, follows Provides for virtual packages, and
+ * checks Conflicts and Breaks over the result; it does not backtrack, so a
+ * choice that a later constraint contradicts is reported, with the chains
+ * of packages that led to both.
+ */
+#ifndef PLINTH_RESOLVE_H
+#define PLINTH_RESOLVE_H
+
+#include "internal.h"
+#include "relation.h"
+
+#define PL_PACKAGES_MAX ((size_t)1 << 30) /* an uncompressed Packages index */
+
+struct pl__pkg {
+	const char *name, *version, *arch;
+	const char *source, *source_version; /* source_version: NULL when = version */
+	const char *filename, *multi_arch;
+	uint64_t size;
+	uint8_t sha256[PL_SHA256_LEN];
+	const char *suite; /* the suite whose index listed it */
+	size_t repo;       /* the caller's number for the repository */
+	/* raw relationship fields (NULL when absent), parsed when needed */
+	const char *depends, *pre_depends, *conflicts, *breaks, *provides;
+	unsigned line; /* of its paragraph in the index */
+	const char *index_name;
+};
+
+struct pl__universe;
+
+int pl__universe_new(const char *arch, struct pl__universe **out, struct pl_error **err);
+void pl__universe_free(struct pl__universe *u);
+void pl__universe_freep(struct pl__universe **u);
+#define cleanup_universe __attribute__((cleanup(pl__universe_freep)))
+
+/*
+ * Add the packages of a Packages index to `u`.  The universe takes `text`
+ * (malloc'd, `len` bytes, NUL-terminated) in every case.  `name` is used in
+ * messages ("NAME:LINE:COL: ..."), `suite` and `repo` are recorded in each
+ * package.  Packages of other architectures are skipped; a paragraph
+ * without Package, Version, Architecture, Filename, Size or SHA256, or
+ * with a malformed one of them, is an error.
+ */
+int pl__universe_add_index(struct pl__universe *u, const char *name, const char *suite, size_t repo,
+			   char *text, size_t len, struct pl_error **err);
+
+/* Number of packages (all versions) in `u`. */
+size_t pl__universe_count(const struct pl__universe *u);
+
+/* A package already present (from the base image) or assumed present. */
+struct pl__installed {
+	const char *name, *version; /* version NULL: assumed, any version */
+};
+
+struct pl__want {
+	const char *name, *version, *suite; /* version, suite: NULL for any */
+	const char *origin;                 /* "FILE:LINE:COL" for messages */
+};
+
+/*
+ * Choose the packages that `want` needs in `u`, leaving out what
+ * `installed` has.  *out receives the chosen packages sorted by name (each
+ * pointing into `u`, so `u` must outlive it).  Errors name the chain of
+ * packages that led to the problem: "package 'b' (needed by a -> b): ...".
+ */
+int pl__resolve(struct pl__universe *u, const struct pl__want *want, size_t nwant,
+		const struct pl__installed *installed, size_t ninstalled,
+		const struct pl__pkg ***out, size_t *n, struct pl_error **err);
+
+#endif
