@@ -405,7 +405,8 @@ static int add_declared(struct actx *a)
 	return rc;
 }
 
-int pl__assemble(const struct pl_recipe *r, struct pl__tree **out, struct pl_error **err)
+int pl__assemble(const struct pl_recipe *r, pl__assemble_hook packages, void *ctx,
+		 struct pl__tree **out, struct pl_error **err)
 {
 	cleanup_tree struct pl__tree *t = pl__tree_new(err);
 	if (!t)
@@ -416,6 +417,8 @@ int pl__assemble(const struct pl_recipe *r, struct pl__tree **out, struct pl_err
 				     "cannot resolve the recipe's directory '%s'", r->dir);
 	struct actx a = { r, t, root, err };
 	int rc = add_defaults(&a);
+	if (rc == 0 && packages)
+		rc = packages(ctx, t, err);
 	if (rc == 0)
 		rc = add_declared(&a);
 	if (rc < 0)

@@ -4,6 +4,7 @@
 
 #include "plinth/build.h"
 #include "assemble.h"
+#include "packages.h"
 #include "json.h"
 #include "layer.h"
 #include "layout.h"
@@ -13,25 +14,6 @@
 #define MT_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
 #define MT_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
 #define DEFAULT_PATH  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-/* The images plinth writes are for the architecture it was built for. */
-#if defined(__x86_64__)
-#define PL_ARCH "amd64"
-#elif defined(__aarch64__)
-#define PL_ARCH "arm64"
-#elif defined(__i386__)
-#define PL_ARCH "386"
-#elif defined(__arm__)
-#define PL_ARCH "arm"
-#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define PL_ARCH "ppc64le"
-#elif defined(__s390x__)
-#define PL_ARCH "s390x"
-#elif defined(__riscv) && __riscv_xlen == 64
-#define PL_ARCH "riscv64"
-#else
-#error "unknown architecture: add its OCI name here"
-#endif
 
 bool pl_tag_valid(const char *tag)
 {
@@ -153,6 +135,59 @@ static json_t *manifest_json(const struct pl_recipe *r, const char *created, con
 			 "digest", ld, "size", (json_int_t)layer->size, "annotations", ann);
 }
 
+/*
+ * The packages to install: the lock's when there is one (refused when the
+ * recipe's package inputs changed since it was made), else resolved now.
+ */
+static int lock_for_build(const struct pl_recipe *r, const struct pl_build_options *o,
+			  const struct pl_apt_options *apt, struct pl__lock *l, bool *from_lock,
+			  struct pl_error **err)
+{
+	cleanup_free char *path =
+	    o->lock_path ? pl__strdup(o->lock_path, err) : pl_lock_path(r->path, err);
+	if (!path)
+		return PL_ENOMEM;
+	int rc = pl__lock_read(path, l, err);
+	if (rc == PL__LOCK_ABSENT) {
+		if (o->frozen)
+			return pl__error_set(
+			    err, PL_EPOLICY, 0,
+			    "lock '%s' does not exist (--frozen builds only from a "
+			    "lock): run 'plinth lock %s'",
+			    path, r->path);
+		return pl__packages_resolve(r, apt, l, err);
+	}
+	if (rc < 0)
+		return rc;
+	uint8_t inputs[PL_SHA256_LEN];
+	if ((rc = pl__lock_inputs(r, PL_DEB_ARCH, inputs, err)) < 0)
+		return rc;
+	if (strcmp(l->arch, PL_DEB_ARCH))
+		return pl__error_set(err, PL_EPOLICY, 0,
+				     "lock '%s' is for architecture '%s', not '%s': run 'plinth "
+				     "lock %s'",
+				     path, l->arch, PL_DEB_ARCH, r->path);
+	if (memcmp(inputs, l->inputs, PL_SHA256_LEN))
+		return pl__error_set(err, PL_EPOLICY, 0,
+				     "lock '%s' is stale: the recipe's packages, repositories or "
+				     "base changed since it was made; run 'plinth lock %s'",
+				     path, r->path);
+	*from_lock = true;
+	return 0;
+}
+
+struct install_ctx {
+	const struct pl_recipe *r;
+	const struct pl__lock *lock;
+	const struct pl_apt_options *apt;
+};
+
+static int install_packages(void *ctx, struct pl__tree *t, struct pl_error **err)
+{
+	const struct install_ctx *c = ctx;
+	return pl__packages_install(c->r, c->lock, c->apt, t, err);
+}
+
 int pl_build(const struct pl_recipe *r, const struct pl_build_options *o,
 	     struct pl_build_result *res, struct pl_error **err)
 {
@@ -167,9 +202,16 @@ int pl_build(const struct pl_recipe *r, const struct pl_build_options *o,
 		return pl__error_set(err, PL_EINVAL, 0, "the clock %llu is beyond the year 9999",
 				     (unsigned long long)clock);
 
-	cleanup_tree struct pl__tree *tree = NULL;
-	int rc = pl__assemble(r, &tree, err);
+	struct pl_apt_options apt = o->apt;
+	apt.cancel = o->cancel;
+	cleanup_lock struct pl__lock lock = { 0 };
+	bool from_lock = false;
+	int rc = lock_for_build(r, o, &apt, &lock, &from_lock, err);
 	if (rc < 0)
+		return rc;
+	struct install_ctx ictx = { r, &lock, &apt };
+	cleanup_tree struct pl__tree *tree = NULL;
+	if ((rc = pl__assemble(r, install_packages, &ictx, &tree, err)) < 0)
 		return rc;
 	cleanup_layout struct pl__layout *layout = NULL;
 	if ((rc = pl__layout_open(o->layout, &layout, err)) < 0)
@@ -227,6 +269,8 @@ int pl_build(const struct pl_recipe *r, const struct pl_build_options *o,
 	res->layer_size = layer.size;
 	res->tar_size = layer.tar_size;
 	res->entries = pl__tree_count(tree);
+	res->packages = lock.n;
+	res->from_lock = from_lock;
 	snprintf(res->tag, sizeof(res->tag), "%s", tag);
 	return 0;
 }

@@ -25,6 +25,33 @@
 #define PL_YAML_NODES_MAX 100000             /* nodes in a recipe */
 #define PL_PATH_MAX       4096               /* an in-image path */
 
+/* The images plinth writes are for the architecture it was built for:
+ * its OCI name and its Debian name. */
+#if defined(__x86_64__)
+#define PL_ARCH     "amd64"
+#define PL_DEB_ARCH "amd64"
+#elif defined(__aarch64__)
+#define PL_ARCH     "arm64"
+#define PL_DEB_ARCH "arm64"
+#elif defined(__i386__)
+#define PL_ARCH     "386"
+#define PL_DEB_ARCH "i386"
+#elif defined(__arm__)
+#define PL_ARCH     "arm"
+#define PL_DEB_ARCH "armhf"
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define PL_ARCH     "ppc64le"
+#define PL_DEB_ARCH "ppc64el"
+#elif defined(__s390x__)
+#define PL_ARCH     "s390x"
+#define PL_DEB_ARCH "s390x"
+#elif defined(__riscv) && __riscv_xlen == 64
+#define PL_ARCH     "riscv64"
+#define PL_DEB_ARCH "riscv64"
+#else
+#error "unknown architecture: add its OCI and Debian names here"
+#endif
+
 /* ---- errors ------------------------------------------------------- */
 
 /*

@@ -11,6 +11,7 @@
 #define PLINTH_BUILD_H
 
 #include "plinth/common.h"
+#include "plinth/packages.h"
 #include "plinth/recipe.h"
 
 enum pl_compression {
@@ -37,6 +38,15 @@ struct pl_build_options {
 	 * error and leaves the layout as it was (set it from a signal
 	 * handler). */
 	const volatile int *cancel;
+	/* Debian packages: where they come from (apt.cancel is ignored:
+	 * `cancel` above counts).  A recipe with packages is built from its
+	 * lock (lock_path, NULL: pl_lock_path() of the recipe) when there is
+	 * one; a lock made for other packages or repositories than the
+	 * recipe's is an error.  Without a lock the packages are resolved
+	 * afresh, unless `frozen`, which makes a missing lock an error. */
+	struct pl_apt_options apt;
+	const char *lock_path;
+	bool frozen;
 };
 
 struct pl_build_result {
@@ -46,6 +56,8 @@ struct pl_build_result {
 	char diff_id[72];
 	uint64_t manifest_size, layer_size, tar_size;
 	size_t entries;
+	size_t packages; /* Debian packages installed */
+	bool from_lock;  /* ...as pinned by the lock */
 	char tag[129];
 };
 

@@ -9,6 +9,7 @@
 
 #include "plinth/common.h"
 #include "plinth/recipe.h"
+#include "plinth/packages.h"
 #include "plinth/build.h"
 
 #define PLINTH_VERSION "0.1.0"

@@ -1,0 +1,921 @@
+/*
+ * packages.c - a recipe's Debian packages: the signed chain from InRelease
+ * to each .deb, resolution, and installing the packages into the tree the
+ * way dpkg would have left them, minus everything maintainer scripts do
+ * (nothing runs): the few results an image needs are made here instead.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "aptsrc.h"
+#include "deb.h"
+#include "deb822.h"
+#include "fetch.h"
+#include "packages.h"
+#include "release.h"
+#include "resolve.h"
+
+/*
+ * Packages that only maintainer scripts use.  No script runs in a plinth
+ * image, so a dependency on them counts as met without installing them
+ * (listing one in `packages` still installs it).
+ */
+static const char *const script_only[] = {
+	"adduser", "debconf", "debconf-2.0", "dpkg", "init-system-helpers", "install-info", "ucf",
+};
+
+/* What no image needs: documentation, manuals, translations. */
+static const char *const default_excludes[] = {
+	"/usr/share/doc",    "/usr/share/doc-base", "/usr/share/man",   "/usr/share/info",
+	"/usr/share/locale", "/usr/share/lintian",  "/usr/share/linda",
+};
+
+/* Top-level directories that live under /usr in a merged-/usr system. */
+static const char *const merged_dirs[] = { "bin", "sbin", "lib", "lib32", "lib64", "libx32" };
+#define NMERGED (sizeof(merged_dirs) / sizeof(merged_dirs[0]))
+
+static void note(const struct pl_apt_options *o, const char *fmt, ...) PL__PRINTF(2, 3);
+
+static void note(const struct pl_apt_options *o, const char *fmt, ...)
+{
+	if (!o->note)
+		return;
+	char msg[PL_PATH_MAX + 128];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o->note(o->note_ctx, msg);
+}
+
+/* ---- repositories ---------------------------------------------------- */
+
+struct repos {
+	struct pl__repo *v;
+	size_t n;
+};
+
+static void repos_release(struct repos *r)
+{
+	pl__repos_free(r->v, r->n);
+	*r = (struct repos){ 0 };
+}
+
+static int strv_copy(const struct pl__strv *s, char ***out, size_t *n, struct pl_error **err)
+{
+	if (!(*out = pl__calloc(s->n + 1, sizeof(char *), err)))
+		return PL_ENOMEM;
+	for (*n = 0; *n < s->n; (*n)++)
+		if (!((*out)[*n] = pl__strdup(s->v[*n], err)))
+			return PL_ENOMEM;
+	return 0;
+}
+
+static int recipe_repo(const struct pl_recipe *r, const struct pl_apt_options *o,
+		       const struct pl__repo_spec *s, struct pl__repo *out, struct pl_error **err)
+{
+	const char *apt_dir = o->apt_dir ? o->apt_dir : "/etc/apt";
+	if (!(out->origin = pl__asprintf(err, "%s:%u:%u", r->path, s->pos.line, s->pos.col)))
+		return PL_ENOMEM;
+	int rc = pl__expand_vars(s->uri, o->environ, &out->uri, err);
+	if (rc < 0)
+		return pl__error_wrap(err, rc, "%s: 'uri'", out->origin);
+	size_t n = strlen(out->uri);
+	while (n > 1 && out->uri[n - 1] == '/')
+		out->uri[--n] = '\0';
+	if (strncmp(out->uri, "http://", 7) && strncmp(out->uri, "https://", 8) &&
+	    strncmp(out->uri, "file:///", 8))
+		return pl__error_set(
+		    err, PL_EINVAL, 0,
+		    "%s: 'uri' must start with http://, https:// or file:///, not '%s'",
+		    out->origin, out->uri);
+	if ((rc = strv_copy(&s->suites, &out->suites, &out->nsuites, err)) < 0 ||
+	    (rc = strv_copy(&s->components, &out->components, &out->ncomponents, err)) < 0)
+		return rc;
+	if (!s->keyring)
+		return pl__host_keyrings(apt_dir, &out->keyrings, &out->nkeyrings, err);
+	if (!(out->keyrings = pl__calloc(2, sizeof(char *), err)))
+		return PL_ENOMEM;
+	out->keyrings[0] = s->keyring[0] == '/' ? pl__strdup(s->keyring, err)
+						: pl__asprintf(err, "%s/%s", r->dir, s->keyring);
+	if (!out->keyrings[0])
+		return PL_ENOMEM;
+	out->nkeyrings = 1;
+	return 0;
+}
+
+static int repos_of(const struct pl_recipe *r, const struct pl_apt_options *o, struct repos *out,
+		    struct pl_error **err)
+{
+	for (size_t i = 0; i < r->nrepos; i++) {
+		struct pl__repo *v = NULL;
+		size_t n = 0;
+		int rc;
+		if (r->repos[i].host) {
+			rc = pl__host_repos(o->apt_dir, PL_DEB_ARCH, &v, &n, err);
+			if (rc < 0)
+				return pl__error_wrap(err, rc, "%s:%u:%u: 'host'", r->path,
+						      r->repos[i].pos.line, r->repos[i].pos.col);
+		} else {
+			if (!(v = pl__calloc(1, sizeof(*v), err)))
+				return PL_ENOMEM;
+			n = 1;
+			rc = recipe_repo(r, o, &r->repos[i], v, err);
+			if (rc < 0) {
+				pl__repos_free(v, n);
+				return rc;
+			}
+		}
+		size_t alloc = out->n;
+		if (pl__grow(&out->v, &alloc, out->n + n, sizeof(*out->v), err) < 0) {
+			pl__repos_free(v, n);
+			return PL_ENOMEM;
+		}
+		memcpy(out->v + out->n, v, n * sizeof(*v));
+		out->n += n;
+		free(v);
+	}
+	return 0;
+}
+
+/* ---- indexes ---------------------------------------------------------- */
+
+static void archive_freep(struct archive **a)
+{
+	if (*a)
+		archive_read_free(*a);
+}
+#define cleanup_archive __attribute__((cleanup(archive_freep)))
+
+/* Decompress a Packages index (xz, gzip or plain) into memory. */
+static int read_index(int fd, const char *name, char **out, size_t *len, struct pl_error **err)
+{
+	cleanup_archive struct archive *a = archive_read_new();
+	if (!a)
+		return pl__error_nomem(err);
+	archive_read_support_filter_xz(a);
+	archive_read_support_filter_gzip(a);
+	archive_read_support_format_raw(a);
+	struct archive_entry *e;
+	if (archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK ||
+	    archive_read_next_header(a, &e) != ARCHIVE_OK)
+		return pl__error_set(err, PL_EINVAL, 0, "'%s': %s", name, archive_error_string(a));
+	cleanup_buf struct pl_buf b = { 0 };
+	if (pl_buf_init(&b, PL_PACKAGES_MAX, err) < 0)
+		return PL_ENOMEM;
+	char chunk[1 << 16];
+	la_ssize_t n;
+	while ((n = archive_read_data(a, chunk, sizeof(chunk))) > 0)
+		if (pl_buf_add(&b, chunk, (size_t)n, err) < 0)
+			return pl__error_wrap(err, PL_ELIMIT, "'%s'", name);
+	if (n < 0)
+		return pl__error_set(err, PL_EINVAL, 0, "'%s': %s", name, archive_error_string(a));
+	*out = pl_buf_detach(&b, len);
+	return 0;
+}
+
+static bool listed(char **v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
+/* InRelease, or Release with Release.gpg, verified, parsed and checked. */
+static int load_release(const struct pl_apt_options *o, struct pl__cache *c,
+			const struct pl__repo *repo, const char *suite, struct pl__release *rel,
+			struct pl_error **err)
+{
+	cleanup_free char *base = pl__asprintf(err, "%s/dists/%s", repo->uri, suite);
+	cleanup_free char *url = base ? pl__asprintf(err, "%s/InRelease", base) : NULL;
+	if (!url)
+		return PL_ENOMEM;
+	note(o, "fetching %s", url);
+	cleanup_free char *data = NULL, *sig = NULL, *text = NULL;
+	size_t len = 0, siglen = 0, textlen = 0;
+	int rc = pl__fetch_mem(c, url, PL_RELEASE_MAX, &data, &len, err);
+	if (rc == PL__FETCH_NOT_FOUND) {
+		free(url);
+		if (!(url = pl__asprintf(err, "%s/Release", base)))
+			return PL_ENOMEM;
+		cleanup_free char *sigurl = pl__asprintf(err, "%s/Release.gpg", base);
+		if (!sigurl)
+			return PL_ENOMEM;
+		rc = pl__fetch_mem(c, url, PL_RELEASE_MAX, &data, &len, err);
+		if (rc == 0)
+			rc = pl__fetch_mem(c, sigurl, PL_RELEASE_MAX, &sig, &siglen, err);
+		if (rc == PL__FETCH_NOT_FOUND)
+			return pl__error_set(
+			    err, PL_EINVAL, 0,
+			    "%s: suite '%s' has no InRelease and no signed Release "
+			    "at '%s'",
+			    repo->origin, suite, base);
+	}
+	if (rc < 0)
+		return pl__error_wrap(err, rc, "%s", repo->origin);
+	rc = pl__gpgv_verify(o->gpgv, (const char *const *)repo->keyrings, repo->nkeyrings, data,
+			     len, sig, siglen, url, &text, &textlen, err);
+	if (rc < 0)
+		return rc;
+	if ((rc = pl__release_parse(url, text, textlen, rel, err)) < 0 ||
+	    (rc = pl__release_check_fresh(rel, url, (int64_t)time(NULL), err)) < 0)
+		return rc;
+	if ((!rel->suite || strcmp(rel->suite, suite)) &&
+	    (!rel->codename || strcmp(rel->codename, suite)))
+		return pl__error_set(
+		    err, PL_EPOLICY, 0, "'%s' is signed for suite '%s' (codename '%s'), not '%s'",
+		    url, rel->suite ? rel->suite : "", rel->codename ? rel->codename : "", suite);
+	if (rel->narchitectures && !listed(rel->architectures, rel->narchitectures, PL_DEB_ARCH))
+		return pl__error_set(err, PL_EINVAL, 0, "'%s' has no packages for '%s'", url,
+				     PL_DEB_ARCH);
+	return 0;
+}
+
+/* The Packages index of component/binary-ARCH: xz, else gzip, else plain. */
+static const struct pl__release_file *index_file(const struct pl__release *rel, const char *comp,
+						 const char *arch)
+{
+	static const char *const ext[] = { ".xz", ".gz", "" };
+	char path[PL_PATH_MAX];
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/binary-%s/Packages%s", comp, arch, ext[i]);
+		const struct pl__release_file *f = pl__release_find(rel, path);
+		if (f)
+			return f;
+	}
+	return NULL;
+}
+
+static int load_index(const struct pl_apt_options *o, struct pl__cache *c, struct pl__universe *u,
+		      const struct pl__repo *repo, size_t ri, const char *suite,
+		      const struct pl__release *rel, const struct pl__release_file *f,
+		      struct pl_error **err)
+{
+	char hex[2 * PL_SHA256_LEN + 1];
+	pl__hex(f->sha256, PL_SHA256_LEN, hex);
+	cleanup_free char *url = pl__asprintf(err, "%s/dists/%s/%s", repo->uri, suite, f->path);
+	cleanup_free char *dir =
+	    url ? pl__strndup(url, (size_t)(strrchr(url, '/') - url), err) : NULL;
+	cleanup_free char *byhash =
+	    dir ? pl__asprintf(err, "%s/by-hash/SHA256/%s", dir, hex) : NULL;
+	if (!byhash)
+		return PL_ENOMEM;
+	note(o, "fetching %s", url);
+	cleanup_close int fd = -1;
+	/* by-hash names stay valid while a mirror updates under us */
+	int rc = 1;
+	if (rel->acquire_by_hash) {
+		/* mirrors do not always carry every by-hash file: fall back */
+		struct pl_error *e = NULL;
+		rc = pl__cache_fetch(c, byhash, f->sha256, f->size, &fd, &e);
+		if (rc == PL_EDIGEST || rc == PL_ELIMIT) {
+			if (err)
+				*err = e;
+			else
+				pl_error_free(e);
+			return rc;
+		}
+		pl_error_free(e);
+	}
+	if (rc != 0 && (rc = pl__cache_fetch(c, url, f->sha256, f->size, &fd, err)) < 0)
+		return rc;
+	char *text = NULL;
+	size_t len = 0;
+	if ((rc = read_index(fd, url, &text, &len, err)) < 0)
+		return rc;
+	return pl__universe_add_index(u, url, suite, ri, text, len, err);
+}
+
+static int load_repo(const struct pl_apt_options *o, struct pl__cache *c, struct pl__universe *u,
+		     const struct pl__repo *repo, size_t ri, struct pl_error **err)
+{
+	for (size_t s = 0; s < repo->nsuites; s++) {
+		__attribute__((cleanup(pl__release_release))) struct pl__release rel = { 0 };
+		int rc = load_release(o, c, repo, repo->suites[s], &rel, err);
+		if (rc < 0)
+			return rc;
+		for (size_t k = 0; k < repo->ncomponents; k++) {
+			const char *comp = repo->components[k];
+			const struct pl__release_file *f = index_file(&rel, comp, PL_DEB_ARCH);
+			if (!f)
+				return pl__error_set(err, PL_EINVAL, 0,
+						     "%s: suite '%s' has no signed index for "
+						     "'%s/binary-%s'",
+						     repo->origin, repo->suites[s], comp,
+						     PL_DEB_ARCH);
+			if ((rc = load_index(o, c, u, repo, ri, repo->suites[s], &rel, f, err)) < 0)
+				return rc;
+			/* as apt: binary-all only when Architectures lists "all" */
+			const struct pl__release_file *all = index_file(&rel, comp, "all");
+			if (all && !rel.all_in_arch_indexes &&
+			    (!rel.narchitectures ||
+			     listed(rel.architectures, rel.narchitectures, "all")) &&
+			    (rc = load_index(o, c, u, repo, ri, repo->suites[s], &rel, all, err)) <
+				0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int copy_pkg(const struct pl__pkg *p, struct pl__locked *l, struct pl_error **err)
+{
+	if (!(l->name = pl__strdup(p->name, err)) || !(l->version = pl__strdup(p->version, err)) ||
+	    !(l->arch = pl__strdup(p->arch, err)) || !(l->source = pl__strdup(p->source, err)) ||
+	    !(l->filename = pl__strdup(p->filename, err)))
+		return PL_ENOMEM;
+	if (p->source_version && strcmp(p->source_version, p->version) &&
+	    !(l->source_version = pl__strdup(p->source_version, err)))
+		return PL_ENOMEM;
+	l->size = p->size;
+	memcpy(l->sha256, p->sha256, PL_SHA256_LEN);
+	return 0;
+}
+
+int pl__packages_resolve(const struct pl_recipe *r, const struct pl_apt_options *o,
+			 struct pl__lock *out, struct pl_error **err)
+{
+	struct pl__lock l = { 0 };
+	int rc = pl__lock_inputs(r, PL_DEB_ARCH, l.inputs, err);
+	if (rc < 0)
+		return rc;
+	if (!(l.arch = pl__strdup(PL_DEB_ARCH, err)))
+		return PL_ENOMEM;
+	if (!r->npkgs) {
+		*out = l;
+		return 0;
+	}
+	cleanup_lock struct pl__lock guard = l;
+	if (!o->cache_dir)
+		return pl__error_set(err, PL_EINVAL, 0, "no cache directory for Debian packages");
+	__attribute__((cleanup(repos_release))) struct repos repos = { 0 };
+	cleanup_cache struct pl__cache *c = NULL;
+	cleanup_universe struct pl__universe *u = NULL;
+	if ((rc = repos_of(r, o, &repos, err)) < 0 ||
+	    (rc = pl__cache_open(o->cache_dir, o->cancel, &c, err)) < 0 ||
+	    (rc = pl__universe_new(PL_DEB_ARCH, &u, err)) < 0)
+		return rc;
+	for (size_t i = 0; i < repos.n; i++)
+		if ((rc = load_repo(o, c, u, &repos.v[i], i, err)) < 0)
+			return rc;
+
+	size_t nassumed = sizeof(script_only) / sizeof(script_only[0]) + r->assume_installed.n;
+	cleanup_free struct pl__installed *assumed = pl__calloc(nassumed, sizeof(*assumed), err);
+	cleanup_free struct pl__want *want = pl__calloc(r->npkgs, sizeof(*want), err);
+	cleanup_free char *origins = pl__calloc(r->npkgs, PL_PATH_MAX, err);
+	if (!assumed || !want || !origins)
+		return PL_ENOMEM;
+	for (size_t i = 0; i < nassumed; i++)
+		assumed[i].name = i < r->assume_installed.n
+				      ? r->assume_installed.v[i]
+				      : script_only[i - r->assume_installed.n];
+	for (size_t i = 0; i < r->npkgs; i++) {
+		char *origin = origins + i * PL_PATH_MAX;
+		snprintf(origin, PL_PATH_MAX, "%s:%u:%u", r->path, r->pkgs[i].pos.line,
+			 r->pkgs[i].pos.col);
+		want[i] = (struct pl__want){ r->pkgs[i].name, r->pkgs[i].version, r->pkgs[i].suite,
+					     origin };
+	}
+	cleanup_free const struct pl__pkg **chosen = NULL;
+	size_t n = 0;
+	if ((rc = pl__resolve(u, want, r->npkgs, assumed, nassumed, &chosen, &n, err)) < 0)
+		return rc;
+	if (!(guard.p = pl__calloc(n + 1, sizeof(*guard.p), err)))
+		return PL_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if ((rc = copy_pkg(chosen[i], &guard.p[guard.n++], err)) < 0)
+			return rc;
+	*out = guard;
+	guard = (struct pl__lock){ 0 };
+	return 0;
+}
+
+/* ---- paths ------------------------------------------------------------- */
+
+/* fnmatch-like: '*' and '?' stay within a component, "**" crosses them. */
+static bool glob_match(const char *p, const char *s)
+{
+	for (; *p; p++, s++) {
+		if (p[0] == '*' && p[1] == '*') {
+			for (p += 2; *p == '*'; p++)
+				;
+			for (;; s++) {
+				if (glob_match(p, s))
+					return true;
+				if (!*s)
+					return false;
+			}
+		}
+		if (*p == '*') {
+			for (;; s++) {
+				if (glob_match(p + 1, s))
+					return true;
+				if (!*s || *s == '/')
+					return false;
+			}
+		}
+		if (!*s)
+			return false;
+		if (*p == '?') {
+			if (*s == '/')
+				return false;
+			continue;
+		}
+		if (*p == '[') {
+			const char *q = p + 1;
+			bool neg = *q == '!' || *q == '^', hit = false;
+			q += neg;
+			const char *start = q;
+			for (; *q && (*q != ']' || q == start); q++) {
+				if (q[1] == '-' && q[2] && q[2] != ']') {
+					hit = hit || (*s >= q[0] && *s <= q[2]);
+					q += 2;
+				} else {
+					hit = hit || *s == *q;
+				}
+			}
+			if (*q == ']') {
+				if (hit == neg || *s == '/')
+					return false;
+				p = q;
+				continue;
+			}
+			/* no closing bracket: a literal '[' */
+		}
+		if (*p == '\\' && p[1])
+			p++;
+		if (*p != *s)
+			return false;
+	}
+	return !*s;
+}
+
+bool pl__glob_match_path(const char *pattern, const char *path)
+{
+	char buf[PL_PATH_MAX];
+	size_t n = strlen(path);
+	if (n >= sizeof(buf))
+		return false;
+	memcpy(buf, path, n + 1);
+	for (;;) {
+		if (glob_match(pattern, buf))
+			return true;
+		char *slash = strrchr(buf, '/');
+		if (!slash || slash == buf)
+			return false;
+		*slash = '\0';
+	}
+}
+
+static bool is_merged(const char *path, size_t *which)
+{
+	for (size_t i = 0; i < NMERGED; i++) {
+		size_t n = strlen(merged_dirs[i]);
+		if (!strncmp(path, merged_dirs[i], n) && (path[n] == '/' || !path[n])) {
+			*which = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Resolve a relative link target from `dir` (relative, may be "") to a
+ * normalised relative path; the reader checked that it stays inside. */
+static int resolve_target(const char *dir, const char *target, char *out, size_t size)
+{
+	char tmp[2 * PL_PATH_MAX + 2];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/%s", dir, target) >= sizeof(tmp))
+		return -1;
+	size_t len = 0;
+	for (const char *c = tmp; *c;) {
+		size_t n = strcspn(c, "/");
+		if (n == 2 && !strncmp(c, "..", 2)) {
+			while (len && out[len - 1] != '/')
+				len--;
+			if (len)
+				len--;
+		} else if (n && !(n == 1 && *c == '.')) {
+			if (len + n + 2 > size)
+				return -1;
+			if (len)
+				out[len++] = '/';
+			memcpy(out + len, c, n);
+			len += n;
+		}
+		c += n + (c[n] == '/');
+	}
+	out[len] = '\0';
+	return 0;
+}
+
+/*
+ * A link moved from old_dir to new_dir by the /usr merge must still point
+ * where it did: resolve its target from where it was, merge that too, and
+ * make it relative to where it is now.
+ */
+static char *relocated_target(const char *old_dir, const char *new_dir, const char *target,
+			      struct pl_error **err)
+{
+	char abs[PL_PATH_MAX], merged[PL_PATH_MAX + 8];
+	size_t which;
+	if (resolve_target(old_dir, target, abs, sizeof(abs)) < 0)
+		return pl__strdup(target, err);
+	snprintf(merged, sizeof(merged), "%s%s", is_merged(abs, &which) ? "usr/" : "", abs);
+	/* common leading components of new_dir and merged */
+	size_t common = 0, i = 0;
+	for (;; i++) {
+		char a = new_dir[i], b = merged[i];
+		if ((a == '/' || !a) && (b == '/' || !b))
+			common = i;
+		if (!a || !b || a != b)
+			break;
+	}
+	if (!(new_dir[i] == '\0' && (merged[i] == '/' || !merged[i])))
+		i = common;
+	cleanup_buf struct pl_buf b = { 0 };
+	if (pl_buf_init(&b, PL_PATH_MAX, err) < 0)
+		return NULL;
+	/* one "../" for each component of new_dir below the common part */
+	const char *up = new_dir + i + (new_dir[i] == '/');
+	for (const char *d = up; *up && d; d = strchr(d + 1, '/'))
+		if (pl_buf_adds(&b, "../", err) < 0)
+			return NULL;
+	const char *rest = merged + i + (merged[i] == '/');
+	if (pl_buf_adds(&b, *rest ? rest : ".", err) < 0)
+		return NULL;
+	return pl_buf_detach(&b, NULL);
+}
+
+/* ---- installing ---------------------------------------------------------- */
+
+struct ictx {
+	const struct pl_recipe *r;
+	struct pl__tree *t;
+	bool merged_used[NMERGED];
+	struct pl_error **err;
+};
+
+static bool excluded(const struct ictx *c, const char *path)
+{
+	char abs[PL_PATH_MAX + 2];
+	snprintf(abs, sizeof(abs), "/%s", path);
+	for (size_t i = 0; i < sizeof(default_excludes) / sizeof(default_excludes[0]); i++)
+		if (pl__glob_match_path(default_excludes[i], abs))
+			return true;
+	for (size_t i = 0; i < c->r->exclude.n; i++)
+		if (pl__glob_match_path(c->r->exclude.v[i], abs))
+			return true;
+	return false;
+}
+
+static bool from_package(const struct pl__entry *e)
+{
+	return e->origin && !strncmp(e->origin, "package ", 8);
+}
+
+/* Two packages may share a directory, or a file with the same content. */
+static int shared_ok(struct ictx *c, const char *pkg, const struct pl__entry *have,
+		     const struct pl__entry *e)
+{
+	if (have->kind == e->kind && (e->kind == PL__DIR ||
+				      (e->kind == PL__REG && have->size == e->size && have->data &&
+				       !memcmp(have->data, e->data, e->size)) ||
+				      (e->kind == PL__SYMLINK && !strcmp(have->target, e->target))))
+		return 0;
+	return pl__error_set(c->err, PL_EINVAL, 0,
+			     "'/%s' is shipped by %s and by package '%s' with different content",
+			     e->path, have->origin, pkg);
+}
+
+static char *merged_path(struct ictx *c, const char *path)
+{
+	size_t which;
+	if (!is_merged(path, &which))
+		return pl__strdup(path, c->err);
+	c->merged_used[which] = true;
+	return pl__asprintf(c->err, "usr/%s", path);
+}
+
+static char *dir_part(const char *path, struct pl_error **err)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? pl__strndup(path, (size_t)(slash - path), err) : pl__strdup("", err);
+}
+
+static const struct pl__deb_entry *deb_find(const struct pl__deb *d, size_t before,
+					    const char *path)
+{
+	for (size_t i = before; i-- > 0;)
+		if (!strcmp(d->e[i].path, path))
+			return &d->e[i];
+	return NULL;
+}
+
+static int install_entry(struct ictx *c, const char *pkg, struct pl__deb *d, size_t i)
+{
+	struct pl__deb_entry *de = &d->e[i];
+	struct pl__entry e = {
+		.mode = de->mode, .uid = de->uid, .gid = de->gid, .generated = true
+	};
+	cleanup_free char *path = merged_path(c, de->path);
+	if (!path)
+		return PL_ENOMEM;
+	if (excluded(c, path))
+		return 0;
+	switch (de->kind) {
+	case PL__DEB_DIR:
+		e.kind = PL__DIR;
+		break;
+	case PL__DEB_REG:
+		e.kind = PL__REG;
+		e.size = de->size;
+		e.data = de->data; /* stolen below, once nothing can fail */
+		break;
+	case PL__DEB_SYMLINK:
+		e.kind = PL__SYMLINK;
+		if (de->target[0] != '/' && strcmp(path, de->path)) {
+			cleanup_free char *od = dir_part(de->path, c->err);
+			cleanup_free char *nd = dir_part(path, c->err);
+			if (!od || !nd ||
+			    !(e.target = relocated_target(od, nd, de->target, c->err)))
+				return PL_ENOMEM;
+		} else if (!(e.target = pl__strdup(de->target, c->err))) {
+			return PL_ENOMEM;
+		}
+		break;
+	case PL__DEB_HARDLINK: {
+		/* a layer has no hard links between packages' files: copy */
+		const struct pl__deb_entry *to = deb_find(d, i, de->target);
+		if (!to || to->kind != PL__DEB_REG)
+			return pl__error_set(c->err, PL_EINVAL, 0,
+					     "package '%s': '%s' is a hard link to '%s', which it "
+					     "does not ship",
+					     pkg, de->path, de->target);
+		e.kind = PL__REG;
+		e.size = to->size;
+		if (!(e.data = malloc(to->size ? to->size : 1)))
+			return pl__error_nomem(c->err);
+		memcpy(e.data, to->data, to->size);
+		break;
+	}
+	}
+	e.path = path;
+	const struct pl__entry *have = pl__tree_get(c->t, path);
+	int rc = have && from_package(have) ? shared_ok(c, pkg, have, &e) : 1;
+	if (rc <= 0 || !(e.origin = pl__asprintf(c->err, "package '%s'", pkg))) {
+		free(e.target);
+		if (de->kind == PL__DEB_HARDLINK)
+			free(e.data);
+		return rc < 0 ? rc : rc == 0 ? 0 : PL_ENOMEM;
+	}
+	if (de->kind == PL__DEB_REG)
+		de->data = NULL;
+	e.path = steal_pointer(&path);
+	return pl__tree_add(c->t, &e, c->err);
+}
+
+static int add_meta(struct ictx *c, const char *pkg, const char *suffix, const char *text,
+		    size_t len)
+{
+	struct pl__entry e = { .kind = PL__REG, .mode = 0644, .generated = true };
+	bool nl = len && text[len - 1] != '\n';
+	e.path = pl__asprintf(c->err, "var/lib/dpkg/status.d/%s%s", pkg, suffix);
+	e.origin = pl__asprintf(c->err, "package '%s'", pkg);
+	e.data = malloc(len + nl + 1);
+	if (!e.path || !e.origin || !e.data) {
+		free(e.path);
+		free(e.origin);
+		free(e.data);
+		return pl__error_nomem(c->err);
+	}
+	memcpy(e.data, text, len);
+	if (nl)
+		e.data[len] = '\n';
+	e.size = len + nl;
+	return pl__tree_add(c->t, &e, c->err);
+}
+
+/* The control file must describe the package the lock pins. */
+static int check_control(const struct pl__locked *p, const struct pl__deb *d, const char *name,
+			 struct pl_error **err)
+{
+	struct pl__deb822 dd;
+	__attribute__((cleanup(pl__para_release))) struct pl__para para = { 0 };
+	cleanup_free char *where = pl__asprintf(err, "%s: control", name);
+	if (!where)
+		return PL_ENOMEM;
+	pl__deb822_init(&dd, where, d->control, d->control_len);
+	int rc = pl__deb822_next(&dd, &para, err);
+	if (rc < 0)
+		return rc;
+	const struct pl__field *pk = rc ? pl__para_get(&para, "Package") : NULL;
+	const struct pl__field *ver = rc ? pl__para_get(&para, "Version") : NULL;
+	if (!pk || !ver || pk->value_len != strlen(p->name) ||
+	    memcmp(pk->value, p->name, pk->value_len) || ver->value_len != strlen(p->version) ||
+	    memcmp(ver->value, p->version, ver->value_len))
+		return pl__error_set(err, PL_EINVAL, 0,
+				     "%s: its control file does not describe '%s' %s", name,
+				     p->name, p->version);
+	return 0;
+}
+
+static int install_deb(struct ictx *c, const struct pl__locked *p, const char *data, size_t len)
+{
+	cleanup_free char *name =
+	    pl__asprintf(c->err, "%s_%s_%s.deb", p->name, p->version, p->arch);
+	if (!name)
+		return PL_ENOMEM;
+	__attribute__((cleanup(pl__deb_release))) struct pl__deb d = { 0 };
+	int rc = pl__deb_read(data, len, name, &d, c->err);
+	if (rc == 0)
+		rc = check_control(p, &d, name, c->err);
+	for (size_t i = 0; rc == 0 && i < d.n; i++)
+		rc = install_entry(c, p->name, &d, i);
+	if (rc == 0)
+		rc = add_meta(c, p->name, "", d.control, d.control_len);
+	if (rc == 0 && d.md5sums)
+		rc = add_meta(c, p->name, ".md5sums", d.md5sums, d.md5sums_len);
+	return rc;
+}
+
+static int add_link(struct ictx *c, const char *path, const char *target)
+{
+	struct pl__entry e = { .kind = PL__SYMLINK, .mode = 0777, .generated = true };
+	e.path = pl__strdup(path, c->err);
+	e.target = pl__strdup(target, c->err);
+	e.origin = pl__strdup("package merged /usr", c->err);
+	if (!e.path || !e.target || !e.origin) {
+		free(e.path);
+		free(e.target);
+		free(e.origin);
+		return PL_ENOMEM;
+	}
+	return pl__tree_add(c->t, &e, c->err);
+}
+
+static int merge_usr(struct ictx *c)
+{
+	char target[32];
+	for (size_t i = 0; i < NMERGED; i++) {
+		/* bin, sbin and lib always exist in a Debian system */
+		if (!c->merged_used[i] && i > 2)
+			continue;
+		snprintf(target, sizeof(target), "usr/%s", merged_dirs[i]);
+		int rc = add_link(c, merged_dirs[i], target);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int cmp_entry_path(const void *a, const void *b)
+{
+	const struct pl__entry *const *x = a, *const *y = b;
+	return strcmp((*x)->path, (*y)->path);
+}
+
+/*
+ * /etc/ssl/certs/ca-certificates.crt as update-ca-certificates writes it
+ * on a fresh install: every certificate under /usr/share/ca-certificates in
+ * the byte order of their names (ca-certificates.conf's order), each
+ * followed by a newline when it lacks one.
+ */
+static int ca_bundle(struct ictx *c)
+{
+	static const char dir[] = "usr/share/ca-certificates/";
+	size_t total = pl__tree_count(c->t), n = 0;
+	cleanup_free const struct pl__entry **certs = pl__calloc(total + 1, sizeof(*certs), c->err);
+	if (!certs)
+		return PL_ENOMEM;
+	for (size_t i = 0; i < total; i++) {
+		const struct pl__entry *e = pl__tree_at(c->t, i);
+		size_t len = strlen(e->path);
+		if (e->kind == PL__REG && e->data && !strncmp(e->path, dir, sizeof(dir) - 1) &&
+		    len > 4 && !strcmp(e->path + len - 4, ".crt"))
+			certs[n++] = e;
+	}
+	if (!pl__tree_get(c->t, "usr/share/ca-certificates"))
+		return 0;
+	qsort(certs, n, sizeof(*certs), cmp_entry_path);
+	cleanup_buf struct pl_buf b = { 0 };
+	if (pl_buf_init(&b, 0, c->err) < 0)
+		return PL_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (pl_buf_add(&b, certs[i]->data, certs[i]->size, c->err) < 0 ||
+		    (certs[i]->size && certs[i]->data[certs[i]->size - 1] != '\n' &&
+		     pl_buf_add(&b, "\n", 1, c->err) < 0))
+			return PL_ENOMEM;
+	struct pl__entry e = { .kind = PL__REG, .mode = 0644, .generated = true };
+	e.path = pl__strdup("etc/ssl/certs/ca-certificates.crt", c->err);
+	e.origin = pl__strdup("package 'ca-certificates'", c->err);
+	if (!e.path || !e.origin) {
+		free(e.path);
+		free(e.origin);
+		return PL_ENOMEM;
+	}
+	size_t len;
+	e.data = pl_buf_detach(&b, &len);
+	e.size = len;
+	return pl__tree_add(c->t, &e, c->err);
+}
+
+static int read_all(int fd, uint64_t size, const char *name, char **out, struct pl_error **err)
+{
+	if (size > PL_DEB_CONTENT_MAX)
+		return pl__error_set(err, PL_ELIMIT, 0, "'%s' is too large", name);
+	cleanup_free char *buf = malloc(size ? size : 1);
+	if (!buf)
+		return pl__error_nomem(err);
+	for (uint64_t got = 0; got < size;) {
+		ssize_t n = read(fd, buf + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return pl__error_set(err, PL_ESYS, n < 0 ? errno : EIO, "cannot read '%s'",
+					     name);
+		got += (uint64_t)n;
+	}
+	*out = steal_pointer(&buf);
+	return 0;
+}
+
+/* The .deb of `p`: from the cache, else from the first repository that
+ * has it. */
+static int get_deb(const struct pl_recipe *r, const struct pl_apt_options *o,
+		   struct pl__cache *cache, struct repos *repos, const struct pl__locked *p,
+		   int *fd, struct pl_error **err)
+{
+	int rc = pl__cache_get(cache, p->sha256, p->size, fd, err);
+	if (rc < 0 || *fd >= 0)
+		return rc;
+	if (!repos->v && (rc = repos_of(r, o, repos, err)) < 0)
+		return rc;
+	struct pl_error *first = NULL;
+	for (size_t i = 0; i < repos->n; i++) {
+		cleanup_free char *url = pl__asprintf(err, "%s/%s", repos->v[i].uri, p->filename);
+		if (!url) {
+			pl_error_free(first);
+			return PL_ENOMEM;
+		}
+		note(o, "fetching %s", url);
+		struct pl_error *e = NULL;
+		rc = pl__cache_fetch(cache, url, p->sha256, p->size, fd, &e);
+		if (rc == 0) {
+			pl_error_free(first);
+			return 0;
+		}
+		/* a digest mismatch is an attack or a broken mirror: say so */
+		if (rc == PL_EDIGEST || rc == PL_ELIMIT || !first) {
+			pl_error_free(first);
+			first = e;
+		} else {
+			pl_error_free(e);
+		}
+		if (rc == PL_EDIGEST || rc == PL_ELIMIT)
+			break;
+	}
+	if (!first)
+		return pl__error_set(err, PL_EINVAL, 0,
+				     "package '%s': no repository to fetch it from", p->name);
+	rc = pl_error_code(first);
+	if (err)
+		*err = first;
+	else
+		pl_error_free(first);
+	return pl__error_wrap(err, rc, "package '%s' %s", p->name, p->version);
+}
+
+int pl__packages_install(const struct pl_recipe *r, const struct pl__lock *l,
+			 const struct pl_apt_options *o, struct pl__tree *t, struct pl_error **err)
+{
+	if (!l->n)
+		return 0;
+	if (!o->cache_dir)
+		return pl__error_set(err, PL_EINVAL, 0, "no cache directory for Debian packages");
+	cleanup_cache struct pl__cache *cache = NULL;
+	__attribute__((cleanup(repos_release))) struct repos repos = { 0 };
+	int rc = pl__cache_open(o->cache_dir, o->cancel, &cache, err);
+	if (rc < 0)
+		return rc;
+	struct ictx c = { .r = r, .t = t, .err = err };
+	for (size_t i = 0; i < l->n; i++) {
+		const struct pl__locked *p = &l->p[i];
+		cleanup_close int fd = -1;
+		cleanup_free char *data = NULL;
+		if ((rc = pl__check_cancel(o->cancel, err)) < 0 ||
+		    (rc = get_deb(r, o, cache, &repos, p, &fd, err)) < 0 ||
+		    (rc = read_all(fd, p->size, p->filename, &data, err)) < 0 ||
+		    (rc = install_deb(&c, p, data, p->size)) < 0)
+			return rc;
+	}
+	if ((rc = merge_usr(&c)) < 0)
+		return rc;
+	return ca_bundle(&c);
+}

@@ -1,0 +1,72 @@
+/*
+ * packages.h - a recipe's Debian packages, from signed repositories to the
+ * image tree, and the lock that pins them.
+ */
+#ifndef PLINTH_PACKAGES_IMPL_H
+#define PLINTH_PACKAGES_IMPL_H
+
+#include "plinth/packages.h"
+#include "recipe-impl.h"
+#include "tree.h"
+
+/* One pinned package.  Invariants: name, version, arch, source, filename
+ * are valid (as checked by the lock reader); filename is relative without
+ * "..". */
+struct pl__locked {
+	char *name, *version, *arch, *source, *source_version, *filename;
+	uint64_t size;
+	uint8_t sha256[PL_SHA256_LEN];
+};
+
+struct pl__lock {
+	uint8_t inputs[PL_SHA256_LEN]; /* pl__lock_inputs() of the recipe */
+	char *arch;
+	struct pl__locked *p; /* sorted by name, names unique */
+	size_t n;
+};
+
+void pl__lock_release(struct pl__lock *l);
+#define cleanup_lock __attribute__((cleanup(pl__lock_release)))
+
+/*
+ * The digest of what a lock depends on: the architecture and the recipe's
+ * base, repositories (as written, before ${VAR} expansion), packages and
+ * assume-installed.  Files, config and the rest may change freely.
+ */
+int pl__lock_inputs(const struct pl_recipe *r, const char *arch, uint8_t out[PL_SHA256_LEN],
+		    struct pl_error **err);
+
+/* Read and check a lock file.  @return 0, PL__LOCK_ABSENT (no error set)
+ * when there is no file, or a negative pl_code ("FILE: ..." messages). */
+#define PL__LOCK_ABSENT 1
+int pl__lock_read(const char *path, struct pl__lock *out, struct pl_error **err);
+
+/* Write `l` to `path` atomically (temp file, fsync, rename, fsync dir). */
+int pl__lock_write(const char *path, const struct pl__lock *l, struct pl_error **err);
+
+/* Parse lock JSON held in memory (for pl__lock_read and the fuzzer). */
+int pl__lock_parse(const char *name, const char *text, size_t len, struct pl__lock *out,
+		   struct pl_error **err);
+
+/*
+ * Resolve r's packages against its repositories (fetching and verifying
+ * InRelease and the indexes) into *out.
+ */
+int pl__packages_resolve(const struct pl_recipe *r, const struct pl_apt_options *o,
+			 struct pl__lock *out, struct pl_error **err);
+
+/*
+ * Fetch (or take from the cache) every package `l` pins, check each against
+ * its sha256 and size, and add their contents to `t`, with the default and
+ * the recipe's excludes, merged-/usr links, /var/lib/dpkg/status.d and the
+ * CA bundle.
+ */
+int pl__packages_install(const struct pl_recipe *r, const struct pl__lock *l,
+			 const struct pl_apt_options *o, struct pl__tree *t, struct pl_error **err);
+
+/* Whether `path` (absolute) or one of its parent directories matches the
+ * glob `pattern`: '*' and '?' within a component, "**" across them,
+ * [...] classes. */
+bool pl__glob_match_path(const char *pattern, const char *path);
+
+#endif

@@ -1,0 +1,252 @@
+/* t-resolve.c - Packages indexes and dependency resolution. */
+#include "packages.h"
+#include "resolve.h"
+#include "tap.h"
+
+#define SHA "0000000000000000000000000000000000000000000000000000000000000000"
+
+/* One index paragraph; extra holds more fields, each ending in "\n". */
+#define PKG(name, version, arch, extra)                                                            \
+	"Package: " name "\nVersion: " version "\nArchitecture: " arch "\n" extra                  \
+	"Filename: pool/" name "_" version ".deb\nSize: 100\nSHA256: " SHA "\n\n"
+
+static const char index_a[] = PKG("libc6", "2.36-9", "amd64", "Source: glibc\nDepends: libgcc-s1\n")
+    PKG("libc6", "2.36-9+deb12u9", "amd64",
+	"Source: glibc (2.36-9+deb12u9)\nDepends: libgcc-s1\n") PKG("libc6", "2.36-9", "arm64", "")
+	PKG("libgcc-s1", "12.2.0-14", "amd64",
+	    "Source: gcc-12 (12.2.0-14)\nDepends: gcc-12-base (= 12.2.0-14), libc6 (>= 2.35)\n")
+	    PKG("gcc-12-base", "12.2.0-14", "amd64", "") PKG(
+		"tzdata", "2024a-0+deb12u1", "all", "Depends: debconf (>= 0.5) | debconf-2.0\n")
+		PKG("mawk", "1.3.4", "amd64", "Provides: awk\nDepends: libc6\n")
+		    PKG("gawk", "5.2.1", "amd64", "Provides: awk\nDepends: libc6\n") PKG(
+			"needs-awk", "1", "all", "Depends: awk\n") PKG("vim-tiny", "2:9.0", "amd64",
+								       "Provides: editor (= 9.0)\n")
+			PKG("needs-editor", "1", "all", "Depends: editor (>= 9)\n")
+			    PKG("new-libc", "1", "all", "Depends: libc6 (>= 3.0)\n")
+				PKG("old-libc", "1", "all", "Depends: libc6 (<< 2.36-9+deb12u1)\n")
+				    PKG("x", "1", "all", "Conflicts: y\n") PKG("y", "1", "all", "")
+					PKG("loop-a", "1", "all", "Pre-Depends: loop-b\n")
+					    PKG("loop-b", "1", "all", "Depends: loop-a\n")
+						PKG("either", "1", "all", "Depends: missing | y\n")
+						    PKG("breaker", "1", "all",
+							"Breaks: libc6 (<< 3)\n");
+
+static const char index_b[] =
+    PKG("libc6", "2.36-9+deb12u10", "amd64", "Depends: libgcc-s1\n") PKG("y", "2~rc1", "all", "");
+
+static struct pl__universe *make_universe(void)
+{
+	struct pl__universe *u = NULL;
+	struct pl_error *err = NULL;
+	check_int(pl__universe_new("amd64", &u, &err), ==, 0);
+	check_int(pl__universe_add_index(u, "a/Packages", "bookworm", 0, strdup(index_a),
+					 sizeof(index_a) - 1, &err),
+		  ==, 0);
+	check_int(pl__universe_add_index(u, "b/Packages", "bookworm-updates", 0, strdup(index_b),
+					 sizeof(index_b) - 1, &err),
+		  ==, 0);
+	if (err)
+		tap_diag(pl_error_message(err));
+	pl_error_free(err);
+	return u;
+}
+
+/* Resolve `names` (NAME, NAME=VERSION or NAME/SUITE; NULL-terminated) and
+ * return "name=version ..." or "error: message". */
+static char *resolve(struct pl__universe *u, const char *const *names,
+		     const struct pl__installed *inst, size_t ninst)
+{
+	struct pl__want want[16];
+	char buf[16][64];
+	size_t n = 0;
+	for (; names[n]; n++) {
+		snprintf(buf[n], sizeof(buf[n]), "%s", names[n]);
+		char *eq = strchr(buf[n], '='), *sl = strchr(buf[n], '/');
+		if (eq)
+			*eq++ = '\0';
+		if (sl)
+			*sl++ = '\0';
+		want[n] = (struct pl__want){ buf[n], eq, sl, "r.yaml:1:1" };
+	}
+	const struct pl__pkg **out = NULL;
+	size_t nout = 0;
+	struct pl_error *err = NULL;
+	char *res = calloc(1, 4096);
+	if (pl__resolve(u, want, n, inst, ninst, &out, &nout, &err) < 0) {
+		snprintf(res, 4096, "error: %s", pl_error_message(err));
+		pl_error_free(err);
+		return res;
+	}
+	for (size_t i = 0; i < nout; i++)
+		snprintf(res + strlen(res), 4096 - strlen(res), "%s%s=%s", i ? " " : "",
+			 out[i]->name, out[i]->version);
+	free(out);
+	return res;
+}
+
+#define check_resolve(u, names, inst, ninst, want)                                                 \
+	do {                                                                                       \
+		char *got = resolve(u, (const char *const[]){ names, NULL }, inst, ninst);         \
+		check_str(got, want);                                                              \
+		free(got);                                                                         \
+	} while (0)
+
+static const struct pl__installed assumed[] = { { "debconf", NULL } };
+
+static void test_resolve(void)
+{
+	struct pl__universe *u = make_universe();
+	/* arm64 and other-arch packages are not read */
+	check_int(pl__universe_count(u), ==, 20);
+
+	/* newest across suites, dependencies followed, sorted by name */
+	check_resolve(u, "libc6", NULL, 0,
+		      "gcc-12-base=12.2.0-14 libc6=2.36-9+deb12u10 libgcc-s1=12.2.0-14");
+	/* a pinned version, a pinned suite */
+	check_resolve(u, "libc6=2.36-9", NULL, 0,
+		      "gcc-12-base=12.2.0-14 libc6=2.36-9 libgcc-s1=12.2.0-14");
+	check_resolve(u, "libc6/bookworm", NULL, 0,
+		      "gcc-12-base=12.2.0-14 libc6=2.36-9+deb12u9 libgcc-s1=12.2.0-14");
+	/* alternatives: an assumed package satisfies debconf | debconf-2.0 */
+	check_resolve(u, "tzdata", assumed, 1, "tzdata=2024a-0+deb12u1");
+	check_resolve(u, "tzdata", NULL, 0,
+		      "error: package 'tzdata' (needed by tzdata) depends on 'debconf (>= 0.5) | "
+		      "debconf-2.0', which no repository has");
+	/* the second alternative when the first does not exist */
+	check_resolve(u, "either", NULL, 0, "either=1 y=2~rc1");
+	/* a versioned Provides satisfies a versioned dependency */
+	check_resolve(u, "needs-editor", NULL, 0, "needs-editor=1 vim-tiny=2:9.0");
+	/* a virtual package with two providers needs a choice... */
+	check_resolve(u, "needs-awk", NULL, 0,
+		      "error: package 'needs-awk' (needed by needs-awk) depends on the virtual "
+		      "package 'awk', provided by 'gawk', 'mawk': list the one to install in "
+		      "'packages'");
+	/* ...which a requested provider makes */
+	{
+		char *got = resolve(u, (const char *const[]){ "mawk", "needs-awk", NULL }, NULL, 0);
+		check_str(got, "gcc-12-base=12.2.0-14 libc6=2.36-9+deb12u10 libgcc-s1=12.2.0-14 "
+			       "mawk=1.3.4 needs-awk=1");
+		free(got);
+	}
+	/* what the base already has is not installed again */
+	{
+		const struct pl__installed base[] = { { "libc6", "2.36-9+deb12u10" } };
+		check_resolve(u, "libgcc-s1", base, 1, "gcc-12-base=12.2.0-14 libgcc-s1=12.2.0-14");
+		check_resolve(u, "libc6", base, 1, "");
+		check_resolve(
+		    u, "new-libc", base, 1,
+		    "error: package 'new-libc' (needed by new-libc) depends on 'libc6 (>= "
+		    "3.0)', which the base has only at version 2.36-9+deb12u10");
+	}
+	/* unsatisfiable versions name both chains */
+	{
+		char *got =
+		    resolve(u, (const char *const[]){ "libgcc-s1", "old-libc", NULL }, NULL, 0);
+		check_str(got,
+			  "error: package 'old-libc' (needed by old-libc) depends on 'libc6 (<< "
+			  "2.36-9+deb12u1)', which conflicts with 'libc6' 2.36-9+deb12u10, "
+			  "chosen for libgcc-s1 -> libc6");
+		free(got);
+	}
+	check_resolve(u, "new-libc", NULL, 0,
+		      "error: package 'new-libc' (needed by new-libc) depends on 'libc6 (>= 3.0)', "
+		      "which no repository has (newest: 2.36-9+deb12u10)");
+	/* Conflicts and Breaks */
+	{
+		char *got = resolve(u, (const char *const[]){ "x", "either", NULL }, NULL, 0);
+		check_str(got, "error: package 'x' 1 (needed by x) conflicts with 'y', but 'y' "
+			       "2~rc1 is needed by either -> y");
+		free(got);
+		got = resolve(u, (const char *const[]){ "libc6", "breaker", NULL }, NULL, 0);
+		check_str(got, "error: package 'breaker' 1 (needed by breaker) breaks 'libc6 (<< "
+			       "3)', but 'libc6' 2.36-9+deb12u10 is needed by libc6");
+		free(got);
+	}
+	/* dependency loops are fine */
+	check_resolve(u, "loop-a", NULL, 0, "loop-a=1 loop-b=1");
+	/* unknown names, with a suggestion; missing versions */
+	check_resolve(u, "libc7", NULL, 0,
+		      "error: r.yaml:1:1: package 'libc7' is in no repository (did you mean "
+		      "'libc6'?)");
+	check_resolve(u, "libc6=9", NULL, 0,
+		      "error: r.yaml:1:1: package 'libc6' has no version '9'");
+	check_resolve(u, "awk", NULL, 0,
+		      "error: r.yaml:1:1: 'awk' is a virtual package, provided by 'gawk', 'mawk': "
+		      "list the one to install");
+	pl__universe_free(u);
+}
+
+static void test_bad_index(void)
+{
+	static const struct {
+		const char *text, *message;
+	} cases[] = {
+		{ "Package: a\nVersion: 1\nArchitecture: all\nSize: 1\nSHA256: " SHA "\n",
+		  "i:1:1: package without 'Filename'" },
+		{ "Package: a\nVersion: x1\nArchitecture: all\nFilename: a.deb\nSize: "
+		  "1\nSHA256: " SHA "\n",
+		  "i:2:1: 'Version' is invalid: the upstream version does not start with a digit" },
+		{ "Package: a\nVersion: 1\nArchitecture: all\nFilename: ../a.deb\nSize: "
+		  "1\nSHA256: " SHA "\n",
+		  "i:4:1: 'Filename' is not a relative path" },
+		{ "Package: a\nVersion: 1\nArchitecture: all\nFilename: a.deb\nSize: "
+		  "-1\nSHA256: " SHA "\n",
+		  "i:5:1: 'Size' is not a number" },
+		{ "Package: a\nVersion: 1\nArchitecture: all\nFilename: a.deb\nSize: 1\nSHA256: "
+		  "00\n",
+		  "i:6:1: 'SHA256' is not 64 hex digits" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pl__universe *u = NULL;
+		struct pl_error *err = NULL;
+		check_int(pl__universe_new("amd64", &u, NULL), ==, 0);
+		check_int(pl__universe_add_index(u, "i", "s", 0, strdup(cases[i].text),
+						 strlen(cases[i].text), &err),
+			  ==, PL_EINVAL);
+		check_str(err ? pl_error_message(err) : "", cases[i].message);
+		pl_error_free(err);
+		pl__universe_free(u);
+	}
+}
+
+static void test_glob(void)
+{
+	check(pl__glob_match_path("/usr/share/doc", "/usr/share/doc"));
+	check(pl__glob_match_path("/usr/share/doc", "/usr/share/doc/libc6/copyright"));
+	check(!pl__glob_match_path("/usr/share/doc", "/usr/share/docs"));
+	check(pl__glob_match_path("/usr/share/doc/**", "/usr/share/doc/a/b"));
+	check(!pl__glob_match_path("/usr/share/doc/**", "/usr/share/doc"));
+	check(pl__glob_match_path("/usr/lib/*/gconv", "/usr/lib/x86_64-linux-gnu/gconv/a.so"));
+	check(!pl__glob_match_path("/usr/*/gconv", "/usr/lib/x86_64-linux-gnu/gconv"));
+	check(pl__glob_match_path("/usr/**/gconv", "/usr/lib/x86_64-linux-gnu/gconv"));
+	check(pl__glob_match_path("/usr/share/zoneinfo/[A-C]*", "/usr/share/zoneinfo/Cuba"));
+	check(!pl__glob_match_path("/usr/share/zoneinfo/[!A-C]*", "/usr/share/zoneinfo/Cuba"));
+	check(pl__glob_match_path("/etc/?otd", "/etc/motd"));
+	check(!pl__glob_match_path("/etc/?", "/etc/"));
+	check(pl__glob_match_path("/a[b", "/a[b"));
+	check(pl__glob_match_path("/**.mo", "/usr/share/locale/de/LC_MESSAGES/x.mo"));
+}
+
+static void test_lock_path(void)
+{
+	const char *const cases[][2] = {
+		{ "base.yaml", "base.lock.json" },
+		{ "dir/cc.yml", "dir/cc.lock.json" },
+		{ "recipe", "recipe.lock.json" },
+		{ ".yaml", ".yaml.lock.json" },
+	};
+	for (size_t i = 0; i < 4; i++) {
+		char *p = pl_lock_path(cases[i][0], NULL);
+		check_str(p, cases[i][1]);
+		free(p);
+	}
+}
+
+int main(void)
+{
+	test_resolve();
+	test_bad_index();
+	test_glob();
+	test_lock_path();
+	return tap_done();
+}
