@@ -18,6 +18,20 @@ struct cmd_spec {
 };
 
 int cmd_build(int argc, char **argv);
+int cmd_lock(int argc, char **argv);
+
+/*
+ * Fill `o` from the environment: the cache ($PLINTH_CACHE, else
+ * $XDG_CACHE_HOME/plinth, else ~/.cache/plinth), the host's apt directory
+ * ($PLINTH_APT_DIR, else /etc/apt), ${VAR} values, and "fetching ..."
+ * notes on standard error when it is a terminal.  Returns 0, or EXIT_FAIL
+ * after reporting that no cache directory can be found; `buf` (at least
+ * 4096 bytes) holds the cache path.
+ */
+int cli_apt_options(struct pl_apt_options *o, char *buf, size_t size);
+
+/* The text that `--help` of build and lock shows about the environment. */
+extern const char cli_apt_env_help[];
 
 /* Print "plinth: <message>" for `e` and free it; returns EXIT_FAIL. */
 int cli_fail(struct pl_error *e);

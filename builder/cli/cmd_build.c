@@ -1,4 +1,5 @@
-/* cmd_build.c - plinth build RECIPE -o DIR [--tag T] [--compression zstd|gzip] [--json] */
+/* cmd_build.c - plinth build RECIPE -o DIR [--tag T] [--compression zstd|gzip] [--frozen]
+ * [--json] */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -11,16 +12,22 @@
 #include "cli.h"
 
 static const char usage_text[] =
-    "usage: plinth build RECIPE -o DIR [--tag TAG] [--compression zstd|gzip] [--json]\n"
+    "usage: plinth build RECIPE -o DIR [--tag TAG] [--compression zstd|gzip] [--frozen]\n"
+    "                    [--json]\n"
     "\n"
     "Build the image RECIPE describes into the OCI image layout DIR (created\n"
     "when absent; other tags in it are kept) and print its manifest digest as\n"
     "the last line.  A failed build leaves DIR as it was.\n"
     "\n"
+    "Debian packages come from the recipe's lock (x.yaml -> x.lock.json) when\n"
+    "it has one; a lock made for other packages or repositories is refused.\n"
+    "Without a lock they are resolved afresh from the signed repositories.\n"
+    "\n"
     "Options:\n"
     "  -o, --output DIR        the OCI layout to write (required)\n"
     "  -t, --tag TAG           the tag to give the image (default: the recipe's version)\n"
     "  -c, --compression ALG   zstd (default) or gzip\n"
+    "      --frozen            build only from an up-to-date lock\n"
     "      --json              print a JSON summary instead\n"
     "  -h, --help              show this help\n"
     "\n"
@@ -70,6 +77,11 @@ static int print_json(const char *layout, const struct pl_build_result *res)
 			      res->config_digest, "layer", "digest", res->layer_digest, "diff_id",
 			      res->diff_id, "size", (json_int_t)res->layer_size, "tar_size",
 			      (json_int_t)res->tar_size, "entries", (json_int_t)res->entries);
+	if (j && (json_object_set_new(j, "packages", json_integer((json_int_t)res->packages)) < 0 ||
+		  json_object_set_new(j, "from_lock", json_boolean(res->from_lock)) < 0)) {
+		json_decref(j);
+		j = NULL;
+	}
 	free(ref);
 	char *text = j ? json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(2)) : NULL;
 	json_decref(j);
@@ -85,6 +97,7 @@ int cmd_build(int argc, char **argv)
 		{ "tag", required_argument, NULL, 't' },
 		{ "compression", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "frozen", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -112,8 +125,12 @@ int cmd_build(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'F':
+			o.frozen = true;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
+			fputs(cli_apt_env_help, stdout);
 			return cli_flush_stdout();
 		case ':':
 			return cli_bad_option("build", argv, true);
@@ -139,6 +156,12 @@ int cmd_build(int argc, char **argv)
 		o.has_clock = true;
 	}
 
+	char cache[4096];
+	if (cli_apt_options(&o.apt, cache, sizeof(cache)) != 0)
+		return EXIT_FAIL;
+	if (json)
+		o.apt.note = NULL;
+
 	struct pl_error *err = NULL;
 	struct pl_recipe *r = NULL;
 	if (pl_recipe_load(argv[optind], &r, &err) < 0)
@@ -152,7 +175,7 @@ int cmd_build(int argc, char **argv)
 
 	struct pl_build_result res;
 	int rc = pl_build(r, &o, &res, &err);
-	if (prog.last_pct >= 0)
+	if (prog.last_pct >= 0 || o.apt.note)
 		fputs("\r\033[K", stderr);
 	pl_recipe_free(r);
 	if (rc < 0)

@@ -4,12 +4,15 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
 static const struct cmd_spec cmds[] = {
 	{ "build", cmd_build, "build an OCI image from a recipe" },
+	{ "lock", cmd_lock, "resolve a recipe's Debian packages and pin them in its lock" },
 	{ NULL, NULL, NULL },
 };
 
@@ -80,6 +83,48 @@ int cli_flush_stdout(void)
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return cli_stdout_failed();
 	return EXIT_OK;
+}
+
+const char cli_apt_env_help[] =
+    "  PLINTH_CACHE            the download cache (default: $XDG_CACHE_HOME/plinth,\n"
+    "                          else ~/.cache/plinth)\n"
+    "  PLINTH_APT_DIR          the apt configuration 'repositories: [host]' reads\n"
+    "                          (default: /etc/apt)\n"
+    "  any ${NAME} in a repository 'uri' is taken from the environment\n";
+
+static void note_fetch(void *ctx, const char *what)
+{
+	(void)ctx;
+	fprintf(stderr, "\rplinth: %.*s\033[K", 200, what);
+	fflush(stderr);
+}
+
+extern char **environ;
+
+int cli_apt_options(struct pl_apt_options *o, char *buf, size_t size)
+{
+	const char *cache = getenv("PLINTH_CACHE"), *xdg = getenv("XDG_CACHE_HOME");
+	const char *home = getenv("HOME");
+	int n;
+	if (cache && *cache)
+		n = snprintf(buf, size, "%s", cache);
+	else if (xdg && *xdg == '/')
+		n = snprintf(buf, size, "%s/plinth", xdg);
+	else if (home && *home == '/')
+		n = snprintf(buf, size, "%s/.cache/plinth", home);
+	else
+		n = -1;
+	if (n < 0 || (size_t)n >= size) {
+		fputs("plinth: no cache directory: set PLINTH_CACHE or HOME\n", stderr);
+		return EXIT_FAIL;
+	}
+	const char *apt = getenv("PLINTH_APT_DIR");
+	o->cache_dir = buf;
+	o->apt_dir = apt && *apt ? apt : NULL;
+	o->environ = (const char *const *)environ;
+	if (isatty(STDERR_FILENO))
+		o->note = note_fetch;
+	return 0;
 }
 
 static void usage(FILE *f)
