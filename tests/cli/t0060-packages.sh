@@ -1,0 +1,166 @@
+#!/bin/bash
+# Debian packages from a real, signed archive made here: lock, build,
+# extraction, scanner metadata, the CA bundle, merged /usr, the cache, and
+# the lock's promises (stale locks refused, a locked build fetches only the
+# pinned .debs).
+. "$(dirname "$0")/lib.sh"
+. "$TOP/tests/cli/lib-apt.sh"
+need_apt
+need tar zstd sha256sum
+
+export PLINTH_CACHE=$TMP/cache
+
+apt_keygen good
+# ca-certificates' certificates, one without a final newline
+cert_hook() {
+	mkdir -p "$1/usr/share/ca-certificates/mozilla" "$1/etc/ssl/certs"
+	printf 'CERT B\n' >"$1/usr/share/ca-certificates/mozilla/B_b.crt"
+	printf 'CERT A' >"$1/usr/share/ca-certificates/mozilla/A-a.crt"
+	printf 'not a cert\n' >"$1/usr/share/ca-certificates/mozilla/README"
+}
+APT_DEB_HOOK=cert_hook apt_deb ca-certificates 1.0 all \
+	Depends="openssl (>= 1.1.1), debconf (>= 0.5) | debconf-2.0" >/dev/null
+apt_deb libfoo 1.0 FILE=/lib/x86_64-linux-gnu/libfoo.so.1:foo1 >/dev/null
+apt_deb libfoo 2.0 FILE=/lib/x86_64-linux-gnu/libfoo.so.1:foo2 \
+	LINK=/lib64/ld-foo.so:/lib/x86_64-linux-gnu/libfoo.so.1 >/dev/null
+apt_deb foo 1:1.0-1 Depends="libfoo (>= 2.0), awk" Source="foo-src (1.0-0)" \
+	FILE=/bin/foo:'#!foo' LINK=/bin/foo-again:foo LINK=/bin/foo-up:../usr/share/foo/data \
+	FILE=/usr/share/foo/data:data >/dev/null
+apt_deb mawk 1.3 Provides=awk >/dev/null
+apt_deb clash-a 1.0 FILE=/usr/share/clash:a >/dev/null
+apt_deb clash-b 1.0 FILE=/usr/share/clash:b >/dev/null
+apt_deb same-a 1.0 FILE=/usr/share/same:s >/dev/null
+apt_deb same-b 1.0 FILE=/usr/share/same:s >/dev/null
+apt_deb x-conflicts 1.0 all Conflicts=mawk >/dev/null
+mkdir srv
+apt_archive srv/good stable || exit 1
+apt_serve srv || exit 1
+
+recipe() { # NAME URI PACKAGES [KEYRING]
+	cat >"$1.yaml" <<EOF
+name: $1
+version: 1.0.0
+repositories:
+  - uri: $2
+    suites: [stable]
+    components: [main]
+    keyring: ${4:-good.gpg}
+packages: [$3]
+assume-installed: [openssl]
+EOF
+}
+# layer LAYOUT: the image's layer as an uncompressed tar
+layer() {
+	local m
+	m=$(manifest_of "$1" 1.0.0)
+	zstd -dc "$(blob "$1" "$(jq -r '.layers[0].digest' "$(blob "$1" "$m")")")"
+}
+
+# ---- lock ------------------------------------------------------------------
+recipe pk '${APT_URL}/good' 'foo, ca-certificates'
+run_plinth lock pk.yaml
+t_is "$rc" 0 "lock resolves and writes the lock"
+t_like "$out" "^locked 4 packages .* in pk.lock.json$" "lock says what it pinned"
+t_is "$(jq -r '[.packages[] | .name + "=" + .version] | join(" ")' pk.lock.json)" \
+	"ca-certificates=1.0 foo=1:1.0-1 libfoo=2.0 mawk=1.3" \
+	"the lock has the newest satisfying versions, dependencies and a provider"
+t_is "$(jq -r '.packages[] | select(.name == "foo") | .source + " " + .sourceVersion' pk.lock.json)" \
+	"foo-src 1.0-0" "the lock records the source package and its version"
+t_is "$(jq -r '.packages[] | select(.name == "libfoo") | .sha256 + " " + (.size|tostring) + " " + .filename' pk.lock.json)" \
+	"$(sha256sum <srv/good/pool/main/libfoo_2.0_amd64.deb | cut -d' ' -f1) $(stat -c %s srv/good/pool/main/libfoo_2.0_amd64.deb) pool/main/libfoo_2.0_amd64.deb" \
+	"the lock pins each .deb's sha256, size and file name"
+t_is "$(jq -r '.architecture' pk.lock.json)" "amd64" "the lock names the architecture"
+t_is "$(grep -c "$APT_PORT" pk.lock.json)" 0 "the lock names no mirror"
+
+# ---- build -----------------------------------------------------------------
+: >"$APT_LOG"
+run_plinth build pk.yaml -o out
+t_is "$rc" 0 "build installs the locked packages"
+t_is "$(grep -c 'InRelease\|Packages' "$APT_LOG")" 0 "a build from the lock reads no index"
+t_is "$(grep -c '^GET /good/pool/' "$APT_LOG")" 4 "...and fetches each pinned .deb once"
+digest=$(echo "$out" | tail -n 1)
+layer out >layer.tar
+list=$(tar -tvf layer.tar | awk '{ s = $1 " " $6; for (i = 7; i <= NF; i++) s = s " " $i; print s }')
+t_like "$list" "^-rw-r--r-- usr/lib/x86_64-linux-gnu/libfoo.so.1$" "files under /lib land in /usr/lib"
+t_like "$list" "^lrwxrwxrwx lib -> usr/lib$" "/lib is a symlink into /usr"
+t_like "$list" "^lrwxrwxrwx bin -> usr/bin$" "/bin is a symlink into /usr"
+t_like "$list" "^lrwxrwxrwx lib64 -> usr/lib64$" "/lib64 too, as a package ships there"
+t_like "$list" "^lrwxrwxrwx usr/lib64/ld-foo.so -> /lib/x86_64-linux-gnu/libfoo.so.1$" \
+	"absolute link targets are kept"
+t_like "$list" "^lrwxrwxrwx usr/bin/foo-again -> foo$" "relative links beside their target are kept"
+t_like "$list" "^lrwxrwxrwx usr/bin/foo-up -> ../share/foo/data$" \
+	"relative links moved into /usr still point at their target"
+t_is "$(tar -xOf layer.tar usr/lib/x86_64-linux-gnu/libfoo.so.1)" "foo2" "the newest libfoo is installed"
+t_is "$(echo "$list" | grep -c 'usr/share/doc\|usr/share/man')" 0 "no docs, no manuals"
+t_is "$(tar -xOf layer.tar var/lib/dpkg/status.d/foo)" \
+	"$(dpkg-deb --ctrl-tarfile srv/good/pool/main/foo_1.0-1_amd64.deb | tar -xOf - ./control)" \
+	"status.d/foo is the package's control paragraph"
+t_is "$(tar -xOf layer.tar var/lib/dpkg/status.d/foo.md5sums)" \
+	"$(dpkg-deb --ctrl-tarfile srv/good/pool/main/foo_1.0-1_amd64.deb | tar -xOf - ./md5sums)" \
+	"status.d/foo.md5sums is the package's md5sums"
+t_is "$(tar -xOf layer.tar etc/ssl/certs/ca-certificates.crt | od -c | head -n 2)" \
+	"$(printf 'CERT A\nCERT B\n' | od -c | head -n 2)" \
+	"the CA bundle joins the certificates in name order, newline-terminated"
+t_like "$list" "^-rw-r--r-- etc/passwd$" "plinth's generated files are still there"
+run_plinth build pk.yaml -o out2 --json
+t_is "$(echo "$out" | jq -r '.digest + " " + (.packages|tostring) + " " + (.from_lock|tostring)')" \
+	"$digest 4 true" "a second build from the warm cache gives the same digest"
+
+# a fresh cache, the same digest; then the archive is gone, and the cache serves
+PLINTH_CACHE=$TMP/cache2 run_plinth build pk.yaml -o out3
+t_is "$(echo "$out" | tail -n 1)" "$digest" "a build with an empty cache gives the same digest"
+t_is "$(ls cache2/tmp | wc -l)" 0 "no temporary files are left in the cache"
+mv srv/good srv/gone
+run_plinth build pk.yaml -o out4
+t_is "$(echo "$out" | tail -n 1)" "$digest" "a build from the lock needs only the cache"
+PLINTH_CACHE=$TMP/cache3 run_plinth build pk.yaml -o out5
+t_is "$rc" 1 "without the archive and the cache the build fails"
+t_like "$err" "package 'ca-certificates' 1.0: .*HTTP 404" "...naming the package and why"
+t_is "$(state out5)" "absent" "...and writes nothing"
+mv srv/gone srv/good
+
+# without a lock: resolved afresh, same result
+mv pk.lock.json pk.lock.saved
+run_plinth build pk.yaml -o out6 --json
+t_is "$(echo "$out" | jq -r '.digest + " " + (.from_lock|tostring)')" "$digest false" \
+	"without a lock the packages are resolved afresh, to the same image"
+run_plinth build pk.yaml -o out7 --frozen
+t_is "$rc" 1 "--frozen refuses to build without a lock"
+t_like "$err" "lock 'pk.lock.json' does not exist .*run 'plinth lock pk.yaml'" "...and says what to do"
+mv pk.lock.saved pk.lock.json
+sed -i 's/packages: \[foo, ca-certificates\]/packages: [foo]/' pk.yaml
+run_plinth build pk.yaml -o out8
+t_is "$rc" 1 "a stale lock is refused"
+t_like "$err" "lock 'pk.lock.json' is stale" "...with the reason"
+t_is "$(state out8)" "absent" "...and nothing is written"
+sed -i 's/packages: \[foo\]/packages: [foo, ca-certificates]/' pk.yaml
+echo "description: only the description changed" >>pk.yaml
+run_plinth build pk.yaml -o out8
+t_is "$rc" 0 "changing what the lock does not cover keeps it valid"
+
+# ---- resolution errors ----------------------------------------------------
+recipe r1 '${APT_URL}/good' 'fo'
+run_plinth lock r1.yaml
+t_is "$rc" 1 "an unknown package fails"
+t_like "$err" "r1.yaml:[0-9]+:[0-9]+: package 'fo' is in no repository \(did you mean 'foo'\?\)" \
+	"...with its position and a suggestion"
+t_is "$(ls r1.lock.json 2>/dev/null)" "" "...and writes no lock"
+recipe r2 '${APT_URL}/good' 'clash-a, clash-b'
+run_plinth build r2.yaml -o r2
+t_is "$rc" 1 "two packages shipping one path differently fail"
+t_like "$err" "'/usr/share/clash' is shipped by package 'clash-a' and by package 'clash-b' with different content" \
+	"...naming both"
+recipe r3 '${APT_URL}/good' 'same-a, same-b'
+run_plinth build r3.yaml -o r3
+t_is "$rc" 0 "two packages shipping one path identically are fine"
+recipe r4 '${APT_URL}/good' 'foo, x-conflicts'
+run_plinth lock r4.yaml
+t_is "$rc" 1 "Conflicts fail"
+t_like "$err" "package 'x-conflicts' 1.0 \(needed by x-conflicts\) conflicts with 'mawk', but 'mawk' 1.3 is needed by foo -> mawk" \
+	"...naming the chains"
+recipe r5 '${UNSET_MIRROR}/good' 'foo'
+run_plinth lock r5.yaml
+t_is "$rc" 1 "an unset \${VAR} in a uri fails"
+t_like "$err" "UNSET_MIRROR" "...naming it"
+
+t_done
