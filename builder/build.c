@@ -32,17 +32,6 @@ static void rfc3339(uint64_t clock, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static json_t *strv_json(const struct pl__strv *s)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; a && i < s->n; i++)
-		if (json_array_append_new(a, json_string(s->v[i])) < 0) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
-}
-
 /* Build the image config's "config" object; NULL on allocation failure. */
 /* Build the image config's "config" object; NULL on allocation failure
  * (jansson's setters fail only then, and any failure fails the whole). */
@@ -67,9 +56,10 @@ static json_t *runtime_config(const struct pl_recipe *r)
 		bad |= kv ? json_array_append_new(env, json_string(kv)) : -1;
 	}
 	if (r->entrypoint.set)
-		bad |= json_object_set_new(c, "Entrypoint", strv_json(&r->entrypoint));
+		bad |= json_object_set_new(c, "Entrypoint",
+					   pl__json_strings(r->entrypoint.v, r->entrypoint.n));
 	if (r->cmd.set)
-		bad |= json_object_set_new(c, "Cmd", strv_json(&r->cmd));
+		bad |= json_object_set_new(c, "Cmd", pl__json_strings(r->cmd.v, r->cmd.n));
 	if (r->workdir)
 		bad |= json_object_set_new(c, "WorkingDir", json_string(r->workdir));
 	if (r->stop_signal)

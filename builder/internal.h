@@ -192,6 +192,9 @@ bool pl__utf8_valid(const char *s);
  */
 int pl__open_exact(const char *path, bool dir, uint64_t dev, uint64_t ino);
 
+/* FNV-1a of a string, for the hash tables. */
+uint64_t pl__str_hash(const char *s);
+
 /* Levenshtein distance, capped at `cap` + 1. */
 size_t pl__edit_distance(const char *a, const char *b, size_t cap);
 

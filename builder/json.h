@@ -17,4 +17,16 @@ static inline char *pl__json_canonical(const json_t *j)
 	return json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
 }
 
+/* A JSON array of the n strings of v; NULL when out of memory. */
+static inline json_t *pl__json_strings(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++)
+		if (json_array_append_new(a, json_string(v[i])) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
 #endif

@@ -50,17 +50,6 @@ char *pl_lock_path(const char *recipe_path, struct pl_error **err)
 	return pl__asprintf(err, "%.*s.lock.json", (int)n, recipe_path);
 }
 
-static json_t *strv_json(const struct pl__strv *s)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; a && i < s->n; i++)
-		if (json_array_append_new(a, json_string(s->v[i])) < 0) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
-}
-
 int pl__lock_inputs(const struct pl_recipe *r, const char *arch, uint8_t out[PL_SHA256_LEN],
 		    struct pl_error **err)
 {
@@ -69,10 +58,12 @@ int pl__lock_inputs(const struct pl_recipe *r, const char *arch, uint8_t out[PL_
 		return pl__error_nomem(err);
 	for (size_t i = 0; i < r->nrepos; i++) {
 		const struct pl__repo_spec *s = &r->repos[i];
-		json_t *j = s->host ? json_string("host")
-				    : json_pack("{s:s, s:o, s:o, s:s*}", "uri", s->uri, "suites",
-						strv_json(&s->suites), "components",
-						strv_json(&s->components), "keyring", s->keyring);
+		json_t *j =
+		    s->host ? json_string("host")
+			    : json_pack("{s:s, s:o, s:o, s:s*}", "uri", s->uri, "suites",
+					pl__json_strings(s->suites.v, s->suites.n), "components",
+					pl__json_strings(s->components.v, s->components.n),
+					"keyring", s->keyring);
 		if (json_array_append_new(repos, j) < 0)
 			return pl__error_nomem(err);
 	}
@@ -83,9 +74,10 @@ int pl__lock_inputs(const struct pl_recipe *r, const char *arch, uint8_t out[PL_
 		if (json_array_append_new(pkgs, j) < 0)
 			return pl__error_nomem(err);
 	}
-	cleanup_json json_t *all = json_pack(
-	    "{s:s, s:s, s:O, s:O, s:o}", "architecture", arch, "base", r->base, "repositories",
-	    repos, "packages", pkgs, "assume-installed", strv_json(&r->assume_installed));
+	cleanup_json json_t *all =
+	    json_pack("{s:s, s:s, s:O, s:O, s:o}", "architecture", arch, "base", r->base,
+		      "repositories", repos, "packages", pkgs, "assume-installed",
+		      pl__json_strings(r->assume_installed.v, r->assume_installed.n));
 	cleanup_free char *text = all ? pl__json_canonical(all) : NULL;
 	if (!text)
 		return pl__error_nomem(err);

@@ -17,14 +17,6 @@ struct smap {
 	size_t n, nslots; /* nslots: 0 or a power of two */
 };
 
-static uint64_t str_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
 static void smap_release(struct smap *m)
 {
 	free(m->key);
@@ -36,7 +28,7 @@ static size_t *smap_find(const struct smap *m, const char *key)
 {
 	if (!m->nslots)
 		return NULL;
-	for (size_t i = str_hash(key) & (m->nslots - 1);; i = (i + 1) & (m->nslots - 1)) {
+	for (size_t i = pl__str_hash(key) & (m->nslots - 1);; i = (i + 1) & (m->nslots - 1)) {
 		if (!m->key[i])
 			return NULL;
 		if (!strcmp(m->key[i], key))
@@ -66,7 +58,7 @@ static int smap_put(struct smap *m, const char *key, size_t val, struct pl_error
 		smap_release(m);
 		*m = bigger;
 	}
-	size_t i = str_hash(key) & (m->nslots - 1);
+	size_t i = pl__str_hash(key) & (m->nslots - 1);
 	while (m->key[i])
 		i = (i + 1) & (m->nslots - 1);
 	m->key[i] = key;

@@ -11,14 +11,6 @@ struct pl__tree {
 	size_t nslots; /* power of two */
 };
 
-static uint64_t hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
 static void entry_release(struct pl__entry *e)
 {
 	free(e->path);
@@ -60,7 +52,7 @@ void pl__tree_freep(struct pl__tree **t)
 
 static size_t *find_slot(struct pl__tree *t, const char *path)
 {
-	size_t mask = t->nslots - 1, i = (size_t)hash(path) & mask;
+	size_t mask = t->nslots - 1, i = (size_t)pl__str_hash(path) & mask;
 	for (;; i = (i + 1) & mask) {
 		size_t s = t->slots[i];
 		if (!s || !strcmp(t->v[s - 1].path, path))

@@ -428,3 +428,11 @@ int pl__open_exact(const char *path, bool dir, uint64_t dev, uint64_t ino)
 	}
 	return -1;
 }
+
+uint64_t pl__str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
