@@ -125,8 +125,9 @@ t_is "$(ls cache-tampered-index/sha256 2>/dev/null | wc -l)" 0 "the tampered ind
 for kind in dotdot absolute symlink-escape hardlink-outside device fifo duplicate through-symlink; do
 	bad "$kind"
 	rm srv/"$kind"/pool/main/*.deb
-	apt_hostile_deb "srv/$kind/pool/main/hello_1.0_amd64.deb" "$kind" hello
-	(APT_POOL=$TMP/srv/$kind/pool/main apt_archive "srv/$kind" stable) || exit 1
+	mkdir "pool-$kind"
+	apt_hostile_deb "pool-$kind/hello_1.0_amd64.deb" "$kind" hello
+	(APT_POOL=$TMP/pool-$kind apt_archive "srv/$kind" stable) || exit 1
 done
 refused "a .deb with a .. path" dotdot "data.tar.*'\./\.\./\.\./etc/evil'|\.\."
 refused "a .deb with an absolute path" absolute "data.tar.*'/etc/evil'"
