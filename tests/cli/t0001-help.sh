@@ -62,4 +62,25 @@ t_is "$rc" 1 "a missing recipe exits 1"
 t_is "$err" "plinth: recipe: cannot open 'missing.yaml': No such file or directory" "a missing recipe is named"
 t_is "$(state out)" "absent" "nothing is written for a missing recipe"
 
+# lock
+run_plinth --help
+t_like "$out" "lock +resolve a recipe's Debian packages" "plinth --help lists lock"
+run_plinth lock --help
+t_is "$rc" 0 "plinth lock --help exits 0"
+t_like "$out" "^usage: plinth lock RECIPE" "plinth lock --help prints usage"
+t_like "$out" "PLINTH_CACHE" "plinth lock --help names the cache's variable"
+run_plinth build --help
+t_like "$out" "--frozen" "plinth build --help shows --frozen"
+run_plinth lock
+t_is "$rc:$(echo "$err" | head -1)" "2:plinth: a RECIPE is required" "lock without a recipe exits 2"
+run_plinth lock a.yaml b.yaml
+t_is "$rc:$(echo "$err" | head -1)" "2:plinth: exactly one RECIPE is expected" "lock takes one recipe"
+run_plinth lock --frob a.yaml
+t_is "$rc:$(echo "$err" | tail -1)" "2:try 'plinth lock --help'" "an unknown lock option points at --help"
+run_plinth lock missing.yaml
+t_is "$rc" 1 "lock of a missing recipe exits 1"
+t_is "$(ls missing.lock.json 2>&1 | grep -c 'No such')" 1 "...and writes no lock"
+env -u HOME -u PLINTH_CACHE -u XDG_CACHE_HOME "$PLINTH" lock missing.yaml >/dev/null 2>.err; rc=$?
+t_is "$rc:$(cat .err)" "1:plinth: no cache directory: set PLINTH_CACHE or HOME" "no cache directory is a clear error"
+
 t_done

@@ -119,6 +119,18 @@ t_like "$err" "package 'ca-certificates' 1.0: .*HTTP 404" "...naming the package
 t_is "$(state out5)" "absent" "...and writes nothing"
 mv srv/gone srv/good
 
+# several builds at once share one empty cache
+pids=""
+for i in 1 2 3; do
+	PLINTH_CACHE=$TMP/shared "$PLINTH" build pk.yaml -o "par$i" >"par$i.out" 2>"par$i.err" &
+	pids="$pids $!"
+done
+wait $pids # not the HTTP server
+t_is "$(tail -qn 1 par1.out par2.out par3.out | sort -u)" "$digest" \
+	"three builds sharing an empty cache at once all give the same digest"
+t_is "$(ls shared/sha256 | wc -l):$(ls shared/tmp | wc -l)" "4:0" \
+	"...and leave each .deb cached once, no temporary file"
+
 # without a lock: resolved afresh, same result
 mv pk.lock.json pk.lock.saved
 run_plinth build pk.yaml -o out6 --json
