@@ -128,3 +128,24 @@ bool pl__debver_valid(const char *s, const char **why)
 	}
 	return true;
 }
+
+bool pl__debname_valid(const char *s)
+{
+	size_t n = strlen(s);
+	return n >= 2 && n <= 128 && ((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')) &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789+-.") == n;
+}
+
+bool pl__pool_path_valid(const char *s)
+{
+	if (!*s || *s == '/' || strlen(s) >= PL_PATH_MAX || strpbrk(s, " \t\r\n\\?#%"))
+		return false;
+	for (const char *c = s;;) {
+		size_t n = strcspn(c, "/");
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		if (!c[n])
+			return true;
+		c += n + 1;
+	}
+}

@@ -30,4 +30,11 @@ bool pl__debver_valid(const char *s, const char **why);
  */
 int pl__debver_cmp(const char *a, const char *b);
 
+/* Whether `s` is a valid package name: [a-z0-9][a-z0-9+.-]+, at most 128. */
+bool pl__debname_valid(const char *s);
+
+/* Whether `s` is a Filename plinth fetches: relative, no "." or ".."
+ * components, no empty ones, none of " \t\r\n\\?#%". */
+bool pl__pool_path_valid(const char *s);
+
 #endif

@@ -179,26 +179,6 @@ static int get_string(const char *name, const char *where, json_t *obj, const ch
 	return *out ? 0 : PL_ENOMEM;
 }
 
-static bool name_ok(const char *s)
-{
-	size_t n = strlen(s);
-	return n >= 2 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789+-.") == n;
-}
-
-static bool filename_ok(const char *s)
-{
-	if (*s == '/' || strpbrk(s, " \t\r\n\\?#%"))
-		return false;
-	for (const char *c = s; c; c = strchr(c, '/')) {
-		c += *c == '/';
-		if (!strncmp(c, "..", 2) && (c[2] == '/' || !c[2]))
-			return false;
-		if (*c == '/' || !*c)
-			return false;
-	}
-	return true;
-}
-
 static int parse_pkg(const char *name, size_t i, json_t *j, struct pl__locked *p,
 		     struct pl_error **err)
 {
@@ -228,12 +208,15 @@ static int parse_pkg(const char *name, size_t i, json_t *j, struct pl__locked *p
 	if (rc < 0)
 		return rc;
 	const char *why;
-	if (!name_ok(p->name) || !name_ok(p->source))
+	if (!pl__debname_valid(p->name))
 		return lfail(err, name, "%s: '%s' is not a Debian package name", where, p->name);
+	if (!pl__debname_valid(p->source))
+		return lfail(err, name, "%s: source '%s' is not a Debian package name", where,
+			     p->source);
 	if (!pl__debver_valid(p->version, &why) ||
 	    (p->source_version && !pl__debver_valid(p->source_version, &why)))
 		return lfail(err, name, "%s: package '%s': %s", where, p->name, why);
-	if (!filename_ok(p->filename))
+	if (!pl__pool_path_valid(p->filename))
 		return lfail(err, name, "%s: 'filename' must be a relative path without '..'",
 			     where);
 	if (strlen(hex) != 64 || !pl__hex_sha256(hex, p->sha256))

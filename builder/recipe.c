@@ -1103,14 +1103,6 @@ static int parse_tests(struct ctx *c, struct pl_recipe *r, const struct ynode *s
 
 static const char *const repo_keys[] = { "uri", "suites", "components", "keyring", NULL };
 
-/* Debian policy: lowercase letters, digits, '+', '-', '.'; two or more. */
-static bool deb_name_ok(const char *s)
-{
-	size_t n = strlen(s);
-	return n >= 2 && n <= 128 && ((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')) &&
-	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789+-.") == n;
-}
-
 static bool suite_ok(const char *s)
 {
 	size_t n = strlen(s);
@@ -1185,7 +1177,7 @@ static int parse_pkg(struct ctx *c, const struct ynode *y, struct pl__pkg_spec *
 			return PL_ENOMEM;
 		*sep = '\0';
 	}
-	if (!deb_name_ok(p->name))
+	if (!pl__debname_valid(p->name))
 		return fail_at(c, y->pos,
 			       "'%s' is not a Debian package name (lowercase letters, digits, "
 			       "'+', '-', '.'), write NAME, NAME=VERSION or NAME/SUITE",
@@ -1246,7 +1238,7 @@ static int parse_packages_part(struct ctx *c, struct pl_recipe *r, const struct 
 		if (get_strv(c, v, "assume-installed", &r->assume_installed) < 0)
 			return PL_EINVAL;
 		for (size_t i = 0; i < r->assume_installed.n; i++)
-			if (!deb_name_ok(r->assume_installed.v[i]))
+			if (!pl__debname_valid(r->assume_installed.v[i]))
 				return fail_at(c, v->items[i]->pos,
 					       "'%s' is not a Debian package name",
 					       r->assume_installed.v[i]);

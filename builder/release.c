@@ -1185,6 +1185,8 @@ int pl__release_parse(const char *name, const char *text, size_t len, struct pl_
 			    f->value_len == 8 && !memcmp(f->value, "Packages", 8);
 		} else if (IS("Acquire-By-Hash")) {
 			r.acquire_by_hash = f->value_len == 3 && name3_is(f->value, "yes");
+		} else if (IS("NotAutomatic")) {
+			r.not_automatic = f->value_len == 3 && name3_is(f->value, "yes");
 		} else if (IS("SHA256")) {
 			rc = parse_sha256(name, text, f, &r, err);
 		}

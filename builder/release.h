@@ -44,6 +44,9 @@ struct pl__release {
 	 * listed in every binary-ARCH index, there is no binary-all to read */
 	bool all_in_arch_indexes;
 	bool acquire_by_hash;
+	/* "NotAutomatic: yes" (backports, experimental): apt installs from it
+	 * only when asked to */
+	bool not_automatic;
 	struct pl__release_file *files; /* from the SHA256 field only */
 	size_t nfiles;
 };

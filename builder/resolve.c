@@ -194,8 +194,8 @@ static int split_source(char *s, const char **name, const char **version)
 	return 0;
 }
 
-static int add_pkg(struct pl__universe *u, const char *index, const char *suite, size_t repo,
-		   const struct pl__para *para, struct pl_error **err)
+static int add_pkg(struct pl__universe *u, const char *index, const char *suite, bool not_automatic,
+		   size_t repo, const struct pl__para *para, struct pl_error **err)
 {
 	static const char *const required[] = { "Package",  "Version", "Architecture",
 						"Filename", "Size",    "SHA256" };
@@ -212,17 +212,19 @@ static int add_pkg(struct pl__universe *u, const char *index, const char *suite,
 	p.p.arch = val[2];
 	p.p.filename = val[3];
 	p.p.suite = suite;
+	p.p.not_automatic = not_automatic;
 	p.p.repo = repo;
 	p.p.line = para->line;
 	p.p.index_name = index;
 	const char *why;
+	if (!pl__debname_valid(p.p.name))
+		return para_fail(err, index, para, "Package", "is not a valid package name");
 	if (!pl__debver_valid(p.p.version, &why)) {
 		char msg[256];
 		snprintf(msg, sizeof(msg), "is invalid: %s", why);
 		return para_fail(err, index, para, "Version", msg);
 	}
-	if (!*p.p.filename || p.p.filename[0] == '/' || strstr(p.p.filename, "..") ||
-	    strpbrk(p.p.filename, " \t\n"))
+	if (!pl__pool_path_valid(p.p.filename))
 		return para_fail(err, index, para, "Filename", "is not a relative path");
 	char *end;
 	errno = 0;
@@ -234,7 +236,9 @@ static int add_pkg(struct pl__universe *u, const char *index, const char *suite,
 		return para_fail(err, index, para, "SHA256", "is not 64 hex digits");
 	char *src = (char *)take(para, "Source");
 	if (src) {
-		if (split_source(src, &p.p.source, &p.p.source_version) < 0)
+		if (split_source(src, &p.p.source, &p.p.source_version) < 0 ||
+		    !pl__debname_valid(p.p.source) ||
+		    (p.p.source_version && !pl__debver_valid(p.p.source_version, &why)))
 			return para_fail(err, index, para, "Source", "is not 'NAME [(VERSION)]'");
 	} else {
 		p.p.source = p.p.name;
@@ -260,8 +264,9 @@ static int add_pkg(struct pl__universe *u, const char *index, const char *suite,
 	return 0;
 }
 
-int pl__universe_add_index(struct pl__universe *u, const char *name, const char *suite, size_t repo,
-			   char *text, size_t len, struct pl_error **err)
+int pl__universe_add_index(struct pl__universe *u, const char *name, const char *suite,
+			   bool not_automatic, size_t repo, char *text, size_t len,
+			   struct pl_error **err)
 {
 	cleanup_free char *owned = text;
 	if (pl__grow(&u->texts, &u->texts_alloc, u->ntexts + 1, sizeof(char *), err) < 0 ||
@@ -278,7 +283,7 @@ int pl__universe_add_index(struct pl__universe *u, const char *name, const char 
 	pl__deb822_init(&d, iname, text, len);
 	int rc;
 	while ((rc = pl__deb822_next(&d, &para, err)) > 0)
-		if ((rc = add_pkg(u, iname, suite, repo, &para, err)) < 0)
+		if ((rc = add_pkg(u, iname, suite, not_automatic, repo, &para, err)) < 0)
 			break;
 	pl__para_release(&para);
 	return rc < 0 ? rc : 0;
@@ -401,6 +406,12 @@ static bool arch_ok(const struct rctx *c, const struct pl__rel *r)
 	       !strcmp(r->arch, c->u->arch);
 }
 
+/* Whether a provided version (NULL: unversioned) satisfies r. */
+static bool provision_satisfies(const struct pl__rel *r, const char *version)
+{
+	return r->op == PL__REL_ANY || (version && pl__rel_satisfied(r, version));
+}
+
 static bool chosen_satisfies(const struct rctx *c, const struct pl__rel *r)
 {
 	size_t *k = smap_find(&c->chosen, r->name);
@@ -412,7 +423,7 @@ static bool chosen_satisfies(const struct rctx *c, const struct pl__rel *r)
 		size_t *by = smap_find(&c->chosen, c->u->v[p->pkg].p.name);
 		if (!by || c->s[*by].pkg != p->pkg)
 			continue;
-		if (r->op == PL__REL_ANY || (p->version && pl__rel_satisfied(r, p->version)))
+		if (provision_satisfies(r, p->version))
 			return true;
 	}
 	return false;
@@ -421,7 +432,19 @@ static bool chosen_satisfies(const struct rctx *c, const struct pl__rel *r)
 static bool installed_satisfies(const struct rctx *c, const struct pl__rel *r)
 {
 	size_t *k = smap_find(&c->installed, r->name);
-	return k && (!c->inst[*k].version || pl__rel_satisfied(r, c->inst[*k].version));
+	if (k && (!c->inst[*k].version || pl__rel_satisfied(r, c->inst[*k].version)))
+		return true;
+	/* a virtual package that an installed (or assumed) package provides */
+	size_t *pv = smap_find(&c->u->providers, r->name);
+	for (size_t i = pv ? *pv : NONE; i != NONE; i = c->u->prov[i].next) {
+		const struct provider *p = &c->u->prov[i];
+		const struct pl__pkg *pkg = &c->u->v[p->pkg].p;
+		size_t *in = smap_find(&c->installed, pkg->name);
+		if (in && (!c->inst[*in].version || !strcmp(c->inst[*in].version, pkg->version)) &&
+		    provision_satisfies(r, p->version))
+			return true;
+	}
+	return false;
 }
 
 static bool in_suite(const struct pl__pkg *p, const char *suite)
@@ -438,9 +461,17 @@ static size_t best_version(const struct rctx *c, const struct pl__rel *r, const 
 		const struct pl__pkg *p = &c->u->v[i].p;
 		if (!pl__rel_satisfied(r, p->version) || !in_suite(p, suite))
 			continue;
-		/* among equal versions the first index read wins */
-		if (best == NONE || pl__debver_cmp(p->version, c->u->v[best].p.version) > 0 ||
-		    (pl__debver_cmp(p->version, c->u->v[best].p.version) == 0 && i < best))
+		if (best == NONE) {
+			best = i;
+			continue;
+		}
+		/* automatic suites first (unless one is asked for), then the
+		 * newest version, then the first index read */
+		const struct pl__pkg *b = &c->u->v[best].p;
+		int cmp = suite ? 0 : (int)b->not_automatic - (int)p->not_automatic;
+		if (cmp == 0)
+			cmp = pl__debver_cmp(p->version, b->version);
+		if (cmp > 0 || (cmp == 0 && i < best))
 			best = i;
 	}
 	return best;
@@ -497,7 +528,7 @@ static size_t one_provider(const struct rctx *c, const struct pl__rel *r, bool *
 	size_t *pv = smap_find(&c->u->providers, r->name);
 	for (size_t i = pv ? *pv : NONE; i != NONE; i = c->u->prov[i].next) {
 		const struct provider *p = &c->u->prov[i];
-		if (r->op != PL__REL_ANY && !(p->version && pl__rel_satisfied(r, p->version)))
+		if (!provision_satisfies(r, p->version))
 			continue;
 		if (found == NONE) {
 			found = p->pkg;
@@ -539,7 +570,7 @@ static int unsatisfiable(struct rctx *c, size_t who, const struct pl__clause *cl
 				 c->inst[*smap_find(&c->installed, r->name)].version);
 	} else if (smap_find(&c->u->by_name, r->name)) {
 		size_t any = best_version(c, &(struct pl__rel){ .name = r->name }, NULL);
-		rc = pl_buf_addf(&b, c->err, "no repository has (newest: %s)",
+		rc = pl_buf_addf(&b, c->err, "no repository has (candidate: %s)",
 				 c->u->v[any].p.version);
 	} else {
 		rc = pl_buf_adds(&b, "no repository has", c->err);
@@ -566,6 +597,7 @@ static int ambiguous_virtual(struct rctx *c, size_t who, const struct pl__rel *r
 
 static int follow_clause(struct rctx *c, size_t who, const struct pl__clause *cl)
 {
+	const struct pl__rel *first_ambiguous = NULL;
 	for (size_t a = 0; a < cl->n; a++)
 		if (arch_ok(c, &cl->alt[a]) &&
 		    (chosen_satisfies(c, &cl->alt[a]) || installed_satisfies(c, &cl->alt[a])))
@@ -580,14 +612,20 @@ static int follow_clause(struct rctx *c, size_t who, const struct pl__clause *cl
 			return choose(c, best, who);
 		bool ambiguous;
 		size_t prov = one_provider(c, r, &ambiguous);
-		if (ambiguous)
-			return ambiguous_virtual(c, who, r);
+		if (ambiguous) {
+			/* a later alternative may settle it */
+			if (!first_ambiguous)
+				first_ambiguous = r;
+			continue;
+		}
 		if (prov != NONE) {
 			if (smap_find(&c->chosen, c->u->v[prov].p.name))
 				continue; /* another version of it was chosen */
 			return choose(c, prov, who);
 		}
 	}
+	if (first_ambiguous)
+		return ambiguous_virtual(c, who, first_ambiguous);
 	return unsatisfiable(c, who, cl);
 }
 
@@ -661,9 +699,13 @@ static int rel_conflict(struct rctx *c, size_t who, const char *field, const str
 			continue;
 		bool hit =
 		    !strcmp(other->p.name, r->name) && pl__rel_satisfied(r, other->p.version);
-		for (size_t k = 0; !hit && r->op == PL__REL_ANY && k < other->provides.n; k++)
-			for (size_t a = 0; a < other->provides.c[k].n; a++)
-				hit = hit || !strcmp(other->provides.c[k].alt[a].name, r->name);
+		for (size_t k = 0; !hit && k < other->provides.n; k++)
+			for (size_t a = 0; a < other->provides.c[k].n; a++) {
+				const struct pl__rel *pr = &other->provides.c[k].alt[a];
+				hit = hit || (!strcmp(pr->name, r->name) &&
+					      provision_satisfies(
+						  r, pr->op == PL__REL_EQ ? pr->version : NULL));
+			}
 		if (!hit)
 			continue;
 		cleanup_buf struct pl_buf b = { 0 };

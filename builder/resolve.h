@@ -25,8 +25,9 @@ struct pl__pkg {
 	const char *filename, *multi_arch;
 	uint64_t size;
 	uint8_t sha256[PL_SHA256_LEN];
-	const char *suite; /* the suite whose index listed it */
-	size_t repo;       /* the caller's number for the repository */
+	const char *suite;  /* the suite whose index listed it */
+	bool not_automatic; /* ...which is NotAutomatic (backports) */
+	size_t repo;        /* the caller's number for the repository */
 	/* raw relationship fields (NULL when absent), parsed when needed */
 	const char *depends, *pre_depends, *conflicts, *breaks, *provides;
 	unsigned line; /* of its paragraph in the index */
@@ -41,15 +42,18 @@ void pl__universe_freep(struct pl__universe **u);
 #define cleanup_universe __attribute__((cleanup(pl__universe_freep)))
 
 /*
- * Add the packages of a Packages index to `u`.  The universe takes `text`
- * (malloc'd, `len` bytes, NUL-terminated) in every case.  `name` is used in
+ * Add the packages of a Packages index to `u`; those of a NotAutomatic suite
+ * are chosen only when no other version satisfies, or their suite is asked
+ * for.  The universe takes `text` (malloc'd, `len` bytes, NUL-terminated)
+ * in every case.  `name` is used in
  * messages ("NAME:LINE:COL: ..."), `suite` and `repo` are recorded in each
  * package.  Packages of other architectures are skipped; a paragraph
  * without Package, Version, Architecture, Filename, Size or SHA256, or
  * with a malformed one of them, is an error.
  */
-int pl__universe_add_index(struct pl__universe *u, const char *name, const char *suite, size_t repo,
-			   char *text, size_t len, struct pl_error **err);
+int pl__universe_add_index(struct pl__universe *u, const char *name, const char *suite,
+			   bool not_automatic, size_t repo, char *text, size_t len,
+			   struct pl_error **err);
 
 /* Number of packages (all versions) in `u`. */
 size_t pl__universe_count(const struct pl__universe *u);

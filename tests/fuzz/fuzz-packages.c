@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(text, data, size);
 	text[size] = '\0';
 	struct pl_error *err = NULL;
-	int rc = pl__universe_add_index(u, "fuzz", "s", 0, text, size, &err);
+	int rc = pl__universe_add_index(u, "fuzz", "s", size % 2, 0, text, size, &err);
 	check(rc, err);
 	pl_error_free(err);
 	/* resolve a few names that appear in the input */

@@ -21,29 +21,37 @@ static const char index_a[] = PKG("libc6", "2.36-9", "amd64", "Source: glibc\nDe
 		    PKG("gawk", "5.2.1", "amd64", "Provides: awk\nDepends: libc6\n") PKG(
 			"needs-awk", "1", "all", "Depends: awk\n") PKG("vim-tiny", "2:9.0", "amd64",
 								       "Provides: editor (= 9.0)\n")
-			PKG("needs-editor", "1", "all", "Depends: editor (>= 9)\n")
-			    PKG("new-libc", "1", "all", "Depends: libc6 (>= 3.0)\n")
-				PKG("old-libc", "1", "all", "Depends: libc6 (<< 2.36-9+deb12u1)\n")
-				    PKG("x", "1", "all", "Conflicts: y\n") PKG("y", "1", "all", "")
-					PKG("loop-a", "1", "all", "Pre-Depends: loop-b\n")
-					    PKG("loop-b", "1", "all", "Depends: loop-a\n")
-						PKG("either", "1", "all", "Depends: missing | y\n")
-						    PKG("breaker", "1", "all",
-							"Breaks: libc6 (<< 3)\n");
+			PKG("needs-editor", "1", "all", "Depends: editor (>= 9)\n") PKG(
+			    "new-libc", "1", "all", "Depends: libc6 (>= 3.0)\n")
+			    PKG("future-libc", "1", "all", "Depends: libc6 (>= 99)\n") PKG(
+				"old-libc", "1", "all", "Depends: libc6 (<< 2.36-9+deb12u1)\n")
+				PKG("xx", "1", "all", "Conflicts: yy\n") PKG("yy", "1", "all", "")
+				    PKG("loop-a", "1", "all", "Pre-Depends: loop-b\n")
+					PKG("loop-b", "1", "all", "Depends: loop-a\n") PKG(
+					    "either", "1", "all", "Depends: missing | yy\n")
+					    PKG("breaker", "1", "all", "Breaks: libc6 (<< 3)\n");
+
+static const char index_bpo[] = PKG("libc6", "9.0-1~bpo12+1", "amd64", "")
+    PKG("only-bpo", "1", "all", "Depends: libc6 (>= 9)\n")
+	PKG("alt-awk", "1", "all", "Depends: awk | gawk\n")
+	    PKG("old-editor", "1", "all", "Conflicts: editor (<< 10)\n");
 
 static const char index_b[] =
-    PKG("libc6", "2.36-9+deb12u10", "amd64", "Depends: libgcc-s1\n") PKG("y", "2~rc1", "all", "");
+    PKG("libc6", "2.36-9+deb12u10", "amd64", "Depends: libgcc-s1\n") PKG("yy", "2~rc1", "all", "");
 
 static struct pl__universe *make_universe(void)
 {
 	struct pl__universe *u = NULL;
 	struct pl_error *err = NULL;
 	check_int(pl__universe_new("amd64", &u, &err), ==, 0);
-	check_int(pl__universe_add_index(u, "a/Packages", "bookworm", 0, strdup(index_a),
+	check_int(pl__universe_add_index(u, "a/Packages", "bookworm", false, 0, strdup(index_a),
 					 sizeof(index_a) - 1, &err),
 		  ==, 0);
-	check_int(pl__universe_add_index(u, "b/Packages", "bookworm-updates", 0, strdup(index_b),
-					 sizeof(index_b) - 1, &err),
+	check_int(pl__universe_add_index(u, "b/Packages", "bookworm-updates", false, 0,
+					 strdup(index_b), sizeof(index_b) - 1, &err),
+		  ==, 0);
+	check_int(pl__universe_add_index(u, "bpo/Packages", "bookworm-backports", true, 0,
+					 strdup(index_bpo), sizeof(index_bpo) - 1, &err),
 		  ==, 0);
 	if (err)
 		tap_diag(pl_error_message(err));
@@ -97,7 +105,30 @@ static void test_resolve(void)
 {
 	struct pl__universe *u = make_universe();
 	/* arm64 and other-arch packages are not read */
-	check_int(pl__universe_count(u), ==, 20);
+	check_int(pl__universe_count(u), ==, 25);
+
+	/* a NotAutomatic suite (backports) only when asked for, or needed */
+	check_resolve(u, "libc6/bookworm-backports", NULL, 0, "libc6=9.0-1~bpo12+1");
+	check_resolve(u, "only-bpo", NULL, 0, "libc6=9.0-1~bpo12+1 only-bpo=1");
+	/* an ambiguous virtual package is skipped for a later alternative */
+	check_resolve(u, "alt-awk", NULL, 0,
+		      "alt-awk=1 gawk=5.2.1 gcc-12-base=12.2.0-14 libc6=2.36-9+deb12u10 "
+		      "libgcc-s1=12.2.0-14");
+	/* an assumed package provides what it provides */
+	{
+		const struct pl__installed mawk[] = { { "mawk", NULL } };
+		check_resolve(u, "needs-awk", mawk, 1, "needs-awk=1");
+	}
+	/* Conflicts against a versioned Provides */
+	{
+		char *got = resolve(u, (const char *const[]){ "needs-editor", "old-editor", NULL },
+				    NULL, 0);
+		check_str(got,
+			  "error: package 'old-editor' 1 (needed by old-editor) conflicts with "
+			  "'editor (<< 10)', but 'vim-tiny' 2:9.0 is needed by needs-editor -> "
+			  "vim-tiny");
+		free(got);
+	}
 
 	/* newest across suites, dependencies followed, sorted by name */
 	check_resolve(u, "libc6", NULL, 0,
@@ -113,7 +144,7 @@ static void test_resolve(void)
 		      "error: package 'tzdata' (needed by tzdata) depends on 'debconf (>= 0.5) | "
 		      "debconf-2.0', which no repository has");
 	/* the second alternative when the first does not exist */
-	check_resolve(u, "either", NULL, 0, "either=1 y=2~rc1");
+	check_resolve(u, "either", NULL, 0, "either=1 yy=2~rc1");
 	/* a versioned Provides satisfies a versioned dependency */
 	check_resolve(u, "needs-editor", NULL, 0, "needs-editor=1 vim-tiny=2:9.0");
 	/* a virtual package with two providers needs a choice... */
@@ -148,14 +179,16 @@ static void test_resolve(void)
 			  "chosen for libgcc-s1 -> libc6");
 		free(got);
 	}
-	check_resolve(u, "new-libc", NULL, 0,
-		      "error: package 'new-libc' (needed by new-libc) depends on 'libc6 (>= 3.0)', "
-		      "which no repository has (newest: 2.36-9+deb12u10)");
+	/* a dependency only backports satisfies takes it from there */
+	check_resolve(u, "new-libc", NULL, 0, "libc6=9.0-1~bpo12+1 new-libc=1");
+	check_resolve(u, "future-libc", NULL, 0,
+		      "error: package 'future-libc' (needed by future-libc) depends on 'libc6 (>= "
+		      "99)', which no repository has (candidate: 2.36-9+deb12u10)");
 	/* Conflicts and Breaks */
 	{
-		char *got = resolve(u, (const char *const[]){ "x", "either", NULL }, NULL, 0);
-		check_str(got, "error: package 'x' 1 (needed by x) conflicts with 'y', but 'y' "
-			       "2~rc1 is needed by either -> y");
+		char *got = resolve(u, (const char *const[]){ "xx", "either", NULL }, NULL, 0);
+		check_str(got, "error: package 'xx' 1 (needed by xx) conflicts with 'yy', but "
+			       "'yy' 2~rc1 is needed by either -> yy");
 		free(got);
 		got = resolve(u, (const char *const[]){ "libc6", "breaker", NULL }, NULL, 0);
 		check_str(got, "error: package 'breaker' 1 (needed by breaker) breaks 'libc6 (<< "
@@ -181,18 +214,18 @@ static void test_bad_index(void)
 	static const struct {
 		const char *text, *message;
 	} cases[] = {
-		{ "Package: a\nVersion: 1\nArchitecture: all\nSize: 1\nSHA256: " SHA "\n",
+		{ "Package: aa\nVersion: 1\nArchitecture: all\nSize: 1\nSHA256: " SHA "\n",
 		  "i:1:1: package without 'Filename'" },
-		{ "Package: a\nVersion: x1\nArchitecture: all\nFilename: a.deb\nSize: "
+		{ "Package: aa\nVersion: x1\nArchitecture: all\nFilename: a.deb\nSize: "
 		  "1\nSHA256: " SHA "\n",
 		  "i:2:1: 'Version' is invalid: the upstream version does not start with a digit" },
-		{ "Package: a\nVersion: 1\nArchitecture: all\nFilename: ../a.deb\nSize: "
+		{ "Package: aa\nVersion: 1\nArchitecture: all\nFilename: ../a.deb\nSize: "
 		  "1\nSHA256: " SHA "\n",
 		  "i:4:1: 'Filename' is not a relative path" },
-		{ "Package: a\nVersion: 1\nArchitecture: all\nFilename: a.deb\nSize: "
+		{ "Package: aa\nVersion: 1\nArchitecture: all\nFilename: a.deb\nSize: "
 		  "-1\nSHA256: " SHA "\n",
 		  "i:5:1: 'Size' is not a number" },
-		{ "Package: a\nVersion: 1\nArchitecture: all\nFilename: a.deb\nSize: 1\nSHA256: "
+		{ "Package: aa\nVersion: 1\nArchitecture: all\nFilename: a.deb\nSize: 1\nSHA256: "
 		  "00\n",
 		  "i:6:1: 'SHA256' is not 64 hex digits" },
 	};
@@ -200,7 +233,7 @@ static void test_bad_index(void)
 		struct pl__universe *u = NULL;
 		struct pl_error *err = NULL;
 		check_int(pl__universe_new("amd64", &u, NULL), ==, 0);
-		check_int(pl__universe_add_index(u, "i", "s", 0, strdup(cases[i].text),
+		check_int(pl__universe_add_index(u, "i", "s", false, 0, strdup(cases[i].text),
 						 strlen(cases[i].text), &err),
 			  ==, PL_EINVAL);
 		check_str(err ? pl_error_message(err) : "", cases[i].message);
