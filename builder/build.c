@@ -139,7 +139,8 @@ static int lock_for_build(const struct pl_recipe *r, const struct pl_build_optio
 		return PL_ENOMEM;
 	int rc = pl__lock_read(path, l, err);
 	if (rc == PL__LOCK_ABSENT) {
-		if (o->frozen)
+		/* a recipe without packages has nothing to pin */
+		if (o->frozen && r->npkgs)
 			return pl__error_set(
 			    err, PL_EPOLICY, 0,
 			    "lock '%s' does not exist (--frozen builds only from a "
@@ -234,7 +235,7 @@ int pl_build(const struct pl_recipe *r, const struct pl_build_options *o,
 	if (!config)
 		return pl__error_nomem(err);
 	uint8_t config_digest[PL_SHA256_LEN];
-	uint64_t config_size;
+	uint64_t config_size = 0;
 	if ((rc = put_json(layout, config, config_digest, &config_size, err)) < 0)
 		return rc;
 

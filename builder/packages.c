@@ -290,7 +290,7 @@ static int load_index(const struct pl_apt_options *o, struct pl__cache *c, struc
 	size_t len = 0;
 	if ((rc = read_index(fd, url, &text, &len, err)) < 0)
 		return rc;
-	return pl__universe_add_index(u, url, suite, ri, text, len, err);
+	return pl__universe_add_index(u, url, suite, rel->not_automatic, ri, text, len, err);
 }
 
 static int load_repo(const struct pl_apt_options *o, struct pl__cache *c, struct pl__universe *u,
@@ -354,7 +354,9 @@ int pl__packages_resolve(const struct pl_recipe *r, const struct pl_apt_options 
 	}
 	cleanup_lock struct pl__lock guard = l;
 	if (!o->cache_dir)
-		return pl__error_set(err, PL_EINVAL, 0, "no cache directory for Debian packages");
+		return pl__error_set(
+		    err, PL_EINVAL, 0,
+		    "no cache directory for Debian packages: set PLINTH_CACHE or HOME");
 	__attribute__((cleanup(repos_release))) struct repos repos = { 0 };
 	cleanup_cache struct pl__cache *c = NULL;
 	cleanup_universe struct pl__universe *u = NULL;
@@ -406,6 +408,9 @@ static bool glob_match(const char *p, const char *s)
 		if (p[0] == '*' && p[1] == '*') {
 			for (p += 2; *p == '*'; p++)
 				;
+			/* a double star before a slash also matches no directory */
+			if (*p == '/' && glob_match(p + 1, s))
+				return true;
 			for (;; s++) {
 				if (glob_match(p, s))
 					return true;
@@ -624,11 +629,26 @@ static int install_entry(struct ictx *c, const char *pkg, struct pl__deb *d, siz
 	struct pl__entry e = {
 		.mode = de->mode, .uid = de->uid, .gid = de->gid, .generated = true
 	};
+	size_t which;
+	if (de->kind == PL__DEB_SYMLINK && is_merged(de->path, &which) && !strchr(de->path, '/')) {
+		/* newer base-files ship the merged-/usr links themselves */
+		char want[32];
+		snprintf(want, sizeof(want), "usr/%s", merged_dirs[which]);
+		if (strcmp(de->target, want) && strcmp(de->target + (de->target[0] == '/'), want))
+			return pl__error_set(c->err, PL_EINVAL, 0,
+					     "package '%s': '/%s' is a link to '%s', not to '/%s'",
+					     pkg, de->path, de->target, want);
+		c->merged_used[which] = true;
+		return 0;
+	}
 	cleanup_free char *path = merged_path(c, de->path);
 	if (!path)
 		return PL_ENOMEM;
-	if (excluded(c, path))
+	if (excluded(c, de->path) || excluded(c, path))
 		return 0;
+	/* hardened by default: no setuid or setgid programs from packages */
+	if (de->kind == PL__DEB_REG || de->kind == PL__DEB_HARDLINK)
+		e.mode &= ~(uint32_t)06000;
 	switch (de->kind) {
 	case PL__DEB_DIR:
 		e.kind = PL__DIR;
@@ -658,11 +678,25 @@ static int install_entry(struct ictx *c, const char *pkg, struct pl__deb *d, siz
 					     "package '%s': '%s' is a hard link to '%s', which it "
 					     "does not ship",
 					     pkg, de->path, de->target);
+		/* its content is in the tree now, unless it was left out */
+		const char *src = to->data;
+		if (!src) {
+			cleanup_free char *tp = merged_path(c, to->path);
+			const struct pl__entry *te = tp ? pl__tree_get(c->t, tp) : NULL;
+			if (!tp)
+				return PL_ENOMEM;
+			if (!te || te->kind != PL__REG || !te->data || te->size != to->size)
+				return pl__error_set(c->err, PL_EINVAL, 0,
+						     "package '%s': '%s' is a hard link to '%s', "
+						     "which another package replaced",
+						     pkg, de->path, de->target);
+			src = te->data;
+		}
 		e.kind = PL__REG;
 		e.size = to->size;
 		if (!(e.data = malloc(to->size ? to->size : 1)))
 			return pl__error_nomem(c->err);
-		memcpy(e.data, to->data, to->size);
+		memcpy(e.data, src, to->size);
 		break;
 	}
 	}
@@ -898,7 +932,9 @@ int pl__packages_install(const struct pl_recipe *r, const struct pl__lock *l,
 	if (!l->n)
 		return 0;
 	if (!o->cache_dir)
-		return pl__error_set(err, PL_EINVAL, 0, "no cache directory for Debian packages");
+		return pl__error_set(
+		    err, PL_EINVAL, 0,
+		    "no cache directory for Debian packages: set PLINTH_CACHE or HOME");
 	cleanup_cache struct pl__cache *cache = NULL;
 	__attribute__((cleanup(repos_release))) struct repos repos = { 0 };
 	int rc = pl__cache_open(o->cache_dir, o->cancel, &cache, err);

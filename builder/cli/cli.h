@@ -25,8 +25,8 @@ int cmd_lock(int argc, char **argv);
  * $XDG_CACHE_HOME/plinth, else ~/.cache/plinth), the host's apt directory
  * ($PLINTH_APT_DIR, else /etc/apt), ${VAR} values, and "fetching ..."
  * notes on standard error when it is a terminal.  Returns 0, or EXIT_FAIL
- * after reporting that no cache directory can be found; `buf` (at least
- * 4096 bytes) holds the cache path.
+ * after reporting a cache path too long for `buf` (at least 4096 bytes),
+ * which holds it; no cache at all leaves o->cache_dir NULL.
  */
 int cli_apt_options(struct pl_apt_options *o, char *buf, size_t size);
 

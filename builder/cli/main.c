@@ -114,12 +114,13 @@ int cli_apt_options(struct pl_apt_options *o, char *buf, size_t size)
 		n = snprintf(buf, size, "%s/.cache/plinth", home);
 	else
 		n = -1;
-	if (n < 0 || (size_t)n >= size) {
-		fputs("plinth: no cache directory: set PLINTH_CACHE or HOME\n", stderr);
+	if (n >= 0 && (size_t)n >= size) {
+		fputs("plinth: the cache directory's name is too long\n", stderr);
 		return EXIT_FAIL;
 	}
 	const char *apt = getenv("PLINTH_APT_DIR");
-	o->cache_dir = buf;
+	/* without one, only recipes that need packages fail, and say why */
+	o->cache_dir = n < 0 ? NULL : buf;
 	o->apt_dir = apt && *apt ? apt : NULL;
 	o->environ = (const char *const *)environ;
 	if (isatty(STDERR_FILENO))

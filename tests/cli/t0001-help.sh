@@ -80,7 +80,12 @@ t_is "$rc:$(echo "$err" | tail -1)" "2:try 'plinth lock --help'" "an unknown loc
 run_plinth lock missing.yaml
 t_is "$rc" 1 "lock of a missing recipe exits 1"
 t_is "$(ls missing.lock.json 2>&1 | grep -c 'No such')" 1 "...and writes no lock"
-env -u HOME -u PLINTH_CACHE -u XDG_CACHE_HOME "$PLINTH" lock missing.yaml >/dev/null 2>.err; rc=$?
-t_is "$rc:$(cat .err)" "1:plinth: no cache directory: set PLINTH_CACHE or HOME" "no cache directory is a clear error"
+printf 'name: p\nversion: 1.0.0\nrepositories: [host]\npackages: [libc6]\n' >p.yaml
+env -u HOME -u PLINTH_CACHE -u XDG_CACHE_HOME "$PLINTH" lock p.yaml >/dev/null 2>.err; rc=$?
+t_is "$rc:$(cat .err)" "1:plinth: no cache directory for Debian packages: set PLINTH_CACHE or HOME" \
+	"no cache directory is a clear error when packages need one"
+printf 'name: p\nversion: 1.0.0\n' >nopkg.yaml
+env -u HOME -u PLINTH_CACHE -u XDG_CACHE_HOME "$PLINTH" build nopkg.yaml -o nopkg --frozen >/dev/null 2>.err
+t_is "$?:$(cat .err)" "0:" "a recipe without packages needs no cache and no lock, even --frozen"
 
 t_done

@@ -32,6 +32,17 @@ apt_deb clash-b 1.0 FILE=/usr/share/clash:b >/dev/null
 apt_deb same-a 1.0 FILE=/usr/share/same:s >/dev/null
 apt_deb same-b 1.0 FILE=/usr/share/same:s >/dev/null
 apt_deb x-conflicts 1.0 all Conflicts=mawk >/dev/null
+# a hard link, a setuid program, a file the recipe excludes by its old path
+links_hook() {
+	mkdir -p "$1/bin" "$1/usr/bin"
+	printf 'program' >"$1/usr/bin/prog"
+	ln "$1/usr/bin/prog" "$1/usr/bin/prog-link"
+	printf 'su' >"$1/bin/su" && chmod 4755 "$1/bin/su"
+	printf 'gone' >"$1/bin/excluded"
+}
+APT_DEB_HOOK=links_hook apt_deb links 1.0 >/dev/null
+# a newer base-files ships the merged-/usr links itself
+APT_DEB_DEFAULT_FILES=0 apt_deb merged-base 1.0 LINK=/bin:usr/bin LINK=/lib64:usr/lib64 >/dev/null
 mkdir srv
 apt_archive srv/good stable || exit 1
 apt_serve srv || exit 1
@@ -149,6 +160,19 @@ sed -i 's/packages: \[foo\]/packages: [foo, ca-certificates]/' pk.yaml
 echo "description: only the description changed" >>pk.yaml
 run_plinth build pk.yaml -o out8
 t_is "$rc" 0 "changing what the lock does not cover keeps it valid"
+
+# ---- what dpkg would not have done ------------------------------------------
+recipe links '${APT_URL}/good' 'links, merged-base'
+echo 'exclude: [/bin/excluded]' >>links.yaml
+run_plinth build links.yaml -o links
+t_is "$rc" 0 "a package with hard links, setuid bits and its own /usr links builds"
+layer links >links.tar
+list=$(tar -tvf links.tar | awk '{ s = $1 " " $6; for (i = 7; i <= NF; i++) s = s " " $i; print s }')
+t_is "$(tar -xOf links.tar usr/bin/prog-link)" "program" "a hard link becomes a copy of its file"
+t_like "$list" "^-rwxr-xr-x usr/bin/su$" "setuid bits are dropped"
+t_is "$(echo "$list" | grep -c excluded)" 0 "exclude matches the path the package names"
+t_like "$list" "^lrwxrwxrwx bin -> usr/bin$" "a package's own /bin link is kept as plinth's"
+t_is "$(echo "$list" | grep -c '^l.* usr/bin -> ')" 0 "...and not moved into /usr"
 
 # ---- resolution errors ----------------------------------------------------
 recipe r1 '${APT_URL}/good' 'fo'
