@@ -57,5 +57,6 @@ int pl__deb_read(const void *p, size_t len, const char *name, struct pl__deb *ou
 		 struct pl_error **err);
 
 void pl__deb_release(struct pl__deb *d);
+#define cleanup_deb __attribute__((cleanup(pl__deb_release)))
 
 #endif

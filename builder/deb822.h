@@ -49,5 +49,6 @@ int pl__deb822_next(struct pl__deb822 *d, struct pl__para *p, struct pl_error **
 const struct pl__field *pl__para_get(const struct pl__para *p, const char *name);
 
 void pl__para_release(struct pl__para *p);
+#define cleanup_para __attribute__((cleanup(pl__para_release)))
 
 #endif

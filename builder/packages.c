@@ -66,6 +66,7 @@ static void repos_release(struct repos *r)
 	pl__repos_free(r->v, r->n);
 	*r = (struct repos){ 0 };
 }
+#define cleanup_repos __attribute__((cleanup(repos_release)))
 
 static int strv_copy(const struct pl__strv *s, char ***out, size_t *n, struct pl_error **err)
 {
@@ -297,7 +298,7 @@ static int load_repo(const struct pl_apt_options *o, struct pl__cache *c, struct
 		     const struct pl__repo *repo, size_t ri, struct pl_error **err)
 {
 	for (size_t s = 0; s < repo->nsuites; s++) {
-		__attribute__((cleanup(pl__release_release))) struct pl__release rel = { 0 };
+		cleanup_release struct pl__release rel = { 0 };
 		int rc = load_release(o, c, repo, repo->suites[s], &rel, err);
 		if (rc < 0)
 			return rc;
@@ -357,7 +358,7 @@ int pl__packages_resolve(const struct pl_recipe *r, const struct pl_apt_options 
 		return pl__error_set(
 		    err, PL_EINVAL, 0,
 		    "no cache directory for Debian packages: set PLINTH_CACHE or HOME");
-	__attribute__((cleanup(repos_release))) struct repos repos = { 0 };
+	cleanup_repos struct repos repos = { 0 };
 	cleanup_cache struct pl__cache *c = NULL;
 	cleanup_universe struct pl__universe *u = NULL;
 	if ((rc = repos_of(r, o, &repos, err)) < 0 ||
@@ -741,7 +742,7 @@ static int check_control(const struct pl__locked *p, const struct pl__deb *d, co
 			 struct pl_error **err)
 {
 	struct pl__deb822 dd;
-	__attribute__((cleanup(pl__para_release))) struct pl__para para = { 0 };
+	cleanup_para struct pl__para para = { 0 };
 	cleanup_free char *where = pl__asprintf(err, "%s: control", name);
 	if (!where)
 		return PL_ENOMEM;
@@ -766,7 +767,7 @@ static int install_deb(struct ictx *c, const struct pl__locked *p, const char *d
 	    pl__asprintf(c->err, "%s_%s_%s.deb", p->name, p->version, p->arch);
 	if (!name)
 		return PL_ENOMEM;
-	__attribute__((cleanup(pl__deb_release))) struct pl__deb d = { 0 };
+	cleanup_deb struct pl__deb d = { 0 };
 	int rc = pl__deb_read(data, len, name, &d, c->err);
 	if (rc == 0)
 		rc = check_control(p, &d, name, c->err);
@@ -936,7 +937,7 @@ int pl__packages_install(const struct pl_recipe *r, const struct pl__lock *l,
 		    err, PL_EINVAL, 0,
 		    "no cache directory for Debian packages: set PLINTH_CACHE or HOME");
 	cleanup_cache struct pl__cache *cache = NULL;
-	__attribute__((cleanup(repos_release))) struct repos repos = { 0 };
+	cleanup_repos struct repos repos = { 0 };
 	int rc = pl__cache_open(o->cache_dir, o->cancel, &cache, err);
 	if (rc < 0)
 		return rc;

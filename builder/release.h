@@ -59,6 +59,7 @@ struct pl__release {
 int pl__release_parse(const char *name, const char *text, size_t len, struct pl__release *out,
 		      struct pl_error **err);
 void pl__release_release(struct pl__release *r);
+#define cleanup_release __attribute__((cleanup(pl__release_release)))
 
 /* The entry for `path` in r's SHA256 list, or NULL. */
 const struct pl__release_file *pl__release_find(const struct pl__release *r, const char *path);
