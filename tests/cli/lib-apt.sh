@@ -345,6 +345,23 @@ apt_serve() {
 	export APT_PORT APT_URL="http://127.0.0.1:$APT_PORT" APT_LOG
 }
 
+# apt_recipe NAME URI PACKAGES [KEYRING]: write NAME.yaml, a recipe (image
+# name "img", version 1.0.0) that takes PACKAGES (comma-separated) from the
+# archive at URI (suite stable, component main), checked against KEYRING
+# (default good.gpg, beside the recipe).  Append more keys as needed.
+apt_recipe() {
+	cat >"$1.yaml" <<EOF
+name: img
+version: 1.0.0
+repositories:
+  - uri: $2
+    suites: [stable]
+    components: [main]
+    keyring: ${4:-good.gpg}
+packages: [$3]
+EOF
+}
+
 # apt_cleanup: stop the servers and the gpg-agents of every key; safe to
 # run twice.
 apt_cleanup() {

@@ -47,19 +47,9 @@ mkdir srv
 apt_archive srv/good stable || exit 1
 apt_serve srv || exit 1
 
-recipe() { # NAME URI PACKAGES [KEYRING]
-	cat >"$1.yaml" <<EOF
-name: $1
-version: 1.0.0
-repositories:
-  - uri: $2
-    suites: [stable]
-    components: [main]
-    keyring: ${4:-good.gpg}
-packages: [$3]
-assume-installed: [openssl]
-EOF
-}
+# recipe NAME URI PACKAGES [KEYRING]: apt_recipe, with ca-certificates'
+# openssl assumed
+recipe() { apt_recipe "$@" && echo 'assume-installed: [openssl]' >>"$1.yaml"; }
 # layer LAYOUT: the image's layer as an uncompressed tar
 layer() {
 	local m

@@ -19,18 +19,7 @@ cp -a srv/good srv/base # pristine copy to make bad archives from
 
 # bad ARCHIVE: a fresh copy of the good archive in srv/ARCHIVE
 bad() { rm -rf "srv/$1" && cp -a srv/base "srv/$1"; }
-recipe() { # NAME URI PACKAGES [KEYRING]
-	cat >"$1.yaml" <<EOF
-name: img
-version: 1.0.0
-repositories:
-  - uri: $2
-    suites: [stable]
-    components: [main]
-    keyring: ${4:-good.gpg}
-packages: [$3]
-EOF
-}
+recipe() { apt_recipe "$@"; }
 # refused DESC ARCHIVE REGEX [KEYRING]: building from srv/ARCHIVE over HTTP
 # with a cache of its own fails with REGEX, writes no layout, leaves no
 # temporary file and caches nothing but what was verified.

@@ -469,7 +469,7 @@ static int server_start(struct server *s)
 	}
 	close(out[0]);
 	line[n] = '\0';
-	s->port = atoi(line);
+	s->port = (int)strtol(line, NULL, 10);
 	return s->port > 0 ? 0 : -1;
 }
 
