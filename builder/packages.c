@@ -703,12 +703,15 @@ static int install_entry(struct ictx *c, const char *pkg, struct pl__deb *d, siz
 	}
 	e.path = path;
 	const struct pl__entry *have = pl__tree_get(c->t, path);
+	/* 1: add it; 0: another package ships the same; < 0: an error */
 	int rc = have && from_package(have) ? shared_ok(c, pkg, have, &e) : 1;
-	if (rc <= 0 || !(e.origin = pl__asprintf(c->err, "package '%s'", pkg))) {
+	if (rc == 1 && !(e.origin = pl__asprintf(c->err, "package '%s'", pkg)))
+		rc = PL_ENOMEM;
+	if (rc <= 0) {
 		free(e.target);
 		if (de->kind == PL__DEB_HARDLINK)
 			free(e.data);
-		return rc < 0 ? rc : rc == 0 ? 0 : PL_ENOMEM;
+		return rc;
 	}
 	if (de->kind == PL__DEB_REG)
 		de->data = NULL;
@@ -825,6 +828,8 @@ static int cmp_entry_path(const void *a, const void *b)
 static int ca_bundle(struct ictx *c)
 {
 	static const char dir[] = "usr/share/ca-certificates/";
+	if (!pl__tree_get(c->t, "usr/share/ca-certificates"))
+		return 0;
 	size_t total = pl__tree_count(c->t), n = 0;
 	cleanup_free const struct pl__entry **certs = pl__calloc(total + 1, sizeof(*certs), c->err);
 	if (!certs)
@@ -836,8 +841,6 @@ static int ca_bundle(struct ictx *c)
 		    len > 4 && !strcmp(e->path + len - 4, ".crt"))
 			certs[n++] = e;
 	}
-	if (!pl__tree_get(c->t, "usr/share/ca-certificates"))
-		return 0;
 	qsort(certs, n, sizeof(*certs), cmp_entry_path);
 	cleanup_buf struct pl_buf b = { 0 };
 	if (pl_buf_init(&b, 0, c->err) < 0)
