@@ -58,37 +58,6 @@ void pl__cache_freep(struct pl__cache **c)
 	pl__cache_free(*c);
 }
 
-/* mkdir -p: create `path` and whichever of its ancestors are missing. */
-static int mkdir_parents(const char *path, struct pl_error **err)
-{
-	size_t n = strlen(path);
-	if (n == 0)
-		return pl__error_set(err, PL_EINVAL, 0, "the cache directory is an empty path");
-	if (n >= PATH_MAX)
-		return pl__error_set(err, PL_ELIMIT, 0, "cache directory '%s' is too long a path",
-				     path);
-	char p[PATH_MAX];
-	memcpy(p, path, n + 1);
-	for (size_t i = 1; i <= n; i++) {
-		if (p[i] != '/' && p[i] != '\0')
-			continue;
-		if (p[i - 1] == '/')
-			continue;
-		char saved = p[i];
-		p[i] = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-			/* e.g. EACCES or EROFS for an ancestor that exists */
-			int e = errno;
-			struct stat st;
-			if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
-				return pl__error_set(err, PL_ESYS, e,
-						     "cannot create directory '%s'", p);
-		}
-		p[i] = saved;
-	}
-	return 0;
-}
-
 static int open_subdir(struct pl__cache *c, const char *name, int *out, struct pl_error **err)
 {
 	if (mkdirat(c->dirfd, name, 0755) < 0 && errno != EEXIST)
@@ -133,7 +102,7 @@ int pl__cache_open(const char *dir, const volatile int *cancel, struct pl__cache
 	c->path = pl__strdup(dir, err);
 	if (!c->path)
 		return PL_ENOMEM;
-	int rc = mkdir_parents(dir, err);
+	int rc = pl__mkdir_p(dir, 0755, err);
 	if (rc < 0)
 		return rc;
 	c->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

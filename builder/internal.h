@@ -135,6 +135,9 @@ char *pl_buf_detach(struct pl_buf *b, size_t *len);
 
 /* ---- files --------------------------------------------------------- */
 
+/* mkdir -p: create `path` (and its missing ancestors) with `mode`. */
+int pl__mkdir_p(const char *path, mode_t mode, struct pl_error **err);
+
 /* Read a whole regular file of at most `max` bytes (NUL-terminated). */
 int pl__read_file(const char *path, size_t max, char **out, size_t *len, struct pl_error **err);
 int pl__read_fileat(int dirfd, const char *name, size_t max, char **out, size_t *len,

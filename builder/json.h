@@ -4,6 +4,8 @@
 
 #include <jansson.h>
 
+#include "internal.h"
+
 static inline void pl__json_decrefp(json_t **j)
 {
 	json_decref(*j);
@@ -27,6 +29,18 @@ static inline json_t *pl__json_strings(char *const *v, size_t n)
 			return NULL;
 		}
 	return a;
+}
+
+/* Parse `len` bytes of `text` as JSON, refusing duplicate keys: 0 with *out,
+ * or PL_EINVAL with "WHAT: line L, column C: why" (`what` names the text). */
+static inline int pl__json_parse(const char *what, const char *text, size_t len, json_t **out,
+				 struct pl_error **err)
+{
+	json_error_t je;
+	if (!(*out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)))
+		return pl__error_set(err, PL_EINVAL, 0, "%s: line %d, column %d: %s", what,
+				     je.line, je.column, je.text);
+	return 0;
 }
 
 #endif

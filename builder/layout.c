@@ -10,6 +10,7 @@
 
 #include "json.h"
 #include "layout.h"
+#include "oci.h"
 
 #define STAGE_PREFIX    ".plinth-"
 #define LAYOUT_FILE_MAX 4096
@@ -394,6 +395,143 @@ int pl__layout_blob_put(struct pl__layout *l, const void *p, size_t n,
 	}
 	pl__sha256(p, n, digest);
 	return pl__layout_blob_close(l, fd, digest, err);
+}
+
+struct pl__blob_reader *pl__blob_reader_new(int fd, const uint8_t digest[PL_SHA256_LEN],
+					    uint64_t size, struct pl_error **err)
+{
+	struct pl__blob_reader *r = pl__calloc(1, sizeof(*r), err);
+	if (!r)
+		return NULL;
+	if (!(r->sha = pl__sha256_new(err))) {
+		free(r);
+		return NULL;
+	}
+	r->fd = fd;
+	r->size = size;
+	memcpy(r->want, digest, PL_SHA256_LEN);
+	return r;
+}
+
+void pl__blob_reader_free(struct pl__blob_reader *r)
+{
+	if (!r)
+		return;
+	pl__sha256_free(r->sha);
+	free(r);
+}
+
+void pl__blob_reader_freep(struct pl__blob_reader **r)
+{
+	pl__blob_reader_free(*r);
+}
+
+ssize_t pl__blob_reader_next(struct pl__blob_reader *r)
+{
+	if (r->over || r->read_errno)
+		return -1;
+	ssize_t n;
+	do
+		n = read(r->fd, r->buf, sizeof(r->buf));
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		r->read_errno = errno;
+		return -1;
+	}
+	if ((uint64_t)n > r->size - r->got) {
+		r->over = true;
+		return -1;
+	}
+	pl__sha256_update(r->sha, r->buf, (size_t)n);
+	r->got += (uint64_t)n;
+	return n;
+}
+
+int pl__blob_reader_finish(struct pl__blob_reader *r)
+{
+	while (pl__blob_reader_next(r) > 0)
+		;
+	if (r->read_errno)
+		return -1;
+	if (r->over || r->got != r->size)
+		return PL__BLOB_SIZE;
+	uint8_t got[PL_SHA256_LEN];
+	pl__sha256_final(r->sha, got);
+	return memcmp(got, r->want, PL_SHA256_LEN) ? PL__BLOB_DIGEST : PL__BLOB_OK;
+}
+
+/* Stream `in` to `out` (unless that is -1) through a blob reader; *bad
+ * says it did not match `digest` and `size`. */
+static int copy_checked(int in, int out, const uint8_t digest[PL_SHA256_LEN], uint64_t size,
+			bool *bad, struct pl_error **err)
+{
+	cleanup_blob_reader struct pl__blob_reader *r = pl__blob_reader_new(in, digest, size, err);
+	if (!r)
+		return PL_ENOMEM;
+	ssize_t n;
+	while ((n = pl__blob_reader_next(r)) > 0)
+		if (out >= 0 && pl__write_all(out, r->buf, (size_t)n) < 0)
+			return pl__error_set(err, PL_ESYS, errno, "cannot write");
+	int rc = pl__blob_reader_finish(r);
+	if (rc < 0)
+		return pl__error_set(err, PL_ESYS, r->read_errno, "cannot read");
+	*bad = rc != PL__BLOB_OK;
+	return 0;
+}
+
+int pl__layout_blob_copy(struct pl__layout *l, const char *src, const uint8_t digest[PL_SHA256_LEN],
+			 uint64_t size, struct pl_error **err)
+{
+	char ds[PL_DIGEST_STR_LEN + 1];
+	pl__digest_str(digest, ds);
+	const char *hex = ds + 7;
+	/* Staged already, and checked then. */
+	if (faccessat(l->blobsfd, hex, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	cleanup_close int in = -1;
+	int rc = pl__blob_open(src, digest, &in, err);
+	if (rc < 0)
+		return rc;
+	struct stat st;
+	if (fstat(in, &st) < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot stat blob %s in '%s'", ds, src);
+	if ((uint64_t)st.st_size != size)
+		return pl__error_set(err, PL_EDIGEST, 0,
+				     "blob %s in '%s' is %llu bytes, its descriptor says %llu", ds,
+				     src, (unsigned long long)st.st_size, (unsigned long long)size);
+
+	/* Link the very file opened (no second lookup by name), then check
+	 * what was linked; where linking fails (another file system, a file
+	 * of another user), copy. */
+	char name[32], proc[64];
+	tmp_name(name, sizeof(name), ++l->tmp_seq);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", in);
+	bool linked = linkat(AT_FDCWD, proc, l->blobsfd, name, AT_SYMLINK_FOLLOW) == 0;
+	cleanup_close int out = -1;
+	if (!linked) {
+		out = openat(l->blobsfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (out < 0)
+			return pl__error_set(err, PL_ESYS, errno, "cannot create a blob in '%s'",
+					     l->path);
+	}
+	bool bad = false;
+	rc = copy_checked(in, out, digest, size, &bad, err);
+	if (rc < 0 || bad) {
+		unlinkat(l->blobsfd, name, 0);
+		if (rc < 0)
+			return pl__error_wrap(err, rc, "blob %s from '%s' into '%s'", ds, src,
+					      l->path);
+		return pl__error_set(err, PL_EDIGEST, 0,
+				     "blob %s in '%s' does not match its digest", ds, src);
+	}
+	if (!linked)
+		return pl__layout_blob_close(l, pl__steal_fd(&out), digest, err);
+	if (renameat(l->blobsfd, name, l->blobsfd, hex) < 0) {
+		int e = errno;
+		unlinkat(l->blobsfd, name, 0);
+		return pl__error_set(err, PL_ESYS, e, "cannot stage blob %s", hex);
+	}
+	return 0;
 }
 
 static json_t *descriptor_json(const struct pl__descriptor *d, const char *tag)

@@ -38,6 +38,48 @@ int pl__layout_blob_close(struct pl__layout *l, int fd, const uint8_t digest[PL_
 int pl__layout_blob_put(struct pl__layout *l, const void *p, size_t n,
 			uint8_t digest[PL_SHA256_LEN], struct pl_error **err);
 
+/*
+ * A blob read in chunks: every byte counted against the `size` its
+ * descriptor gives and hashed, for checking once it is all read.
+ * Invariants: got <= size; once `over` or `read_errno` is set, nothing
+ * more is read.
+ */
+struct pl__blob_reader {
+	int fd;          /* borrowed */
+	uint64_t size;   /* what the descriptor says */
+	uint64_t got;    /* read so far */
+	bool over;       /* the blob has more than `size` bytes */
+	int read_errno;  /* a read failed */
+	char buf[65536]; /* the last chunk read */
+	struct pl_sha256 *sha;
+	uint8_t want[PL_SHA256_LEN];
+};
+
+struct pl__blob_reader *pl__blob_reader_new(int fd, const uint8_t digest[PL_SHA256_LEN],
+					    uint64_t size, struct pl_error **err);
+void pl__blob_reader_free(struct pl__blob_reader *r);
+void pl__blob_reader_freep(struct pl__blob_reader **r);
+#define cleanup_blob_reader __attribute__((cleanup(pl__blob_reader_freep)))
+
+/* The next chunk, in r->buf: its length, 0 at the end of the file, -1 when
+ * a read failed or the blob turned out longer than `size`. */
+ssize_t pl__blob_reader_next(struct pl__blob_reader *r);
+
+/* What pl__blob_reader_finish() found. */
+enum pl__blob_check { PL__BLOB_OK, PL__BLOB_SIZE, PL__BLOB_DIGEST };
+
+/* Read what is left, then check size and digest.  @return an enum
+ * pl__blob_check, or -1 when a read failed (r->read_errno says why). */
+int pl__blob_reader_finish(struct pl__blob_reader *r);
+
+/*
+ * Stage the blob `digest` of the layout `src` (another layout, or this
+ * one), checking its content against the digest and `size` on the way:
+ * hard-linked when it can be, copied otherwise.
+ */
+int pl__layout_blob_copy(struct pl__layout *l, const char *src, const uint8_t digest[PL_SHA256_LEN],
+			 uint64_t size, struct pl_error **err);
+
 struct pl__descriptor {
 	const char *media_type;
 	uint8_t digest[PL_SHA256_LEN];

@@ -436,3 +436,33 @@ uint64_t pl__str_hash(const char *s)
 		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
 	return h;
 }
+
+/* mkdir -p: create `path` and whichever of its ancestors are missing. */
+int pl__mkdir_p(const char *path, mode_t mode, struct pl_error **err)
+{
+	size_t n = strlen(path);
+	if (n == 0)
+		return pl__error_set(err, PL_EINVAL, 0, "a directory cannot be an empty path");
+	if (n >= PATH_MAX)
+		return pl__error_set(err, PL_ELIMIT, 0, "directory '%s' is too long a path", path);
+	char p[PATH_MAX];
+	memcpy(p, path, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (p[i] != '/' && p[i] != '\0')
+			continue;
+		if (p[i - 1] == '/')
+			continue;
+		char saved = p[i];
+		p[i] = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST) {
+			/* e.g. EACCES or EROFS for an ancestor that exists */
+			int e = errno;
+			struct stat st;
+			if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
+				return pl__error_set(err, PL_ESYS, e,
+						     "cannot create directory '%s'", p);
+		}
+		p[i] = saved;
+	}
+	return 0;
+}

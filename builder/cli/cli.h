@@ -19,6 +19,25 @@ struct cmd_spec {
 
 int cmd_build(int argc, char **argv);
 int cmd_lock(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_catalog(int argc, char **argv);
+int cmd_admit(int argc, char **argv);
+
+/*
+ * Catalog options for a command: the directory is `arg` (a --catalog
+ * value), else $PLINTH_CATALOG, else NULL; the state directory (rollback
+ * memory) is $PLINTH_STATE, else $XDG_STATE_HOME/plinth, else
+ * ~/.local/state/plinth, held in `buf`; now is the wall clock.  Returns 0,
+ * or EXIT_FAIL after reporting that there is no state directory (rollbacks
+ * would go unnoticed) or that its name is too long for `buf`.
+ */
+struct pl_catalog_options;
+int cli_catalog_options(struct pl_catalog_options *o, const char *arg, char *buf, size_t size);
+
+/* The text `--help` shows about the catalog's environment. */
+extern const char cli_catalog_env_help[];
 
 /*
  * Fill `o` from the environment: the cache ($PLINTH_CACHE, else

@@ -13,6 +13,11 @@
 static const struct cmd_spec cmds[] = {
 	{ "build", cmd_build, "build an OCI image from a recipe" },
 	{ "lock", cmd_lock, "resolve a recipe's Debian packages and pin them in its lock" },
+	{ "keygen", cmd_keygen, "make an ECDSA P-256 key pair for signing" },
+	{ "sign", cmd_sign, "sign an image (cosign-compatible)" },
+	{ "verify", cmd_verify, "check an image's signature" },
+	{ "catalog", cmd_catalog, "the signed, versioned catalog of approved bases" },
+	{ "admit", cmd_admit, "may this image run? (signed, every base approved)" },
 	{ NULL, NULL, NULL },
 };
 

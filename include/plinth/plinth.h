@@ -11,6 +11,8 @@
 #include "plinth/recipe.h"
 #include "plinth/packages.h"
 #include "plinth/build.h"
+#include "plinth/sign.h"
+#include "plinth/catalog.h"
 
 #define PLINTH_VERSION "0.1.0"
 
