@@ -14,13 +14,20 @@
 #include <unistd.h>
 
 #include "assemble.h"
+#include "baseimg.h"
 
 struct actx {
 	const struct pl_recipe *r;
+	const struct pl__baseimg *base; /* NULL: scratch */
 	struct pl__tree *t;
 	char *root; /* realpath of the recipe's directory */
 	struct pl_error **err;
 };
+
+static bool base_has(const struct actx *a, const char *path)
+{
+	return a->base && pl__baseimg_get(a->base, path);
+}
 
 static char *origin_of(const struct actx *a, struct pl__pos pos)
 {
@@ -71,30 +78,135 @@ static bool builtin_gid(uint32_t gid)
 	return gid == 0 || gid == 65532 || gid == 65534;
 }
 
+/* The base's accounts (none on scratch), released together. */
+struct base_accounts {
+	struct pl__account *users, *groups;
+	size_t nusers, ngroups;
+};
+
+static void base_accounts_release(struct base_accounts *b)
+{
+	pl__accounts_free(b->users, b->nusers);
+	pl__accounts_free(b->groups, b->ngroups);
+}
+
+static const struct pl__account *account_named(const struct pl__account *v, size_t n,
+					       const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i].name, name))
+			return &v[i];
+	return NULL;
+}
+
+static const struct pl__account *account_with_id(const struct pl__account *v, size_t n, uint32_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].id == id)
+			return &v[i];
+	return NULL;
+}
+
+/* Start a passwd or group file with the base's one, newline-terminated. */
+static int base_file(struct actx *a, const char *path, struct pl_buf *b)
+{
+	const struct pl__bentry *e = a->base ? pl__baseimg_get(a->base, path) : NULL;
+	if (!e || !e->size)
+		return 0;
+	if (pl_buf_add(b, e->data, e->size, a->err) < 0 ||
+	    (e->data[e->size - 1] != '\n' && pl_buf_add(b, "\n", 1, a->err) < 0))
+		return PL_ENOMEM;
+	return 0;
+}
+
+/* Whether a base account stands in for the built-in one: same name or id. */
+static bool base_builtin(const struct pl__account *v, size_t n, const char *name, uint32_t id)
+{
+	return account_named(v, n, name) || account_with_id(v, n, id);
+}
+
+/* A recipe group: 1 when the base has it already, 0 to add it, or an error. */
+static int check_group(struct actx *a, const struct base_accounts *ba, const char *name,
+		       uint32_t gid, struct pl__pos pos)
+{
+	const struct pl__account *same = account_named(ba->groups, ba->ngroups, name);
+	const struct pl__account *with = account_with_id(ba->groups, ba->ngroups, gid);
+	if (same && same->gid == gid)
+		return 1;
+	if (same || with)
+		return fail_at(a, pos, "group '%s' (gid %u) clashes with the base's '%s' (gid %u)",
+			       name, gid, (same ? same : with)->name, (same ? same : with)->gid);
+	return 0;
+}
+
+static int check_user(struct actx *a, const struct base_accounts *ba, const struct pl__user *u)
+{
+	const struct pl__account *same = account_named(ba->users, ba->nusers, u->name);
+	const struct pl__account *with = account_with_id(ba->users, ba->nusers, u->uid);
+	if (same && same->id == u->uid && same->gid == u->gid && !strcmp(same->home, u->home) &&
+	    !strcmp(same->shell, u->shell))
+		return 1;
+	if (same)
+		return fail_at(a, u->pos,
+			       "user '%s' (uid %u, gid %u, home '%s', shell '%s') differs from "
+			       "the base's (uid %u, gid %u, home '%s', shell '%s')",
+			       u->name, u->uid, u->gid, u->home, u->shell, same->id, same->gid,
+			       same->home, same->shell);
+	if (with)
+		return fail_at(a, u->pos,
+			       "user '%s' (uid %u) clashes with the base's '%s' (uid %u)", u->name,
+			       u->uid, with->name, with->id);
+	return 0;
+}
+
 static int add_accounts(struct actx *a)
 {
+	static const struct {
+		const char *name, *passwd;
+		uint32_t id;
+	} builtin[] = {
+		{ "root", "root:x:0:0:root:/root:/sbin/nologin\n", 0 },
+		{ "nobody", "nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n", 65534 },
+		{ "nonroot", "nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n", 65532 },
+	};
 	const struct pl_recipe *r = a->r;
+	__attribute__((cleanup(base_accounts_release))) struct base_accounts ba = { 0 };
+	int rc;
+	if (a->base &&
+	    ((rc = pl__baseimg_accounts(a->base, false, &ba.users, &ba.nusers, a->err)) < 0 ||
+	     (rc = pl__baseimg_accounts(a->base, true, &ba.groups, &ba.ngroups, a->err)) < 0))
+		return pl__error_wrap(a->err, rc, "the base image");
 	cleanup_buf struct pl_buf passwd = { 0 };
 	cleanup_buf struct pl_buf group = { 0 };
 	if (pl_buf_init(&passwd, 0, a->err) < 0 || pl_buf_init(&group, 0, a->err) < 0)
 		return PL_ENOMEM;
-	if (pl_buf_adds(&passwd,
-			"root:x:0:0:root:/root:/sbin/nologin\n"
-			"nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n"
-			"nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n",
-			a->err) < 0 ||
-	    pl_buf_adds(&group, "root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n", a->err) < 0)
-		return PL_ENOMEM;
-	for (size_t i = 0; i < r->ngroups; i++)
-		if (pl_buf_addf(&group, a->err, "%s:x:%u:\n", r->groups[i].name, r->groups[i].gid) <
-		    0)
+	if ((rc = base_file(a, "etc/passwd", &passwd)) < 0 ||
+	    (rc = base_file(a, "etc/group", &group)) < 0)
+		return rc;
+	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++) {
+		if (!base_builtin(ba.users, ba.nusers, builtin[i].name, builtin[i].id) &&
+		    pl_buf_adds(&passwd, builtin[i].passwd, a->err) < 0)
 			return PL_ENOMEM;
+		if (!base_builtin(ba.groups, ba.ngroups, builtin[i].name, builtin[i].id) &&
+		    pl_buf_addf(&group, a->err, "%s:x:%u:\n", builtin[i].name, builtin[i].id) < 0)
+			return PL_ENOMEM;
+	}
+	for (size_t i = 0; i < r->ngroups; i++) {
+		const struct pl__group *g = &r->groups[i];
+		if ((rc = check_group(a, &ba, g->name, g->gid, g->pos)) < 0)
+			return rc;
+		if (rc == 0 && pl_buf_addf(&group, a->err, "%s:x:%u:\n", g->name, g->gid) < 0)
+			return PL_ENOMEM;
+	}
 	for (size_t i = 0; i < r->nusers; i++) {
 		const struct pl__user *u = &r->users[i];
-		if (pl_buf_addf(&passwd, a->err, "%s:x:%u:%u:%s:%s:%s\n", u->name, u->uid, u->gid,
-				u->name, u->home, u->shell) < 0)
+		if ((rc = check_user(a, &ba, u)) < 0)
+			return rc;
+		if (rc == 0 && pl_buf_addf(&passwd, a->err, "%s:x:%u:%u:%s:%s:%s\n", u->name,
+					   u->uid, u->gid, u->name, u->home, u->shell) < 0)
 			return PL_ENOMEM;
-		if (builtin_gid(u->gid) || group_by_gid(r, u->gid))
+		if (builtin_gid(u->gid) || group_by_gid(r, u->gid) ||
+		    account_with_id(ba.groups, ba.ngroups, u->gid))
 			continue;
 		/* A user whose gid no group has gets a group of its own name. */
 		for (size_t j = 0; j < r->ngroups; j++)
@@ -103,13 +215,15 @@ static int add_accounts(struct actx *a)
 					       "user '%s' has gid %u, which no group has, and the "
 					       "group named '%s' has gid %u",
 					       u->name, u->gid, u->name, r->groups[j].gid);
+		if ((rc = check_group(a, &ba, u->name, u->gid, u->pos)) < 0)
+			return rc;
 		bool done = false; /* generated already, for an earlier user */
 		for (size_t j = 0; j < i && !done; j++)
 			done = r->users[j].gid == u->gid;
 		if (!done && pl_buf_addf(&group, a->err, "%s:x:%u:\n", u->name, u->gid) < 0)
 			return PL_ENOMEM;
 	}
-	int rc = add_generated(a, "etc/passwd", PL__REG, 0644, 0, 0, &passwd);
+	rc = add_generated(a, "etc/passwd", PL__REG, 0644, 0, 0, &passwd);
 	return rc < 0 ? rc : add_generated(a, "etc/group", PL__REG, 0644, 0, 0, &group);
 }
 
@@ -119,6 +233,42 @@ static int add_text(struct actx *a, const char *path, const char *text)
 	if (pl_buf_init(&b, 0, a->err) < 0 || pl_buf_adds(&b, text, a->err) < 0)
 		return PL_ENOMEM;
 	return add_generated(a, path, PL__REG, 0644, 0, 0, &b);
+}
+
+static int add_homes(struct actx *a)
+{
+	const struct pl_recipe *r = a->r;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < r->nusers; i++) {
+		const struct pl__user *u = &r->users[i];
+		if (!strncmp(u->home, "/home/", 6))
+			rc = add_generated(a, u->home + 1, PL__DIR, 0700, u->uid, u->gid, NULL);
+	}
+	return rc;
+}
+
+/*
+ * Whether the image gets plinth's /etc/os-release, which names it: always
+ * on scratch; on a base whose os-release is plinth's too (ID=plinth), or
+ * that has none.  Any other os-release names the distribution the base's
+ * packages come from, which scanners read to match vulnerabilities: kept.
+ */
+static bool own_os_release(const struct actx *a)
+{
+	const struct pl__bentry *e = a->base ? pl__baseimg_get(a->base, "etc/os-release") : NULL;
+	if (!e)
+		return true;
+	if (e->kind != PL__B_REG || !e->data)
+		return false;
+	for (const char *line = e->data; line; line = strchr(line, '\n')) {
+		line += *line == '\n';
+		if (!strncmp(line, "ID=", 3)) {
+			const char *v = line + 3 + (line[3] == '"');
+			return !strncmp(v, "plinth", 6) &&
+			       (v[6] == '"' || v[6] == '\n' || v[6] == '\0');
+		}
+	}
+	return false;
 }
 
 static int add_defaults(struct actx *a)
@@ -135,12 +285,15 @@ static int add_defaults(struct actx *a)
 	};
 	const struct pl_recipe *r = a->r;
 	int rc = 0;
+	/* on a base, the base's own win: the derived image changes only what
+	 * its recipe asks for */
 	for (size_t i = 0; rc == 0 && i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		rc = add_generated(a, dirs[i].path, PL__DIR, dirs[i].mode, dirs[i].owner,
-				   dirs[i].owner, NULL);
+		if (!base_has(a, dirs[i].path))
+			rc = add_generated(a, dirs[i].path, PL__DIR, dirs[i].mode, dirs[i].owner,
+					   dirs[i].owner, NULL);
 	if (rc == 0)
 		rc = add_accounts(a);
-	if (rc == 0)
+	if (rc == 0 && !base_has(a, "etc/nsswitch.conf"))
 		rc = add_text(a, "etc/nsswitch.conf",
 			      "passwd:         files\n"
 			      "group:          files\n"
@@ -156,6 +309,8 @@ static int add_defaults(struct actx *a)
 			      "rpc:            files\n");
 	if (rc < 0)
 		return rc;
+	if (!own_os_release(a))
+		return add_homes(a);
 	cleanup_buf struct pl_buf os = { 0 };
 	if (pl_buf_init(&os, 0, a->err) < 0 ||
 	    pl_buf_addf(&os, a->err,
@@ -167,12 +322,7 @@ static int add_defaults(struct actx *a)
 			r->name, r->version, r->name, r->version) < 0)
 		return PL_ENOMEM;
 	rc = add_generated(a, "etc/os-release", PL__REG, 0644, 0, 0, &os);
-	for (size_t i = 0; rc == 0 && i < r->nusers; i++) {
-		const struct pl__user *u = &r->users[i];
-		if (!strncmp(u->home, "/home/", 6))
-			rc = add_generated(a, u->home + 1, PL__DIR, 0700, u->uid, u->gid, NULL);
-	}
-	return rc;
+	return rc < 0 ? rc : add_homes(a);
 }
 
 static const char *type_name(mode_t m)
@@ -405,8 +555,119 @@ static int add_declared(struct actx *a)
 	return rc;
 }
 
-int pl__assemble(const struct pl_recipe *r, pl__assemble_hook packages, void *ctx,
-		 struct pl__tree **out, struct pl_error **err)
+/* ---- on a base ------------------------------------------------------ */
+
+static bool same_as_base(const struct pl__entry *e, const struct pl__bentry *b)
+{
+	if (!b)
+		return false;
+	if (e->kind == PL__DIR)
+		return b->kind == PL__B_DIR &&
+		       (e->implicit ||
+			(b->mode == e->mode && b->uid == e->uid && b->gid == e->gid));
+	if (b->uid != e->uid || b->gid != e->gid)
+		return false;
+	if (e->kind == PL__SYMLINK)
+		return b->kind == PL__B_SYMLINK && !strcmp(b->target, e->target);
+	/* a host file's content is read only when the layer is written */
+	if (b->kind != PL__B_REG || !e->data || b->size != e->size || b->mode != e->mode)
+		return false;
+	uint8_t d[PL_SHA256_LEN];
+	pl__sha256(e->data, e->size, d);
+	return !memcmp(d, b->sha256, PL_SHA256_LEN);
+}
+
+static const char *bkind_name(enum pl__bkind k)
+{
+	switch (k) {
+	case PL__B_REG:
+		return "file";
+	case PL__B_DIR:
+		return "directory";
+	case PL__B_SYMLINK:
+		return "symlink";
+	case PL__B_HARDLINK:
+		return "hard link";
+	default:
+		return "special file";
+	}
+}
+
+/* What plinth adds on its own must not bury or replace what the base has. */
+static int check_over_base(struct actx *a, const struct pl__entry *e, const struct pl__bentry *b)
+{
+	const char *by = e->origin ? e->origin : "plinth's defaults";
+	if (!b)
+		return 0;
+	if (e->kind != PL__DIR && b->kind == PL__B_DIR && e->generated)
+		return pl__error_set(a->err, PL_EINVAL, 0,
+				     "'/%s' is a directory in the base image; %s would replace it "
+				     "with a %s",
+				     e->path, by, e->kind == PL__SYMLINK ? "symlink" : "file");
+	if (e->kind == PL__DIR && b->kind != PL__B_DIR && (e->implicit || e->generated))
+		return pl__error_set(a->err, PL_EINVAL, 0,
+				     "'/%s' is a %s in the base image, but the layer needs a "
+				     "directory there for what goes below it",
+				     e->path, bkind_name(b->kind));
+	return 0;
+}
+
+/* Move the entry at `path` of `from` (which is then only good for freeing)
+ * into `to`; an implicit directory takes the base's mode and owner. */
+static int move_entry(struct actx *a, struct pl__tree *from, struct pl__tree *to, const char *path)
+{
+	struct pl__entry *e = pl__tree_get(from, path);
+	const struct pl__bentry *b = pl__baseimg_get(a->base, path);
+	int rc = check_over_base(a, e, b);
+	if (rc < 0)
+		return rc;
+	struct pl__entry n = *e;
+	n.children = 0;
+	if (!(n.path = pl__strdup(path, a->err)))
+		return PL_ENOMEM;
+	e->data = e->source = e->target = e->origin = NULL;
+	if (n.kind == PL__DIR && n.implicit && b && b->kind == PL__B_DIR) {
+		n.mode = b->mode;
+		n.uid = b->uid;
+		n.gid = b->gid;
+	}
+	return pl__tree_add(to, &n, a->err);
+}
+
+/* The layer on the base: what differs from it, with the parents that needs. */
+static int prune(struct actx *a, struct pl__tree **t)
+{
+	cleanup_tree struct pl__tree *to = pl__tree_new(a->err);
+	if (!to)
+		return PL_ENOMEM;
+	struct pl__tree *from = *t;
+	pl__tree_sort(from);
+	for (size_t i = 0; i < pl__tree_count(from); i++) {
+		const struct pl__entry *e = pl__tree_at(from, i);
+		if (same_as_base(e, pl__baseimg_get(a->base, e->path)))
+			continue;
+		char path[PL_PATH_MAX + 1];
+		snprintf(path, sizeof(path), "%s", e->path);
+		int rc = 0;
+		for (char *s = strchr(path, '/'); rc == 0 && s; s = strchr(s + 1, '/')) {
+			*s = '\0';
+			if (!pl__tree_get(to, path))
+				rc = move_entry(a, from, to, path);
+			*s = '/';
+		}
+		if (rc == 0)
+			rc = move_entry(a, from, to, path);
+		if (rc < 0)
+			return rc;
+	}
+	pl__tree_free(from);
+	*t = steal_pointer(&to);
+	return 0;
+}
+
+int pl__assemble(const struct pl_recipe *r, const struct pl__baseimg *base,
+		 pl__assemble_hook packages, void *ctx, struct pl__tree **out,
+		 struct pl_error **err)
 {
 	cleanup_tree struct pl__tree *t = pl__tree_new(err);
 	if (!t)
@@ -415,12 +676,14 @@ int pl__assemble(const struct pl_recipe *r, pl__assemble_hook packages, void *ct
 	if (!root)
 		return pl__error_set(err, PL_ESYS, errno,
 				     "cannot resolve the recipe's directory '%s'", r->dir);
-	struct actx a = { r, t, root, err };
+	struct actx a = { r, base, t, root, err };
 	int rc = add_defaults(&a);
 	if (rc == 0 && packages)
 		rc = packages(ctx, t, err);
 	if (rc == 0)
 		rc = add_declared(&a);
+	if (rc == 0 && base)
+		rc = prune(&a, &t);
 	if (rc < 0)
 		return rc;
 	*out = steal_pointer(&t);

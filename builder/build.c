@@ -4,6 +4,7 @@
 
 #include "plinth/build.h"
 #include "assemble.h"
+#include "baseimg.h"
 #include "packages.h"
 #include "json.h"
 #include "layer.h"
@@ -32,32 +33,68 @@ static void rfc3339(uint64_t clock, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Build the image config's "config" object; NULL on allocation failure. */
-/* Build the image config's "config" object; NULL on allocation failure
- * (jansson's setters fail only then, and any failure fails the whole). */
-static json_t *runtime_config(const struct pl_recipe *r)
+/* The index of "KEY=..." in the Env list `env`, or -1. */
+static ssize_t env_index(const json_t *env, const char *key)
 {
-	cleanup_json json_t *c = json_object();
-	json_t *env = json_array();
-	if (!c || json_object_set_new(c, "Env", env) < 0)
-		return NULL;
-	char user[32];
-	snprintf(user, sizeof(user), "%u:%u", r->run_uid, r->run_gid);
-	int bad = json_object_set_new(c, "User", json_string(user));
+	size_t n = strlen(key), i;
+	json_t *v;
+	json_array_foreach (env, i, v) {
+		const char *s = json_string_value(v);
+		if (s && !strncmp(s, key, n) && s[n] == '=')
+			return (ssize_t)i;
+	}
+	return -1;
+}
 
-	bool has_path = false;
-	for (size_t i = 0; i < r->env.n; i++)
+/*
+ * The image config's "config" object: the base's (`from`, NULL on scratch)
+ * with what the recipe sets.  Env and Labels merge by key, the recipe's
+ * winning; PATH gets plinth's default when neither has one.  Entrypoint,
+ * Cmd, WorkingDir, StopSignal and ExposedPorts are the recipe's when it
+ * sets them; a new Entrypoint drops the base's Cmd (its arguments were for
+ * the base's program), as docker does.  `user` replaces User when not
+ * NULL.  NULL on allocation failure (jansson's setters fail only then, and
+ * any failure fails the whole).
+ */
+static json_t *runtime_config(const struct pl_recipe *r, const json_t *from, const char *user)
+{
+	cleanup_json json_t *c = from ? json_deep_copy(from) : json_object();
+	json_t *env = json_array();
+	if (!c || !env)
+		return NULL;
+	int bad = 0;
+	size_t i;
+	json_t *v;
+	json_array_foreach (json_object_get(c, "Env"), i, v)
+		if (json_is_string(v))
+			bad |= json_array_append(env, v);
+	if (json_object_set_new(c, "Env", env) < 0)
+		return NULL;
+	if (user)
+		bad |= json_object_set_new(c, "User", json_string(user));
+
+	bool has_path = env_index(env, "PATH") >= 0;
+	for (i = 0; i < r->env.n; i++)
 		has_path |= !strcmp(r->env.v[i].key, "PATH");
 	if (!has_path)
-		bad |= json_array_append_new(env, json_string("PATH=" DEFAULT_PATH));
-	for (size_t i = 0; i < r->env.n; i++) {
+		bad |= json_array_insert_new(env, 0, json_string("PATH=" DEFAULT_PATH));
+	for (i = 0; i < r->env.n; i++) {
 		cleanup_free char *kv =
 		    pl__asprintf(NULL, "%s=%s", r->env.v[i].key, r->env.v[i].value);
-		bad |= kv ? json_array_append_new(env, json_string(kv)) : -1;
+		ssize_t at = env_index(env, r->env.v[i].key);
+		if (!kv)
+			bad = -1;
+		else if (at >= 0)
+			bad |= json_array_set_new(env, (size_t)at, json_string(kv));
+		else
+			bad |= json_array_append_new(env, json_string(kv));
 	}
-	if (r->entrypoint.set)
+	if (r->entrypoint.set) {
 		bad |= json_object_set_new(c, "Entrypoint",
 					   pl__json_strings(r->entrypoint.v, r->entrypoint.n));
+		if (!r->cmd.set)
+			json_object_del(c, "Cmd");
+	}
 	if (r->cmd.set)
 		bad |= json_object_set_new(c, "Cmd", pl__json_strings(r->cmd.v, r->cmd.n));
 	if (r->workdir)
@@ -65,19 +102,66 @@ static json_t *runtime_config(const struct pl_recipe *r)
 	if (r->stop_signal)
 		bad |= json_object_set_new(c, "StopSignal", json_string(r->stop_signal));
 	if (r->labels.n) {
-		json_t *l = json_object();
+		json_t *l = json_object_get(c, "Labels");
+		l = json_is_object(l) ? json_incref(l) : json_object();
 		bad |= json_object_set_new(c, "Labels", l);
-		for (size_t i = 0; l && i < r->labels.n; i++)
+		for (i = 0; l && i < r->labels.n; i++)
 			bad |= json_object_set_new(l, r->labels.v[i].key,
 						   json_string(r->labels.v[i].value));
 	}
-	if (r->ports.n) {
-		json_t *p = json_object();
-		bad |= json_object_set_new(c, "ExposedPorts", p);
-		for (size_t i = 0; p && i < r->ports.n; i++)
+	if (r->ports.set) {
+		json_t *p = r->ports.n ? json_object() : NULL;
+		if (p)
+			bad |= json_object_set_new(c, "ExposedPorts", p);
+		else
+			json_object_del(c, "ExposedPorts");
+		for (i = 0; p && i < r->ports.n; i++)
 			bad |= json_object_set_new(p, r->ports.v[i], json_object());
 	}
 	return bad ? NULL : steal_pointer(&c);
+}
+
+/*
+ * The User of the image: "UID:GID" from `run-as` when the recipe has one
+ * (an account of the base's looked up in its /etc/passwd) or builds on
+ * scratch; else the base's, or nonroot when the base has none.  *user is
+ * NULL when the base's is kept.
+ */
+static int image_user(const struct pl_recipe *r, const struct pl__base *base, char **user,
+		      struct pl_error **err)
+{
+	*user = NULL;
+	if (base->fs && !r->run_as_set) {
+		const char *u = json_string_value(
+		    json_object_get(json_object_get(base->image.config, "config"), "User"));
+		if (u && *u)
+			return 0;
+	}
+	uint32_t uid = r->run_uid, gid = r->run_gid;
+	if (r->run_as_deferred) {
+		struct pl__account *v = NULL;
+		size_t n = 0;
+		int rc = pl__baseimg_accounts(base->fs, false, &v, &n, err);
+		if (rc < 0)
+			return pl__error_wrap(err, rc, "base '%s'", base->ref);
+		size_t i = 0;
+		while (i < n && strcmp(v[i].name, r->run_as))
+			i++;
+		if (i < n) {
+			uid = v[i].id;
+			gid = v[i].gid;
+		}
+		pl__accounts_free(v, n);
+		if (i == n)
+			return pl__error_set(err, PL_EINVAL, 0,
+					     "%s:%u:%u: 'run-as' names no account: '%s' (use "
+					     "nonroot, root, a user from 'accounts' or the base's "
+					     "/etc/passwd, or UID[:GID])",
+					     r->path, r->run_as_pos.line, r->run_as_pos.col,
+					     r->run_as);
+	}
+	*user = pl__asprintf(err, "%u:%u", uid, gid);
+	return *user ? 0 : PL_ENOMEM;
 }
 
 static int put_json(struct pl__layout *l, const json_t *j, uint8_t digest[PL_SHA256_LEN],
@@ -98,40 +182,106 @@ static const char *label(const struct pl_recipe *r, const char *key)
 	return NULL;
 }
 
-static json_t *manifest_json(const struct pl_recipe *r, const char *created, const char *mt_layer,
-			     const struct pl__layer *layer, const uint8_t config[PL_SHA256_LEN],
-			     uint64_t config_size)
+struct image_parts {
+	const char *created, *mt_layer;
+	const struct pl__layer *layer;
+	const struct pl__base *base;
+	const struct pl__lock *lock; /* NULL: not built from a lock */
+	uint8_t config[PL_SHA256_LEN];
+	uint64_t config_size;
+};
+
+static json_t *manifest_json(const struct pl_recipe *r, const struct image_parts *ip)
 {
 	char cd[PL_DIGEST_STR_LEN + 1], ld[PL_DIGEST_STR_LEN + 1];
-	pl__digest_str(config, cd);
-	pl__digest_str(layer->digest, ld);
-	cleanup_json json_t *ann =
-	    json_pack("{s:s, s:s, s:s}", "org.opencontainers.image.title", r->name,
-		      "org.opencontainers.image.version", r->version,
-		      "org.opencontainers.image.created", created);
+	char rd[PL_DIGEST_STR_LEN + 1], lockd[PL_DIGEST_STR_LEN + 1];
+	pl__digest_str(ip->config, cd);
+	pl__digest_str(ip->layer->digest, ld);
+	pl__digest_str(r->digest, rd);
+	cleanup_json json_t *ann = json_pack(
+	    "{s:s, s:s, s:s, s:s}", "org.opencontainers.image.title", r->name,
+	    "org.opencontainers.image.version", r->version, "org.opencontainers.image.created",
+	    ip->created, "dev.plinth.recipe.digest", rd);
 	if (!ann)
 		return NULL;
+	int bad = 0;
+	if (ip->lock) {
+		pl__digest_str(ip->lock->file_digest, lockd);
+		bad |= json_object_set_new(ann, "dev.plinth.lock.digest", json_string(lockd));
+	}
+	if (ip->base->fs) {
+		cleanup_free char *name =
+		    pl__asprintf(NULL, "%s:%s", ip->base->name, ip->base->version);
+		bad |= name ? json_object_set_new(ann, "org.opencontainers.image.base.name",
+						  json_string(name))
+			    : -1;
+		bad |= json_object_set_new(ann, "org.opencontainers.image.base.digest",
+					   json_string(ip->base->digest_str));
+	}
 	if (r->description)
-		json_object_set_new(ann, "org.opencontainers.image.description",
-				    json_string(r->description));
+		bad |= json_object_set_new(ann, "org.opencontainers.image.description",
+					   json_string(r->description));
 	static const char *const copied[] = { "org.opencontainers.image.source",
 					      "org.opencontainers.image.revision", NULL };
 	for (const char *const *k = copied; *k; k++)
 		if (label(r, *k))
-			json_object_set_new(ann, *k, json_string(label(r, *k)));
-	return json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:[{s:s, s:s, s:I}], s:O}", "schemaVersion",
-			 2, "mediaType", MT_MANIFEST, "config", "mediaType", MT_CONFIG, "digest",
-			 cd, "size", (json_int_t)config_size, "layers", "mediaType", mt_layer,
-			 "digest", ld, "size", (json_int_t)layer->size, "annotations", ann);
+			bad |= json_object_set_new(ann, *k, json_string(label(r, *k)));
+	if (bad)
+		return NULL;
+	/* a base's layers, descriptors unchanged, then this one */
+	cleanup_json json_t *layers =
+	    ip->base->fs ? json_deep_copy(ip->base->layers) : json_array();
+	if (!layers || json_array_append_new(layers, json_pack("{s:s, s:s, s:I}", "mediaType",
+							       ip->mt_layer, "digest", ld, "size",
+							       (json_int_t)ip->layer->size)) < 0)
+		return NULL;
+	return json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:O, s:O}", "schemaVersion", 2, "mediaType",
+			 MT_MANIFEST, "config", "mediaType", MT_CONFIG, "digest", cd, "size",
+			 (json_int_t)ip->config_size, "layers", layers, "annotations", ann);
+}
+
+/* The image config: the base's layers' diff_ids and history (one entry
+ * per layer, see pl__base_history), then this layer's. */
+static json_t *config_json(const struct pl_recipe *r, const struct image_parts *ip,
+			   const char *user, const char *diff_id, struct pl_error **err)
+{
+	cleanup_free char *created_by =
+	    pl__asprintf(err, "plinth build %s %s", r->name, r->version);
+	if (!created_by)
+		return NULL;
+	const json_t *base_cfg = ip->base->fs ? ip->base->image.config : NULL;
+	cleanup_json json_t *diff_ids =
+	    base_cfg ? json_deep_copy(ip->base->diff_ids) : json_array();
+	cleanup_json json_t *hist = base_cfg ? json_deep_copy(ip->base->history) : json_array();
+	json_t *rt = runtime_config(r, json_object_get(base_cfg, "config"), user);
+	json_t *cfg = NULL;
+	if (diff_ids && hist && rt && json_array_append_new(diff_ids, json_string(diff_id)) == 0 &&
+	    json_array_append_new(hist, json_pack("{s:s, s:s}", "created", ip->created,
+						  "created_by", created_by)) == 0)
+		cfg = json_pack("{s:s, s:s, s:s, s:O, s:{s:s, s:O}, s:O}", "architecture", PL_ARCH,
+				"os", "linux", "created", ip->created, "config", rt, "rootfs",
+				"type", "layers", "diff_ids", diff_ids, "history", hist);
+	json_decref(rt);
+	if (!cfg)
+		pl__error_nomem(err);
+	return cfg;
 }
 
 /*
  * The packages to install: the lock's when there is one (refused when the
  * recipe's package inputs changed since it was made), else resolved now.
  */
+static bool lock_has(const struct pl__lock *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->p[i].name, name))
+			return true;
+	return false;
+}
+
 static int lock_for_build(const struct pl_recipe *r, const struct pl_build_options *o,
-			  const struct pl_apt_options *apt, struct pl__lock *l, bool *from_lock,
-			  struct pl_error **err)
+			  const struct pl_apt_options *apt, const struct pl__base *base,
+			  struct pl__lock *l, bool *from_lock, struct pl_error **err)
 {
 	cleanup_free char *path =
 	    o->lock_path ? pl__strdup(o->lock_path, err) : pl_lock_path(r->path, err);
@@ -146,7 +296,7 @@ static int lock_for_build(const struct pl_recipe *r, const struct pl_build_optio
 			    "lock '%s' does not exist (--frozen builds only from a "
 			    "lock): run 'plinth lock %s'",
 			    path, r->path);
-		return pl__packages_resolve(r, apt, l, err);
+		return pl__packages_resolve(r, apt, base->fs, l, err);
 	}
 	if (rc < 0)
 		return rc;
@@ -163,6 +313,18 @@ static int lock_for_build(const struct pl_recipe *r, const struct pl_build_optio
 				     "lock '%s' is stale: the recipe's packages, repositories or "
 				     "base changed since it was made; run 'plinth lock %s'",
 				     path, r->path);
+	/* a newer base may lack what the one the lock was made on had: a
+	 * requested package here, a dependency once the pinned packages'
+	 * control files are read (pl__packages_install) */
+	for (size_t i = 0; i < r->npkgs; i++)
+		if (!lock_has(l, r->pkgs[i].name) &&
+		    !(base->fs && pl__baseimg_package(base->fs, r->pkgs[i].name)))
+			return pl__error_set(
+			    err, PL_EPOLICY, 0,
+			    "lock '%s' is stale: it does not pin package '%s'%s%s%s; "
+			    "run 'plinth lock %s'",
+			    path, r->pkgs[i].name, base->fs ? ", and the base '" : "",
+			    base->fs ? base->ref : "", base->fs ? "' lacks it" : "", r->path);
 	*from_lock = true;
 	return 0;
 }
@@ -171,12 +333,34 @@ struct install_ctx {
 	const struct pl_recipe *r;
 	const struct pl__lock *lock;
 	const struct pl_apt_options *apt;
+	const struct pl__base *base;
+	size_t installed;
 };
 
 static int install_packages(void *ctx, struct pl__tree *t, struct pl_error **err)
 {
-	const struct install_ctx *c = ctx;
-	return pl__packages_install(c->r, c->lock, c->apt, t, err);
+	struct install_ctx *c = ctx;
+	return pl__packages_install(c->r, c->lock, c->apt, c->base->fs, c->base->ref, t,
+				    &c->installed, err);
+}
+
+/* Stage the base's layer blobs, checked against their descriptors. */
+static int copy_base_layers(struct pl__layout *layout, const struct pl__base *base,
+			    struct pl_error **err)
+{
+	size_t i;
+	json_t *d;
+	json_array_foreach (base->layers, i, d) {
+		uint8_t digest[PL_SHA256_LEN];
+		/* pl__baseimg_read() checked every descriptor */
+		pl__digest_parse(json_string_value(json_object_get(d, "digest")), digest);
+		int rc = pl__layout_blob_copy(
+		    layout, base->layout, digest,
+		    (uint64_t)json_integer_value(json_object_get(d, "size")), err);
+		if (rc < 0)
+			return pl__error_wrap(err, rc, "base '%s'", base->ref);
+	}
+	return 0;
 }
 
 int pl_build(const struct pl_recipe *r, const struct pl_build_options *o,
@@ -193,19 +377,28 @@ int pl_build(const struct pl_recipe *r, const struct pl_build_options *o,
 		return pl__error_set(err, PL_EINVAL, 0, "the clock %llu is beyond the year 9999",
 				     (unsigned long long)clock);
 
+	cleanup_base struct pl__base base = { 0 };
+	int rc;
+	if (pl__recipe_has_base(r) &&
+	    (rc = pl__base_open(r, o->catalog, o->warn, o->warn_ctx, &base, err)) < 0)
+		return rc;
 	struct pl_apt_options apt = o->apt;
 	apt.cancel = o->cancel;
 	cleanup_lock struct pl__lock lock = { 0 };
 	bool from_lock = false;
-	int rc = lock_for_build(r, o, &apt, &lock, &from_lock, err);
-	if (rc < 0)
+	if ((rc = lock_for_build(r, o, &apt, &base, &lock, &from_lock, err)) < 0)
 		return rc;
-	struct install_ctx ictx = { r, &lock, &apt };
+	cleanup_free char *user = NULL;
+	if ((rc = image_user(r, &base, &user, err)) < 0)
+		return rc;
+	struct install_ctx ictx = { r, &lock, &apt, &base, 0 };
 	cleanup_tree struct pl__tree *tree = NULL;
-	if ((rc = pl__assemble(r, install_packages, &ictx, &tree, err)) < 0)
+	if ((rc = pl__assemble(r, base.fs, install_packages, &ictx, &tree, err)) < 0)
 		return rc;
 	cleanup_layout struct pl__layout *layout = NULL;
 	if ((rc = pl__layout_open(o->layout, &layout, err)) < 0)
+		return rc;
+	if (base.fs && (rc = copy_base_layers(layout, &base, err)) < 0)
 		return rc;
 
 	struct pl__layer layer = { 0 };
@@ -224,25 +417,19 @@ int pl_build(const struct pl_recipe *r, const struct pl_build_options *o,
 	char created[32], diff_id[PL_DIGEST_STR_LEN + 1];
 	rfc3339(clock, created);
 	pl__digest_str(layer.diff_id, diff_id);
-	cleanup_free char *created_by =
-	    pl__asprintf(err, "plinth build %s %s", r->name, r->version);
-	if (!created_by)
-		return PL_ENOMEM;
-	cleanup_json json_t *config = json_pack(
-	    "{s:s, s:s, s:s, s:o, s:{s:s, s:[s]}, s:[{s:s, s:s}]}", "architecture", PL_ARCH, "os",
-	    "linux", "created", created, "config", runtime_config(r), "rootfs", "type", "layers",
-	    "diff_ids", diff_id, "history", "created", created, "created_by", created_by);
+	struct image_parts ip = {
+		.created = created,
+		.mt_layer = o->compression == PL_COMPRESSION_GZIP ? MT_LAYER_GZIP : MT_LAYER_ZSTD,
+		.layer = &layer,
+		.base = &base,
+		.lock = from_lock ? &lock : NULL,
+	};
+	cleanup_json json_t *config = config_json(r, &ip, user, diff_id, err);
 	if (!config)
-		return pl__error_nomem(err);
-	uint8_t config_digest[PL_SHA256_LEN];
-	uint64_t config_size = 0;
-	if ((rc = put_json(layout, config, config_digest, &config_size, err)) < 0)
+		return PL_ENOMEM;
+	if ((rc = put_json(layout, config, ip.config, &ip.config_size, err)) < 0)
 		return rc;
-
-	const char *mt_layer =
-	    o->compression == PL_COMPRESSION_GZIP ? MT_LAYER_GZIP : MT_LAYER_ZSTD;
-	cleanup_json json_t *manifest =
-	    manifest_json(r, created, mt_layer, &layer, config_digest, config_size);
+	cleanup_json json_t *manifest = manifest_json(r, &ip);
 	if (!manifest)
 		return pl__error_nomem(err);
 	struct pl__descriptor desc = { MT_MANIFEST, { 0 }, 0, PL_ARCH, "linux" };
@@ -252,16 +439,22 @@ int pl_build(const struct pl_recipe *r, const struct pl_build_options *o,
 	    (rc = pl__layout_commit(layout, &desc, tag, err)) < 0)
 		return rc;
 
+	*res = (struct pl_build_result){ 0 };
 	pl__digest_str(desc.digest, res->manifest_digest);
-	pl__digest_str(config_digest, res->config_digest);
+	pl__digest_str(ip.config, res->config_digest);
 	pl__digest_str(layer.digest, res->layer_digest);
 	memcpy(res->diff_id, diff_id, sizeof(diff_id));
 	res->manifest_size = desc.size;
 	res->layer_size = layer.size;
 	res->tar_size = layer.tar_size;
 	res->entries = pl__tree_count(tree);
-	res->packages = lock.n;
+	res->packages = ictx.installed;
 	res->from_lock = from_lock;
 	snprintf(res->tag, sizeof(res->tag), "%s", tag);
+	if (base.fs) {
+		snprintf(res->base, sizeof(res->base), "%s", base.ref);
+		memcpy(res->base_digest, base.digest_str, sizeof(base.digest_str));
+		pl__baseimg_packages(base.fs, &res->base_packages);
+	}
 	return 0;
 }

@@ -9,24 +9,20 @@
  * a non-ASCII pax name, keeps the stored UTF-8 with a warning (under a
  * UTF-8 locale it would silently rewrite pax names to NFC).
  */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "archive-util.h"
 #include "deb.h"
 
 #define DEB_BINARY_MAX 64                 /* the debian-binary member */
 #define CONTENT_CHUNK  ((size_t)64 << 20) /* first allocation for a file's content */
 #define IMPLIED        SIZE_MAX           /* a slot for a directory known only as a parent */
-
-static void archive_read_freep(struct archive **a)
-{
-	if (*a)
-		archive_read_free(*a);
-}
 
 /* ---- names in messages ----------------------------------------------- */
 
@@ -59,18 +55,12 @@ static const char *show(struct shown *b, const char *s)
 	return b->s;
 }
 
-static const char *archive_why(struct archive *a)
-{
-	const char *s = archive_error_string(a);
-	return s ? s : "unknown error";
-}
-
 /* Report libarchive's error on `a` after "what: ". */
 static int archive_fail(struct pl_error **err, struct archive *a, const char *what)
 {
 	if (archive_errno(a) == ENOMEM)
 		return pl__error_nomem(err);
-	return pl__error_set(err, PL_EINVAL, 0, "%s: %s", what, archive_why(a));
+	return pl__error_set(err, PL_EINVAL, 0, "%s: %s", what, pl__archive_why(a));
 }
 
 /* ---- the set of paths seen ----------------------------------------------- */
@@ -167,7 +157,7 @@ static la_ssize_t member_read(struct archive *a, void *ctx, const void **buf)
 			return 0;
 		if (r != ARCHIVE_OK) {
 			int e = archive_errno(m->outer);
-			archive_set_error(a, e ? e : EIO, "%s", archive_why(m->outer));
+			archive_set_error(a, e ? e : EIO, "%s", pl__archive_why(m->outer));
 			m->failed = true;
 			return -1;
 		}
@@ -188,7 +178,7 @@ static la_ssize_t member_read(struct archive *a, void *ctx, const void **buf)
 static int open_tar(struct archive **out, struct member *m, const char *mname, const char *comp,
 		    struct pl_error **err)
 {
-	__attribute__((cleanup(archive_read_freep))) struct archive *a = archive_read_new();
+	cleanup_archive_read struct archive *a = archive_read_new();
 	if (!a)
 		return pl__error_nomem(err);
 	int want = ARCHIVE_FILTER_NONE, r = ARCHIVE_OK;
@@ -249,7 +239,7 @@ static int next_header(struct archive *a, struct archive_entry **ae, struct pl_e
 		return 0;
 	if (r == ARCHIVE_OK)
 		return 1;
-	if (r == ARCHIVE_WARN && strstr(archive_why(a), "can't be converted from UTF-8"))
+	if (r == ARCHIVE_WARN && strstr(pl__archive_why(a), "can't be converted from UTF-8"))
 		return 1;
 	return archive_fail(err, a, "cannot read");
 }
@@ -282,7 +272,7 @@ static int read_content(struct archive *a, const char *path, size_t size, char *
 			if (archive_errno(a) == ENOMEM)
 				return pl__error_nomem(err);
 			return pl__error_set(err, PL_EINVAL, 0, "'%s': cannot read: %s",
-					     show(&s, path), archive_why(a));
+					     show(&s, path), pl__archive_why(a));
 		}
 		/* A hole: only sparse files have them. */
 		if (off < 0 || (uint64_t)off != got)
@@ -314,7 +304,7 @@ static int read_content(struct archive *a, const char *path, size_t size, char *
 static int read_control(struct reader *r, struct member *m, const char *mname, const char *comp,
 			struct pl_error **err)
 {
-	__attribute__((cleanup(archive_read_freep))) struct archive *a = NULL;
+	cleanup_archive_read struct archive *a = NULL;
 	int rc = open_tar(&a, m, mname, comp, err);
 	if (rc < 0)
 		return rc;
@@ -640,7 +630,7 @@ static int add_entry(struct reader *r, struct archive *a, struct archive_entry *
 static int read_data(struct reader *r, struct member *m, const char *mname, const char *comp,
 		     struct pl_error **err)
 {
-	__attribute__((cleanup(archive_read_freep))) struct archive *a = NULL;
+	cleanup_archive_read struct archive *a = NULL;
 	int rc = open_tar(&a, m, mname, comp, err);
 	if (rc < 0)
 		return rc;
@@ -698,7 +688,7 @@ static int read_deb(const void *p, size_t len, struct reader *r, struct pl_error
 {
 	if (len < 8 || memcmp(p, "!<arch>\n", 8) != 0)
 		return pl__error_set(err, PL_EINVAL, 0, "not a Debian package: not an ar archive");
-	__attribute__((cleanup(archive_read_freep))) struct archive *ar = archive_read_new();
+	cleanup_archive_read struct archive *ar = archive_read_new();
 	if (!ar)
 		return pl__error_nomem(err);
 	if (archive_read_support_format_ar(ar) != ARCHIVE_OK ||

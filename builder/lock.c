@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "baseimg.h"
 #include "debversion.h"
 #include "json.h"
 #include "packages.h"
@@ -37,6 +38,7 @@ void pl__lock_release(struct pl__lock *l)
 	}
 	free(l->p);
 	free(l->arch);
+	free(l->path);
 	*l = (struct pl__lock){ 0 };
 }
 
@@ -280,6 +282,7 @@ int pl__lock_parse(const char *name, const char *text, size_t len, struct pl__lo
 		pl__lock_release(&l);
 		return rc;
 	}
+	pl__sha256(text, len, l.file_digest);
 	*out = l;
 	return 0;
 }
@@ -293,26 +296,39 @@ int pl__lock_read(const char *path, struct pl__lock *out, struct pl_error **err)
 	int rc = pl__read_file(path, PL_LOCK_MAX, &text, &len, err);
 	if (rc < 0)
 		return pl__error_wrap(err, rc, "lock");
-	return pl__lock_parse(path, text, len, out, err);
+	cleanup_free char *copy = pl__strdup(path, err);
+	if (!copy || (rc = pl__lock_parse(path, text, len, out, err)) < 0)
+		return copy ? rc : PL_ENOMEM;
+	out->path = steal_pointer(&copy);
+	return 0;
 }
 
-int pl_lock(const struct pl_recipe *r, const struct pl_apt_options *o, const char *lock_path,
-	    struct pl_lock_result *res, struct pl_error **err)
+int pl_lock(const struct pl_recipe *r, const struct pl_lock_options *o, struct pl_lock_result *res,
+	    struct pl_error **err)
 {
 	cleanup_free char *path =
-	    lock_path ? pl__strdup(lock_path, err) : pl_lock_path(r->path, err);
+	    o->lock_path ? pl__strdup(o->lock_path, err) : pl_lock_path(r->path, err);
 	if (!path)
 		return PL_ENOMEM;
-	cleanup_lock struct pl__lock l = { 0 };
-	int rc = pl__packages_resolve(r, o, &l, err);
-	if (rc < 0)
+	/* the base's packages are installed: the lock pins what it lacks */
+	cleanup_base struct pl__base base = { 0 };
+	int rc;
+	if (pl__recipe_has_base(r) && r->npkgs &&
+	    (rc = pl__base_open(r, o->catalog, o->warn, o->warn_ctx, &base, err)) < 0)
 		return rc;
-	if ((rc = pl__check_cancel(o->cancel, err)) < 0)
+	cleanup_lock struct pl__lock l = { 0 };
+	if ((rc = pl__packages_resolve(r, &o->apt, base.fs, &l, err)) < 0)
+		return rc;
+	if ((rc = pl__check_cancel(o->apt.cancel, err)) < 0)
 		return rc;
 	if ((rc = pl__lock_write(path, &l, err)) < 0)
 		return rc;
 	*res = (struct pl_lock_result){ .packages = l.n };
 	for (size_t i = 0; i < l.n; i++)
 		res->download_size += l.p[i].size;
+	if (base.fs) {
+		snprintf(res->base, sizeof(res->base), "%s", base.ref);
+		pl__baseimg_packages(base.fs, &res->base_packages);
+	}
 	return 0;
 }

@@ -13,11 +13,15 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "archive-util.h"
 #include "aptsrc.h"
+#include "baseimg.h"
 #include "deb.h"
 #include "deb822.h"
+#include "debversion.h"
 #include "fetch.h"
 #include "packages.h"
+#include "relation.h"
 #include "release.h"
 #include "resolve.h"
 
@@ -147,17 +151,10 @@ static int repos_of(const struct pl_recipe *r, const struct pl_apt_options *o, s
 
 /* ---- indexes ---------------------------------------------------------- */
 
-static void archive_freep(struct archive **a)
-{
-	if (*a)
-		archive_read_free(*a);
-}
-#define cleanup_archive __attribute__((cleanup(archive_freep)))
-
 /* Decompress a Packages index (xz, gzip or plain) into memory. */
 static int read_index(int fd, const char *name, char **out, size_t *len, struct pl_error **err)
 {
-	cleanup_archive struct archive *a = archive_read_new();
+	cleanup_archive_read struct archive *a = archive_read_new();
 	if (!a)
 		return pl__error_nomem(err);
 	archive_read_support_filter_xz(a);
@@ -340,8 +337,119 @@ static int copy_pkg(const struct pl__pkg *p, struct pl__locked *l, struct pl_err
 	return 0;
 }
 
+/* The relationships of a package present, parsed once; name and version
+ * are borrowed. */
+struct rels {
+	const char *name, *version;
+	struct pl__pkg_rels rel;
+};
+
+struct rels_list {
+	struct rels *v;
+	size_t n;
+};
+
+static void rels_list_release(struct rels_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		pl__pkg_rels_release(&l->v[i].rel);
+	free(l->v);
+	*l = (struct rels_list){ 0 };
+}
+#define cleanup_rels_list __attribute__((cleanup(rels_list_release)))
+
+static int parse_rel(const char *who, const char *field, const char *text, size_t len,
+		     struct pl__relations *out, struct pl_error **err)
+{
+	if (!text)
+		return 0;
+	char where[PL_PATH_MAX + 64];
+	snprintf(where, sizeof(where), "%s: %s", who, field);
+	return pl__relations_parse(where, text, len, out, err);
+}
+
+/* `name` and what its Provides give. */
+static int add_present(struct pl__instset *s, const struct rels *r, struct pl_error **err)
+{
+	int rc =
+	    pl__instset_add(s, r->name, r->version, r->rel.conflicts.n ? &r->rel.conflicts : NULL,
+			    r->rel.breaks.n ? &r->rel.breaks : NULL, err);
+	for (size_t c = 0; rc == 0 && c < r->rel.provides.n; c++)
+		for (size_t a = 0; rc == 0 && a < r->rel.provides.c[c].n; a++) {
+			const struct pl__rel *pr = &r->rel.provides.c[c].alt[a];
+			rc = pl__instset_add_provided(
+			    s, pr->name, pr->op == PL__REL_EQ ? pr->version : NULL, r->name, err);
+		}
+	return rc;
+}
+
+/* What counts as installed: packages only scripts use, assume-installed,
+ * and the base's packages with their Provides, Conflicts and Breaks (whose
+ * relations `base` holds for the set). */
+struct installed {
+	struct pl__instset *set;
+	struct rels_list base;
+};
+
+static void installed_release(struct installed *in)
+{
+	pl__instset_free(in->set);
+	rels_list_release(&in->base);
+}
+
+static int installed_init(struct installed *in, const struct pl_recipe *r,
+			  const struct pl__baseimg *base, struct pl_error **err)
+{
+	int rc = pl__instset_new(PL_DEB_ARCH, &in->set, err);
+	for (size_t i = 0; rc == 0 && i < sizeof(script_only) / sizeof(script_only[0]); i++)
+		rc = pl__instset_add(in->set, script_only[i], NULL, NULL, NULL, err);
+	for (size_t i = 0; rc == 0 && i < r->assume_installed.n; i++)
+		rc = pl__instset_add(in->set, r->assume_installed.v[i], NULL, NULL, NULL, err);
+	if (rc < 0 || !base)
+		return rc;
+	size_t n;
+	const struct pl__base_pkg *pkgs = pl__baseimg_packages(base, &n);
+	if (!(in->base.v = pl__calloc(n + 1, sizeof(*in->base.v), err)))
+		return PL_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct pl__base_pkg *p = &pkgs[i];
+		struct rels *br = &in->base.v[in->base.n++];
+		*br = (struct rels){ .name = p->name, .version = p->version };
+		char who[PL_PATH_MAX];
+		snprintf(who, sizeof(who), "the base's package '%s'", p->name);
+		const char *text[] = { p->provides, p->conflicts, p->breaks };
+		static const char *const field[] = { "Provides", "Conflicts", "Breaks" };
+		struct pl__relations *out[] = { &br->rel.provides, &br->rel.conflicts,
+						&br->rel.breaks };
+		for (size_t f = 0; rc == 0 && f < 3; f++)
+			rc = parse_rel(who, field[f], text[f], text[f] ? strlen(text[f]) : 0,
+				       out[f], err);
+		if (rc < 0 || (rc = add_present(in->set, br, err)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* A derived image adds packages, it does not replace the base's. */
+static int check_pins(const struct pl_recipe *r, const struct pl__baseimg *base,
+		      struct pl_error **err)
+{
+	for (size_t i = 0; base && i < r->npkgs; i++) {
+		const struct pl__pkg_spec *p = &r->pkgs[i];
+		const struct pl__base_pkg *b = pl__baseimg_package(base, p->name);
+		if (b && p->version && pl__debver_cmp(p->version, b->version))
+			return pl__error_set(err, PL_EINVAL, 0,
+					     "%s:%u:%u: package '%s=%s': the base has version %s, "
+					     "and an image cannot replace its base's packages",
+					     r->path, p->pos.line, p->pos.col, p->name, p->version,
+					     b->version);
+	}
+	return 0;
+}
+
 int pl__packages_resolve(const struct pl_recipe *r, const struct pl_apt_options *o,
-			 struct pl__lock *out, struct pl_error **err)
+			 const struct pl__baseimg *base, struct pl__lock *out,
+			 struct pl_error **err)
 {
 	struct pl__lock l = { 0 };
 	int rc = pl__lock_inputs(r, PL_DEB_ARCH, l.inputs, err);
@@ -354,6 +462,17 @@ int pl__packages_resolve(const struct pl_recipe *r, const struct pl_apt_options 
 		return 0;
 	}
 	cleanup_lock struct pl__lock guard = l;
+	if ((rc = check_pins(r, base, err)) < 0)
+		return rc;
+	/* nothing to add to a base that has every package: no index needed */
+	size_t in_base = 0;
+	while (base && in_base < r->npkgs && pl__baseimg_package(base, r->pkgs[in_base].name))
+		in_base++;
+	if (in_base == r->npkgs) {
+		*out = guard;
+		guard = (struct pl__lock){ 0 };
+		return 0;
+	}
 	if (!o->cache_dir)
 		return pl__error_set(
 		    err, PL_EINVAL, 0,
@@ -369,16 +488,13 @@ int pl__packages_resolve(const struct pl_recipe *r, const struct pl_apt_options 
 		if ((rc = load_repo(o, c, u, &repos.v[i], i, err)) < 0)
 			return rc;
 
-	size_t nassumed = sizeof(script_only) / sizeof(script_only[0]) + r->assume_installed.n;
-	cleanup_free struct pl__installed *assumed = pl__calloc(nassumed, sizeof(*assumed), err);
+	__attribute__((cleanup(installed_release))) struct installed in = { 0 };
+	if ((rc = installed_init(&in, r, base, err)) < 0)
+		return rc;
 	cleanup_free struct pl__want *want = pl__calloc(r->npkgs, sizeof(*want), err);
 	cleanup_free char *origins = pl__calloc(r->npkgs, PL_PATH_MAX, err);
-	if (!assumed || !want || !origins)
+	if (!want || !origins)
 		return PL_ENOMEM;
-	for (size_t i = 0; i < nassumed; i++)
-		assumed[i].name = i < r->assume_installed.n
-				      ? r->assume_installed.v[i]
-				      : script_only[i - r->assume_installed.n];
 	for (size_t i = 0; i < r->npkgs; i++) {
 		char *origin = origins + i * PL_PATH_MAX;
 		snprintf(origin, PL_PATH_MAX, "%s:%u:%u", r->path, r->pkgs[i].pos.line,
@@ -388,7 +504,7 @@ int pl__packages_resolve(const struct pl_recipe *r, const struct pl_apt_options 
 	}
 	cleanup_free const struct pl__pkg **chosen = NULL;
 	size_t n = 0;
-	if ((rc = pl__resolve(u, want, r->npkgs, assumed, nassumed, &chosen, &n, err)) < 0)
+	if ((rc = pl__resolve_in(u, want, r->npkgs, in.set, &chosen, &n, err)) < 0)
 		return rc;
 	if (!(guard.p = pl__calloc(n + 1, sizeof(*guard.p), err)))
 		return PL_ENOMEM;
@@ -499,26 +615,7 @@ static int resolve_target(const char *dir, const char *target, char *out, size_t
 	char tmp[2 * PL_PATH_MAX + 2];
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/%s", dir, target) >= sizeof(tmp))
 		return -1;
-	size_t len = 0;
-	for (const char *c = tmp; *c;) {
-		size_t n = strcspn(c, "/");
-		if (n == 2 && !strncmp(c, "..", 2)) {
-			while (len && out[len - 1] != '/')
-				len--;
-			if (len)
-				len--;
-		} else if (n && !(n == 1 && *c == '.')) {
-			if (len + n + 2 > size)
-				return -1;
-			if (len)
-				out[len++] = '/';
-			memcpy(out + len, c, n);
-			len += n;
-		}
-		c += n + (c[n] == '/');
-	}
-	out[len] = '\0';
-	return 0;
+	return pl__path_normalise(tmp, out, size, true) ? 0 : -1;
 }
 
 /*
@@ -563,6 +660,7 @@ static char *relocated_target(const char *old_dir, const char *new_dir, const ch
 
 struct ictx {
 	const struct pl_recipe *r;
+	const struct pl__baseimg *base;
 	struct pl__tree *t;
 	bool merged_used[NMERGED];
 	struct pl_error **err;
@@ -740,9 +838,10 @@ static int add_meta(struct ictx *c, const char *pkg, const char *suffix, const c
 	return pl__tree_add(c->t, &e, c->err);
 }
 
-/* The control file must describe the package the lock pins. */
-static int check_control(const struct pl__locked *p, const struct pl__deb *d, const char *name,
-			 struct pl_error **err)
+/* The control file must describe the package the lock pins; what it
+ * needs and provides goes to `rels`. */
+static int read_control(const struct pl__locked *p, const struct pl__deb *d, const char *name,
+			struct rels *rels, struct pl_error **err)
 {
 	struct pl__deb822 dd;
 	cleanup_para struct pl__para para = { 0 };
@@ -761,10 +860,19 @@ static int check_control(const struct pl__locked *p, const struct pl__deb *d, co
 		return pl__error_set(err, PL_EINVAL, 0,
 				     "%s: its control file does not describe '%s' %s", name,
 				     p->name, p->version);
-	return 0;
+	static const char *const field[] = { "Pre-Depends", "Depends", "Provides" };
+	struct pl__relations *out[] = { &rels->rel.pre, &rels->rel.dep, &rels->rel.provides };
+	*rels = (struct rels){ .name = p->name, .version = p->version };
+	for (size_t i = 0; rc >= 0 && i < 3; i++) {
+		const struct pl__field *f = pl__para_get(&para, field[i]);
+		if (f)
+			rc = parse_rel(where, field[i], f->value, f->value_len, out[i], err);
+	}
+	return rc < 0 ? rc : 0;
 }
 
-static int install_deb(struct ictx *c, const struct pl__locked *p, const char *data, size_t len)
+static int install_deb(struct ictx *c, const struct pl__locked *p, const char *data, size_t len,
+		       struct rels *rels)
 {
 	cleanup_free char *name =
 	    pl__asprintf(c->err, "%s_%s_%s.deb", p->name, p->version, p->arch);
@@ -773,7 +881,7 @@ static int install_deb(struct ictx *c, const struct pl__locked *p, const char *d
 	cleanup_deb struct pl__deb d = { 0 };
 	int rc = pl__deb_read(data, len, name, &d, c->err);
 	if (rc == 0)
-		rc = check_control(p, &d, name, c->err);
+		rc = read_control(p, &d, name, rels, c->err);
 	for (size_t i = 0; rc == 0 && i < d.n; i++)
 		rc = install_entry(c, p->name, &d, i);
 	if (rc == 0)
@@ -813,10 +921,14 @@ static int merge_usr(struct ictx *c)
 	return 0;
 }
 
-static int cmp_entry_path(const void *a, const void *b)
+struct cert {
+	const char *path, *data;
+	uint64_t size;
+};
+
+static int cmp_cert(const void *a, const void *b)
 {
-	const struct pl__entry *const *x = a, *const *y = b;
-	return strcmp((*x)->path, (*y)->path);
+	return strcmp(((const struct cert *)a)->path, ((const struct cert *)b)->path);
 }
 
 /*
@@ -831,7 +943,8 @@ static int ca_bundle(struct ictx *c)
 	if (!pl__tree_get(c->t, "usr/share/ca-certificates"))
 		return 0;
 	size_t total = pl__tree_count(c->t), n = 0;
-	cleanup_free const struct pl__entry **certs = pl__calloc(total + 1, sizeof(*certs), c->err);
+	size_t nbase = c->base ? pl__baseimg_slots(c->base) : 0;
+	cleanup_free struct cert *certs = pl__calloc(total + nbase + 1, sizeof(*certs), c->err);
 	if (!certs)
 		return PL_ENOMEM;
 	for (size_t i = 0; i < total; i++) {
@@ -839,15 +952,22 @@ static int ca_bundle(struct ictx *c)
 		size_t len = strlen(e->path);
 		if (e->kind == PL__REG && e->data && !strncmp(e->path, dir, sizeof(dir) - 1) &&
 		    len > 4 && !strcmp(e->path + len - 4, ".crt"))
-			certs[n++] = e;
+			certs[n++] = (struct cert){ e->path, e->data, e->size };
 	}
-	qsort(certs, n, sizeof(*certs), cmp_entry_path);
+	/* the base's certificates, unless this layer replaces them */
+	for (size_t i = 0; i < nbase; i++) {
+		const struct pl__bentry *e = pl__baseimg_at(c->base, i);
+		if (e && e->kind == PL__B_REG && e->data &&
+		    !strncmp(e->path, dir, sizeof(dir) - 1) && !pl__tree_get(c->t, e->path))
+			certs[n++] = (struct cert){ e->path, e->data, e->size };
+	}
+	qsort(certs, n, sizeof(*certs), cmp_cert);
 	cleanup_buf struct pl_buf b = { 0 };
 	if (pl_buf_init(&b, 0, c->err) < 0)
 		return PL_ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		if (pl_buf_add(&b, certs[i]->data, certs[i]->size, c->err) < 0 ||
-		    (certs[i]->size && certs[i]->data[certs[i]->size - 1] != '\n' &&
+		if (pl_buf_add(&b, certs[i].data, certs[i].size, c->err) < 0 ||
+		    (certs[i].size && certs[i].data[certs[i].size - 1] != '\n' &&
 		     pl_buf_add(&b, "\n", 1, c->err) < 0))
 			return PL_ENOMEM;
 	struct pl__entry e = { .kind = PL__REG, .mode = 0644, .generated = true };
@@ -930,10 +1050,56 @@ static int get_deb(const struct pl_recipe *r, const struct pl_apt_options *o,
 	return pl__error_wrap(err, rc, "package '%s' %s", p->name, p->version);
 }
 
-int pl__packages_install(const struct pl_recipe *r, const struct pl__lock *l,
-			 const struct pl_apt_options *o, struct pl__tree *t, struct pl_error **err)
+/*
+ * A lock read from a file on a base whose packages changed since it was
+ * made may pin a package without what it needs: every Pre-Depends and
+ * Depends of the packages installed from it must be met by them, the base
+ * or what counts as installed.
+ */
+static int check_pinned(const struct pl_recipe *r, const struct pl__lock *l,
+			const struct pl__baseimg *base, const char *base_ref,
+			const struct rels_list *pinned, struct pl_error **err)
 {
-	if (!l->n)
+	__attribute__((cleanup(installed_release))) struct installed in = { 0 };
+	int rc = installed_init(&in, r, base, err);
+	for (size_t i = 0; rc == 0 && i < pinned->n; i++)
+		rc = add_present(in.set, &pinned->v[i], err);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < pinned->n; i++) {
+		const struct rels *p = &pinned->v[i];
+		const struct pl__relations *deps[] = { &p->rel.pre, &p->rel.dep };
+		for (size_t d = 0; d < 2; d++)
+			for (size_t k = 0; k < deps[d]->n; k++) {
+				const struct pl__clause *cl = &deps[d]->c[k];
+				bool met = false;
+				for (size_t a = 0; !met && a < cl->n; a++)
+					met = pl__instset_satisfies(in.set, &cl->alt[a]);
+				if (met)
+					continue;
+				cleanup_buf struct pl_buf b = { 0 };
+				if (pl_buf_init(&b, 0, err) < 0 || pl__clause_text(cl, &b, err) < 0)
+					return PL_ENOMEM;
+				return pl__error_set(
+				    err, PL_EPOLICY, 0,
+				    "lock '%s' is stale: package '%s' depends on "
+				    "'%s', which neither the lock nor the base '%s' "
+				    "provides: run 'plinth lock %s'",
+				    l->path, p->name, b.buf, base_ref, r->path);
+			}
+	}
+	return 0;
+}
+
+int pl__packages_install(const struct pl_recipe *r, const struct pl__lock *l,
+			 const struct pl_apt_options *o, const struct pl__baseimg *base,
+			 const char *base_ref, struct pl__tree *t, size_t *installed,
+			 struct pl_error **err)
+{
+	*installed = 0;
+	for (size_t i = 0; i < l->n; i++)
+		*installed += !(base && pl__baseimg_package(base, l->p[i].name));
+	if (!*installed)
 		return 0;
 	if (!o->cache_dir)
 		return pl__error_set(
@@ -944,17 +1110,25 @@ int pl__packages_install(const struct pl_recipe *r, const struct pl__lock *l,
 	int rc = pl__cache_open(o->cache_dir, o->cancel, &cache, err);
 	if (rc < 0)
 		return rc;
-	struct ictx c = { .r = r, .t = t, .err = err };
+	struct ictx c = { .r = r, .base = base, .t = t, .err = err };
+	cleanup_rels_list struct rels_list pinned = { 0 };
+	if (!(pinned.v = pl__calloc(*installed, sizeof(*pinned.v), err)))
+		return PL_ENOMEM;
 	for (size_t i = 0; i < l->n; i++) {
 		const struct pl__locked *p = &l->p[i];
+		/* the base's, even when the lock was made before it had it */
+		if (base && pl__baseimg_package(base, p->name))
+			continue;
 		cleanup_close int fd = -1;
 		cleanup_free char *data = NULL;
 		if ((rc = pl__check_cancel(o->cancel, err)) < 0 ||
 		    (rc = get_deb(r, o, cache, &repos, p, &fd, err)) < 0 ||
 		    (rc = read_all(fd, p->size, p->filename, &data, err)) < 0 ||
-		    (rc = install_deb(&c, p, data, p->size)) < 0)
+		    (rc = install_deb(&c, p, data, p->size, &pinned.v[pinned.n++])) < 0)
 			return rc;
 	}
+	if (base && l->path && (rc = check_pinned(r, l, base, base_ref, &pinned, err)) < 0)
+		return rc;
 	if ((rc = merge_usr(&c)) < 0)
 		return rc;
 	return ca_bundle(&c);

@@ -19,8 +19,10 @@ struct pl__locked {
 };
 
 struct pl__lock {
-	uint8_t inputs[PL_SHA256_LEN]; /* pl__lock_inputs() of the recipe */
+	uint8_t inputs[PL_SHA256_LEN];      /* pl__lock_inputs() of the recipe */
+	uint8_t file_digest[PL_SHA256_LEN]; /* of the file's bytes, when read from one */
 	char *arch;
+	char *path;           /* the file it was read from; NULL when resolved afresh */
 	struct pl__locked *p; /* sorted by name, names unique */
 	size_t n;
 };
@@ -48,21 +50,35 @@ int pl__lock_write(const char *path, const struct pl__lock *l, struct pl_error *
 int pl__lock_parse(const char *name, const char *text, size_t len, struct pl__lock *out,
 		   struct pl_error **err);
 
-/*
- * Resolve r's packages against its repositories (fetching and verifying
- * InRelease and the indexes) into *out.
- */
-int pl__packages_resolve(const struct pl_recipe *r, const struct pl_apt_options *o,
-			 struct pl__lock *out, struct pl_error **err);
+struct pl__baseimg;
 
 /*
- * Fetch (or take from the cache) every package `l` pins, check each against
- * its sha256 and size, and add their contents to `t`, with the default and
- * the recipe's excludes, merged-/usr links, /var/lib/dpkg/status.d and the
- * CA bundle.
+ * Resolve r's packages against its repositories (fetching and verifying
+ * InRelease and the indexes) into *out.  With a `base` (NULL: scratch),
+ * what it has installed counts as installed, its packages' Provides too (as
+ * a repository's count), and their Conflicts and Breaks are checked both
+ * ways against what is chosen: a requested package the base has is not
+ * chosen again, and asking for another version of one is an error.
+ */
+int pl__packages_resolve(const struct pl_recipe *r, const struct pl_apt_options *o,
+			 const struct pl__baseimg *base, struct pl__lock *out,
+			 struct pl_error **err);
+
+/*
+ * Fetch (or take from the cache) every package `l` pins that `base` (NULL:
+ * scratch) has not installed, check each against its sha256 and size, and
+ * add their contents to `t`, with the default and the recipe's excludes,
+ * merged-/usr links, /var/lib/dpkg/status.d and the CA bundle (which, when
+ * a package adds certificates, holds the base's too).  *installed gets how
+ * many were installed.  A lock read from a file on a base (named
+ * `base_ref` in messages) is refused as stale when a package it installs
+ * depends on what neither it, the base nor assume-installed has: the base
+ * may have dropped it since the lock was made.
  */
 int pl__packages_install(const struct pl_recipe *r, const struct pl__lock *l,
-			 const struct pl_apt_options *o, struct pl__tree *t, struct pl_error **err);
+			 const struct pl_apt_options *o, const struct pl__baseimg *base,
+			 const char *base_ref, struct pl__tree *t, size_t *installed,
+			 struct pl_error **err);
 
 /* Whether `path` (absolute) or one of its parent directories matches the
  * glob `pattern`: '*' and '?' within a component, "**" across them,

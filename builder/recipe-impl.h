@@ -5,11 +5,14 @@
  * Invariants after a successful parse: every path is absolute and
  * normalised (no empty, "." or ".." components, no trailing slash), no two
  * of files/directories/symlinks share a path, every mode is <= 07777,
- * run_uid/run_gid name an account that exists, no package is requested
- * twice and packages come with at least one repository.
+ * run_uid/run_gid name an account that exists (unless run_as_deferred),
+ * no package is requested twice and packages come with at least one
+ * repository.
  */
 #ifndef PLINTH_RECIPE_IMPL_H
 #define PLINTH_RECIPE_IMPL_H
+
+#include <string.h>
 
 #include "internal.h"
 #include "plinth/recipe.h"
@@ -90,9 +93,14 @@ struct pl__pkg_spec {
 struct pl_recipe {
 	char *path; /* as given, for messages */
 	char *dir;  /* directory that relative sources are resolved against */
-	char *name, *version, *description, *base;
+	char *name, *version, *description;
+	/* "scratch", or NAME@RANGE (a catalog base; RANGE is MAJOR,
+	 * MAJOR.MINOR or MAJOR.MINOR.PATCH), checked */
+	char *base;
+	struct pl__pos base_pos;
 	bool has_epoch;
 	uint64_t epoch;
+	uint8_t digest[PL_SHA256_LEN]; /* sha256 of the recipe's bytes */
 
 	struct pl__file_spec *files;
 	size_t nfiles;
@@ -106,6 +114,11 @@ struct pl_recipe {
 	struct pl__group *groups;
 	size_t ngroups;
 	char *run_as;
+	/* run_as_set: `run-as` was written.  run_as_deferred: it names no
+	 * account the recipe knows, so the base's /etc/passwd must have it
+	 * (only for a recipe on a base; run_uid/run_gid are then unset). */
+	bool run_as_set, run_as_deferred;
+	struct pl__pos run_as_pos;
 	uint32_t run_uid, run_gid;
 
 	struct pl__strv entrypoint, cmd, ports;
@@ -122,5 +135,11 @@ struct pl_recipe {
 	struct pl__strv exclude;          /* absolute globs */
 	struct pl__strv assume_installed; /* package names */
 };
+
+/* Whether the recipe builds on a catalog base (not scratch). */
+static inline bool pl__recipe_has_base(const struct pl_recipe *r)
+{
+	return r->base && strcmp(r->base, "scratch") != 0;
+}
 
 #endif

@@ -397,6 +397,55 @@ static bool valid_version(const char *s)
 	return *s == '\0';
 }
 
+/* A base range: MAJOR, MAJOR.MINOR or MAJOR.MINOR.PATCH, decimal without
+ * leading zeros, each below 2^31. */
+static bool valid_range(const char *s)
+{
+	for (int part = 0; part < 3; part++) {
+		size_t d = strspn(s, "0123456789");
+		if (d == 0 || d > 10 || (d > 1 && s[0] == '0'))
+			return false;
+		uint64_t v = 0;
+		for (size_t i = 0; i < d; i++)
+			v = v * 10 + (uint64_t)(s[i] - '0');
+		if (v > INT32_MAX)
+			return false;
+		s += d;
+		if (*s == '\0')
+			return true;
+		if (part == 2 || *s++ != '.')
+			return false;
+	}
+	return false;
+}
+
+/* `base`: "scratch" or NAME@RANGE. */
+static int check_base(struct ctx *c, const struct ynode *y)
+{
+	const char *s = y->value, *at = strchr(s, '@');
+	if (!strcmp(s, "scratch"))
+		return 0;
+	if (!at)
+		return fail_at(c, y->pos,
+			       "'base' must be 'scratch' or NAME@RANGE from the catalog (such as "
+			       "base@1, base@1.4 or base@1.4.2), not '%s'",
+			       s);
+	char name[160];
+	size_t n = (size_t)(at - s);
+	snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1), s);
+	if (n >= sizeof(name) || !valid_name(name))
+		return fail_at(c, y->pos,
+			       "base '%s': the name must match [a-z0-9][a-z0-9._-]* (at most 128 "
+			       "characters)",
+			       s);
+	if (!valid_range(at + 1))
+		return fail_at(c, y->pos,
+			       "base '%s': the range must be MAJOR, MAJOR.MINOR or "
+			       "MAJOR.MINOR.PATCH (decimal, no leading zeros, each below 2^31)",
+			       s);
+	return 0;
+}
+
 static int check_image_path(struct ctx *c, const struct ynode *y, const char *key)
 {
 	const char *p = y->value;
@@ -808,6 +857,12 @@ static int resolve_run_as(struct ctx *c, struct pl_recipe *r, struct pl__pos pos
 		if (!colon || parse_id(colon + 1, strlen(colon + 1), &r->run_gid))
 			return 0;
 	}
+	/* An account of the base: looked up in its /etc/passwd when built. */
+	if (pl__recipe_has_base(r) && account_name_ok(s)) {
+		r->run_as_deferred = true;
+		r->run_uid = r->run_gid = 0;
+		return 0;
+	}
 	return fail_at(c, pos,
 		       "'run-as' names no account: '%s' (use nonroot, root, a user "
 		       "from 'accounts', or UID[:GID])",
@@ -827,6 +882,8 @@ static int parse_accounts(struct ctx *c, struct pl_recipe *r, const struct ynode
 	if ((v = lookup(m, "run-as"))) {
 		if (get_str(c, v, "run-as", &r->run_as) < 0)
 			return PL_EINVAL;
+		r->run_as_set = true;
+		r->run_as_pos = v->pos;
 		return resolve_run_as(c, r, v->pos);
 	}
 	return 0;
@@ -1284,13 +1341,9 @@ static int parse_top(struct ctx *c, struct pl_recipe *r, const struct ynode *top
 		r->has_epoch = true;
 	}
 	if ((v = lookup(top, "base"))) {
-		if (get_str(c, v, "base", &r->base) < 0)
+		if (get_str(c, v, "base", &r->base) < 0 || check_base(c, v) < 0)
 			return PL_EINVAL;
-		if (strcmp(r->base, "scratch"))
-			return fail_at(c, v->pos,
-				       "base '%s': only 'scratch' is supported yet "
-				       "(catalog bases come with the catalog)",
-				       r->base);
+		r->base_pos = v->pos;
 	} else if (!(r->base = pl__strdup("scratch", c->err))) {
 		return PL_ENOMEM;
 	}
@@ -1340,6 +1393,7 @@ int pl_recipe_parse(const char *name, const char *data, size_t len, struct pl_re
 	struct pl_recipe *r = pl__calloc(1, sizeof(*r), err);
 	if (!r)
 		return PL_ENOMEM;
+	pl__sha256(data, len, r->digest);
 	if (!(r->path = pl__strdup(name, err)) || !(r->dir = dir_of(name, err))) {
 		pl_recipe_free(r);
 		return PL_ENOMEM;
@@ -1451,6 +1505,11 @@ const char *pl_recipe_name(const struct pl_recipe *r)
 const char *pl_recipe_version(const struct pl_recipe *r)
 {
 	return r->version;
+}
+
+const char *pl_recipe_base(const struct pl_recipe *r)
+{
+	return r->base;
 }
 
 bool pl_recipe_epoch(const struct pl_recipe *r, uint64_t *epoch)

@@ -75,7 +75,7 @@ struct upkg {
 	struct pl__pkg p;
 	size_t next; /* the next version of the same name, or NONE */
 	bool parsed;
-	struct pl__relations pre, dep, conflicts, breaks, provides;
+	struct pl__pkg_rels rel;
 };
 
 struct provider {
@@ -113,13 +113,18 @@ int pl__universe_new(const char *arch, struct pl__universe **out, struct pl_erro
 	return 0;
 }
 
+void pl__pkg_rels_release(struct pl__pkg_rels *r)
+{
+	pl__relations_release(&r->pre);
+	pl__relations_release(&r->dep);
+	pl__relations_release(&r->conflicts);
+	pl__relations_release(&r->breaks);
+	pl__relations_release(&r->provides);
+}
+
 static void upkg_release(struct upkg *p)
 {
-	pl__relations_release(&p->pre);
-	pl__relations_release(&p->dep);
-	pl__relations_release(&p->conflicts);
-	pl__relations_release(&p->breaks);
-	pl__relations_release(&p->provides);
+	pl__pkg_rels_release(&p->rel);
 }
 
 void pl__universe_free(struct pl__universe *u)
@@ -306,15 +311,15 @@ static int ensure_parsed(struct upkg *p, struct pl_error **err)
 {
 	if (p->parsed)
 		return 0;
-	int rc = parse_rel(p, "Pre-Depends", p->p.pre_depends, &p->pre, err);
+	int rc = parse_rel(p, "Pre-Depends", p->p.pre_depends, &p->rel.pre, err);
 	if (rc == 0)
-		rc = parse_rel(p, "Depends", p->p.depends, &p->dep, err);
+		rc = parse_rel(p, "Depends", p->p.depends, &p->rel.dep, err);
 	if (rc == 0)
-		rc = parse_rel(p, "Conflicts", p->p.conflicts, &p->conflicts, err);
+		rc = parse_rel(p, "Conflicts", p->p.conflicts, &p->rel.conflicts, err);
 	if (rc == 0)
-		rc = parse_rel(p, "Breaks", p->p.breaks, &p->breaks, err);
+		rc = parse_rel(p, "Breaks", p->p.breaks, &p->rel.breaks, err);
 	if (rc == 0)
-		rc = parse_rel(p, "Provides", p->p.provides, &p->provides, err);
+		rc = parse_rel(p, "Provides", p->p.provides, &p->rel.provides, err);
 	if (rc < 0) {
 		upkg_release(p); /* a later call starts afresh */
 		return rc;
@@ -336,9 +341,9 @@ static int build_providers(struct pl__universe *u, struct pl_error **err)
 		int rc = ensure_parsed(p, err);
 		if (rc < 0)
 			return rc;
-		for (size_t c = 0; c < p->provides.n; c++) {
-			for (size_t a = 0; a < p->provides.c[c].n; a++) {
-				const struct pl__rel *r = &p->provides.c[c].alt[a];
+		for (size_t c = 0; c < p->rel.provides.n; c++) {
+			for (size_t a = 0; a < p->rel.provides.c[c].n; a++) {
+				const struct pl__rel *r = &p->rel.provides.c[c].alt[a];
 				if (pl__grow(&u->prov, &u->prov_alloc, u->nprov + 1,
 					     sizeof(*u->prov), err) < 0)
 					return PL_ENOMEM;
@@ -359,6 +364,150 @@ static int build_providers(struct pl__universe *u, struct pl_error **err)
 	return 0;
 }
 
+/* ---- what is present before resolution --------------------------------- */
+
+struct present {
+	const char *name, *version;
+	const char *by; /* the package whose Provides gives it; NULL for a package */
+	const struct pl__relations *conflicts, *breaks;
+	size_t prev; /* the entry before it with the same name, or NONE */
+};
+
+struct pl__instset {
+	const char *arch;
+	struct present *v;
+	size_t n, alloc;
+	struct smap last; /* name -> the last entry with that name */
+};
+
+int pl__instset_new(const char *arch, struct pl__instset **out, struct pl_error **err)
+{
+	if (!(*out = pl__calloc(1, sizeof(**out), err)))
+		return PL_ENOMEM;
+	(*out)->arch = arch;
+	return 0;
+}
+
+void pl__instset_free(struct pl__instset *s)
+{
+	if (!s)
+		return;
+	free(s->v);
+	smap_release(&s->last);
+	free(s);
+}
+
+void pl__instset_freep(struct pl__instset **s)
+{
+	pl__instset_free(*s);
+}
+
+static int present_add(struct pl__instset *s, struct present p, struct pl_error **err)
+{
+	if (pl__grow(&s->v, &s->alloc, s->n + 1, sizeof(*s->v), err) < 0)
+		return PL_ENOMEM;
+	size_t *last = smap_find(&s->last, p.name);
+	p.prev = last ? *last : NONE;
+	if (smap_put(&s->last, p.name, s->n, err) < 0)
+		return PL_ENOMEM;
+	s->v[s->n++] = p;
+	return 0;
+}
+
+int pl__instset_add(struct pl__instset *s, const char *name, const char *version,
+		    const struct pl__relations *conflicts, const struct pl__relations *breaks,
+		    struct pl_error **err)
+{
+	return present_add(s, (struct present){ name, version, NULL, conflicts, breaks, NONE },
+			   err);
+}
+
+int pl__instset_add_provided(struct pl__instset *s, const char *name, const char *version,
+			     const char *by, struct pl_error **err)
+{
+	return present_add(s, (struct present){ name, version, by, NULL, NULL, NONE }, err);
+}
+
+static size_t present_last(const struct pl__instset *s, const char *name)
+{
+	size_t *k = smap_find(&s->last, name);
+	return k ? *k : NONE;
+}
+
+/* The package (not a provided name) `name`, one with a version first. */
+static const struct present *present_pkg(const struct pl__instset *s, const char *name)
+{
+	const struct present *any = NULL;
+	for (size_t i = present_last(s, name); i != NONE; i = s->v[i].prev) {
+		if (s->v[i].by)
+			continue;
+		if (s->v[i].version)
+			return &s->v[i];
+		any = &s->v[i];
+	}
+	return any;
+}
+
+/* A present package's Provides of `name`, or NULL. */
+static const struct present *present_provided(const struct pl__instset *s, const char *name)
+{
+	for (size_t i = present_last(s, name); i != NONE; i = s->v[i].prev)
+		if (s->v[i].by)
+			return &s->v[i];
+	return NULL;
+}
+
+static bool arch_matches(const char *arch, const struct pl__rel *r)
+{
+	return !r->arch || !strcmp(r->arch, "any") || !strcmp(r->arch, "native") ||
+	       !strcmp(r->arch, arch);
+}
+
+/* Whether a provided version (NULL: unversioned) satisfies r. */
+static bool provision_satisfies(const struct pl__rel *r, const char *version)
+{
+	return r->op == PL__REL_ANY || (version && pl__rel_satisfied(r, version));
+}
+
+bool pl__instset_satisfies(const struct pl__instset *s, const struct pl__rel *r)
+{
+	if (!arch_matches(s->arch, r))
+		return false;
+	for (size_t i = present_last(s, r->name); i != NONE; i = s->v[i].prev) {
+		const struct present *p = &s->v[i];
+		if (p->by ? provision_satisfies(r, p->version)
+			  : !p->version || pl__rel_satisfied(r, p->version))
+			return true;
+	}
+	return false;
+}
+
+/* Whether a Conflicts or Breaks `r` hits `p`; an assumed package, of no
+ * known version, never is. */
+static bool present_hit(const struct present *p, const struct pl__rel *r)
+{
+	return p->by ? provision_satisfies(r, p->version)
+		     : p->version && pl__rel_satisfied(r, p->version);
+}
+
+static int rel_text(const struct pl__rel *r, struct pl_buf *b, struct pl_error **err)
+{
+	static const char *const ops[] = { "", "<<", "<=", "=", ">=", ">>" };
+	if (pl_buf_adds(b, r->name, err) < 0 ||
+	    (r->arch && pl_buf_addf(b, err, ":%s", r->arch) < 0) ||
+	    (r->op != PL__REL_ANY && pl_buf_addf(b, err, " (%s %s)", ops[r->op], r->version) < 0))
+		return PL_ENOMEM;
+	return 0;
+}
+
+int pl__clause_text(const struct pl__clause *cl, struct pl_buf *b, struct pl_error **err)
+{
+	for (size_t a = 0; a < cl->n; a++)
+		if ((a && pl_buf_adds(b, " | ", err) < 0) || rel_text(&cl->alt[a], b, err) < 0)
+			return PL_ENOMEM;
+	return 0;
+}
+
 /* ---- resolution ---------------------------------------------------------- */
 
 struct sel {
@@ -370,9 +519,8 @@ struct rctx {
 	struct pl__universe *u;
 	struct sel *s;
 	size_t n, alloc;
-	struct smap chosen;    /* name -> index in s */
-	struct smap installed; /* name -> index in installed[] */
-	const struct pl__installed *inst;
+	struct smap chosen; /* name -> index in s */
+	const struct pl__instset *in;
 	struct pl_error **err;
 };
 
@@ -380,7 +528,6 @@ static void rctx_release(struct rctx *c)
 {
 	free(c->s);
 	smap_release(&c->chosen);
-	smap_release(&c->installed);
 }
 
 static const struct pl__pkg *sel_pkg(const struct rctx *c, size_t i)
@@ -402,21 +549,15 @@ static int chain(const struct rctx *c, size_t i, struct pl_buf *b)
 
 static bool arch_ok(const struct rctx *c, const struct pl__rel *r)
 {
-	return !r->arch || !strcmp(r->arch, "any") || !strcmp(r->arch, "native") ||
-	       !strcmp(r->arch, c->u->arch);
+	return arch_matches(c->u->arch, r);
 }
 
-/* Whether a provided version (NULL: unversioned) satisfies r. */
-static bool provision_satisfies(const struct pl__rel *r, const char *version)
-{
-	return r->op == PL__REL_ANY || (version && pl__rel_satisfied(r, version));
-}
-
-static bool chosen_satisfies(const struct rctx *c, const struct pl__rel *r)
+/* The chosen package that satisfies r, itself or by its Provides, or NONE. */
+static size_t chosen_match(const struct rctx *c, const struct pl__rel *r)
 {
 	size_t *k = smap_find(&c->chosen, r->name);
 	if (k && pl__rel_satisfied(r, sel_pkg(c, *k)->version))
-		return true;
+		return *k;
 	size_t *pv = smap_find(&c->u->providers, r->name);
 	for (size_t i = pv ? *pv : NONE; i != NONE; i = c->u->prov[i].next) {
 		const struct provider *p = &c->u->prov[i];
@@ -424,23 +565,27 @@ static bool chosen_satisfies(const struct rctx *c, const struct pl__rel *r)
 		if (!by || c->s[*by].pkg != p->pkg)
 			continue;
 		if (provision_satisfies(r, p->version))
-			return true;
+			return *by;
 	}
-	return false;
+	return NONE;
+}
+
+static bool chosen_satisfies(const struct rctx *c, const struct pl__rel *r)
+{
+	return chosen_match(c, r) != NONE;
 }
 
 static bool installed_satisfies(const struct rctx *c, const struct pl__rel *r)
 {
-	size_t *k = smap_find(&c->installed, r->name);
-	if (k && (!c->inst[*k].version || pl__rel_satisfied(r, c->inst[*k].version)))
+	if (pl__instset_satisfies(c->in, r))
 		return true;
-	/* a virtual package that an installed (or assumed) package provides */
+	/* a virtual package that an assumed package provides, by the index */
 	size_t *pv = smap_find(&c->u->providers, r->name);
 	for (size_t i = pv ? *pv : NONE; i != NONE; i = c->u->prov[i].next) {
 		const struct provider *p = &c->u->prov[i];
 		const struct pl__pkg *pkg = &c->u->v[p->pkg].p;
-		size_t *in = smap_find(&c->installed, pkg->name);
-		if (in && (!c->inst[*in].version || !strcmp(c->inst[*in].version, pkg->version)) &&
+		const struct present *in = present_pkg(c->in, pkg->name);
+		if (in && (!in->version || !strcmp(in->version, pkg->version)) &&
 		    provision_satisfies(r, p->version))
 			return true;
 	}
@@ -485,16 +630,6 @@ static int choose(struct rctx *c, size_t pkg, size_t parent)
 	if (smap_put(&c->chosen, c->u->v[pkg].p.name, c->n, c->err) < 0)
 		return PL_ENOMEM;
 	c->n++;
-	return 0;
-}
-
-static int rel_text(const struct pl__rel *r, struct pl_buf *b, struct pl_error **err)
-{
-	static const char *const ops[] = { "", "<<", "<=", "=", ">=", ">>" };
-	if (pl_buf_adds(b, r->name, err) < 0 ||
-	    (r->arch && pl_buf_addf(b, err, ":%s", r->arch) < 0) ||
-	    (r->op != PL__REL_ANY && pl_buf_addf(b, err, " (%s %s)", ops[r->op], r->version) < 0))
-		return PL_ENOMEM;
 	return 0;
 }
 
@@ -548,26 +683,28 @@ static int unsatisfiable(struct rctx *c, size_t who, const struct pl__clause *cl
 	if (pl_buf_init(&b, 0, c->err) < 0 || pl_buf_adds(&b, "package '", c->err) < 0 ||
 	    pl_buf_adds(&b, sel_pkg(c, who)->name, c->err) < 0 ||
 	    pl_buf_adds(&b, "' (needed by ", c->err) < 0 || chain(c, who, &b) < 0 ||
-	    pl_buf_adds(&b, ") depends on '", c->err) < 0)
-		return PL_ENOMEM;
-	for (size_t a = 0; a < cl->n; a++)
-		if ((a && pl_buf_adds(&b, " | ", c->err) < 0) ||
-		    rel_text(&cl->alt[a], &b, c->err) < 0)
-			return PL_ENOMEM;
-	if (pl_buf_adds(&b, "', which ", c->err) < 0)
+	    pl_buf_adds(&b, ") depends on '", c->err) < 0 || pl__clause_text(cl, &b, c->err) < 0 ||
+	    pl_buf_adds(&b, "', which ", c->err) < 0)
 		return PL_ENOMEM;
 	/* say why the first alternative fails, the usual one to care about */
 	const struct pl__rel *r = &cl->alt[0];
 	size_t *k = smap_find(&c->chosen, r->name);
+	const struct present *in = present_pkg(c->in, r->name);
+	const struct present *pv = present_provided(c->in, r->name);
 	int rc;
 	if (k) {
 		rc = pl_buf_addf(&b, c->err, "conflicts with '%s' %s, chosen for ", r->name,
 				 sel_pkg(c, *k)->version);
 		if (rc == 0)
 			rc = chain(c, *k, &b);
-	} else if (smap_find(&c->installed, r->name)) {
-		rc = pl_buf_addf(&b, c->err, "the base has only at version %s",
-				 c->inst[*smap_find(&c->installed, r->name)].version);
+	} else if (in && in->version) {
+		rc = pl_buf_addf(&b, c->err, "the base has only at version %s", in->version);
+	} else if (pv && pv->version) {
+		rc = pl_buf_addf(&b, c->err, "the base's '%s' provides only at version %s", pv->by,
+				 pv->version);
+	} else if (pv) {
+		rc = pl_buf_addf(&b, c->err, "the base's '%s' provides only without a version",
+				 pv->by);
 	} else if (smap_find(&c->u->by_name, r->name)) {
 		size_t any = best_version(c, &(struct pl__rel){ .name = r->name }, NULL);
 		rc = pl_buf_addf(&b, c->err, "no repository has (candidate: %s)",
@@ -604,8 +741,7 @@ static int follow_clause(struct rctx *c, size_t who, const struct pl__clause *cl
 			return 0;
 	for (size_t a = 0; a < cl->n; a++) {
 		const struct pl__rel *r = &cl->alt[a];
-		if (!arch_ok(c, r) || smap_find(&c->chosen, r->name) ||
-		    smap_find(&c->installed, r->name))
+		if (!arch_ok(c, r) || smap_find(&c->chosen, r->name) || present_pkg(c->in, r->name))
 			continue;
 		size_t best = best_version(c, r, NULL);
 		if (best != NONE)
@@ -633,10 +769,10 @@ static int follow(struct rctx *c, size_t who)
 {
 	struct upkg *p = &c->u->v[c->s[who].pkg];
 	int rc = ensure_parsed(p, c->err);
-	for (size_t i = 0; rc == 0 && i < p->pre.n; i++)
-		rc = follow_clause(c, who, &p->pre.c[i]);
-	for (size_t i = 0; rc == 0 && i < p->dep.n; i++)
-		rc = follow_clause(c, who, &p->dep.c[i]);
+	for (size_t i = 0; rc == 0 && i < p->rel.pre.n; i++)
+		rc = follow_clause(c, who, &p->rel.pre.c[i]);
+	for (size_t i = 0; rc == 0 && i < p->rel.dep.n; i++)
+		rc = follow_clause(c, who, &p->rel.dep.c[i]);
 	return rc;
 }
 
@@ -676,9 +812,8 @@ static int not_found(struct rctx *c, const struct pl__want *w)
 
 static int want_one(struct rctx *c, const struct pl__want *w)
 {
-	size_t *k = smap_find(&c->installed, w->name);
-	if (k && c->inst[*k].version &&
-	    (!w->version || !pl__debver_cmp(w->version, c->inst[*k].version)))
+	const struct present *in = present_pkg(c->in, w->name);
+	if (in && in->version && (!w->version || !pl__debver_cmp(w->version, in->version)))
 		return 0;
 	if (smap_find(&c->chosen, w->name))
 		return 0;
@@ -691,34 +826,93 @@ static int want_one(struct rctx *c, const struct pl__want *w)
 	return choose(c, best, NONE);
 }
 
+/* Whether the chosen package `other` is, or provides, what `r` names. */
+static bool chosen_hit(const struct upkg *other, const struct pl__rel *r)
+{
+	if (!strcmp(other->p.name, r->name) && pl__rel_satisfied(r, other->p.version))
+		return true;
+	for (size_t k = 0; k < other->rel.provides.n; k++)
+		for (size_t a = 0; a < other->rel.provides.c[k].n; a++) {
+			const struct pl__rel *pr = &other->rel.provides.c[k].alt[a];
+			if (!strcmp(pr->name, r->name) &&
+			    provision_satisfies(r, pr->op == PL__REL_EQ ? pr->version : NULL))
+				return true;
+		}
+	return false;
+}
+
+/* A chosen package's Conflicts or Breaks `r` against the other chosen
+ * ones and the present ones. */
 static int rel_conflict(struct rctx *c, size_t who, const char *field, const struct pl__rel *r)
 {
-	for (size_t j = 0; j < c->n; j++) {
-		const struct upkg *other = &c->u->v[c->s[j].pkg];
-		if (j == who)
-			continue;
-		bool hit =
-		    !strcmp(other->p.name, r->name) && pl__rel_satisfied(r, other->p.version);
-		for (size_t k = 0; !hit && k < other->provides.n; k++)
-			for (size_t a = 0; a < other->provides.c[k].n; a++) {
-				const struct pl__rel *pr = &other->provides.c[k].alt[a];
-				hit = hit || (!strcmp(pr->name, r->name) &&
-					      provision_satisfies(
-						  r, pr->op == PL__REL_EQ ? pr->version : NULL));
-			}
-		if (!hit)
-			continue;
-		cleanup_buf struct pl_buf b = { 0 };
-		if (pl_buf_init(&b, 0, c->err) < 0 ||
-		    pl_buf_addf(&b, c->err, "package '%s' %s (needed by ", sel_pkg(c, who)->name,
-				sel_pkg(c, who)->version) < 0 ||
-		    chain(c, who, &b) < 0 || pl_buf_addf(&b, c->err, ") %s '", field) < 0 ||
-		    rel_text(r, &b, c->err) < 0 ||
-		    pl_buf_addf(&b, c->err, "', but '%s' %s is needed by ", other->p.name,
-				other->p.version) < 0 ||
-		    chain(c, j, &b) < 0)
-			return PL_ENOMEM;
-		return pl__error_set(c->err, PL_EINVAL, 0, "%s", b.buf);
+	size_t j = 0;
+	while (j < c->n && (j == who || !chosen_hit(&c->u->v[c->s[j].pkg], r)))
+		j++;
+	const struct present *p = NULL;
+	for (size_t i = present_last(c->in, r->name); j == c->n && !p && i != NONE;
+	     i = c->in->v[i].prev)
+		if (present_hit(&c->in->v[i], r))
+			p = &c->in->v[i];
+	if (j == c->n && !p)
+		return 0;
+	cleanup_buf struct pl_buf b = { 0 };
+	if (pl_buf_init(&b, 0, c->err) < 0 ||
+	    pl_buf_addf(&b, c->err, "package '%s' %s (needed by ", sel_pkg(c, who)->name,
+			sel_pkg(c, who)->version) < 0 ||
+	    chain(c, who, &b) < 0 || pl_buf_addf(&b, c->err, ") %s '", field) < 0 ||
+	    rel_text(r, &b, c->err) < 0)
+		return PL_ENOMEM;
+	int rc;
+	if (!p) {
+		rc = pl_buf_addf(&b, c->err, "', but '%s' %s is needed by ", sel_pkg(c, j)->name,
+				 sel_pkg(c, j)->version);
+		if (rc == 0)
+			rc = chain(c, j, &b);
+	} else if (p->by) {
+		rc = pl_buf_addf(&b, c->err, "', but the base's '%s' provides '%s%s%s%s'", p->by,
+				 p->name, p->version ? " (= " : "", p->version ? p->version : "",
+				 p->version ? ")" : "");
+	} else {
+		rc = pl_buf_addf(&b, c->err, "', but the base has '%s' %s", p->name, p->version);
+	}
+	if (rc < 0)
+		return PL_ENOMEM;
+	return pl__error_set(c->err, PL_EINVAL, 0, "%s", b.buf);
+}
+
+/* A present package's Conflicts or Breaks `r` against the chosen ones. */
+static int present_conflict(struct rctx *c, const struct present *p, const char *field,
+			    const struct pl__rel *r)
+{
+	size_t j = chosen_match(c, r);
+	if (j == NONE)
+		return 0;
+	cleanup_buf struct pl_buf b = { 0 };
+	if (pl_buf_init(&b, 0, c->err) < 0 ||
+	    pl_buf_addf(&b, c->err, "the base's package '%s' %s %s '", p->name, p->version, field) <
+		0 ||
+	    rel_text(r, &b, c->err) < 0 ||
+	    pl_buf_addf(&b, c->err, "', but '%s' %s is needed by ", sel_pkg(c, j)->name,
+			sel_pkg(c, j)->version) < 0 ||
+	    chain(c, j, &b) < 0)
+		return PL_ENOMEM;
+	return pl__error_set(c->err, PL_EINVAL, 0, "%s", b.buf);
+}
+
+static int check_present_conflicts(struct rctx *c)
+{
+	for (size_t i = 0; i < c->in->n; i++) {
+		const struct present *p = &c->in->v[i];
+		const struct pl__relations *rels[] = { p->conflicts, p->breaks };
+		static const char *const field[] = { "conflicts with", "breaks" };
+		for (size_t f = 0; f < 2; f++)
+			for (size_t k = 0; rels[f] && k < rels[f]->n; k++)
+				for (size_t a = 0; a < rels[f]->c[k].n; a++) {
+					int rc =
+					    present_conflict(c, p, field[f], &rels[f]->c[k].alt[a]);
+					if (rc < 0)
+						return rc;
+				}
 	}
 	return 0;
 }
@@ -727,16 +921,16 @@ static int check_conflicts(struct rctx *c)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		const struct upkg *p = &c->u->v[c->s[i].pkg];
-		for (size_t k = 0; k < p->conflicts.n; k++)
-			for (size_t a = 0; a < p->conflicts.c[k].n; a++) {
-				int rc =
-				    rel_conflict(c, i, "conflicts with", &p->conflicts.c[k].alt[a]);
+		for (size_t k = 0; k < p->rel.conflicts.n; k++)
+			for (size_t a = 0; a < p->rel.conflicts.c[k].n; a++) {
+				int rc = rel_conflict(c, i, "conflicts with",
+						      &p->rel.conflicts.c[k].alt[a]);
 				if (rc < 0)
 					return rc;
 			}
-		for (size_t k = 0; k < p->breaks.n; k++)
-			for (size_t a = 0; a < p->breaks.c[k].n; a++) {
-				int rc = rel_conflict(c, i, "breaks", &p->breaks.c[k].alt[a]);
+		for (size_t k = 0; k < p->rel.breaks.n; k++)
+			for (size_t a = 0; a < p->rel.breaks.c[k].n; a++) {
+				int rc = rel_conflict(c, i, "breaks", &p->rel.breaks.c[k].alt[a]);
 				if (rc < 0)
 					return rc;
 			}
@@ -750,25 +944,22 @@ static int cmp_pkg_name(const void *a, const void *b)
 	return strcmp((*x)->name, (*y)->name);
 }
 
-int pl__resolve(struct pl__universe *u, const struct pl__want *want, size_t nwant,
-		const struct pl__installed *installed, size_t ninstalled,
-		const struct pl__pkg ***out, size_t *n, struct pl_error **err)
+int pl__resolve_in(struct pl__universe *u, const struct pl__want *want, size_t nwant,
+		   const struct pl__instset *installed, const struct pl__pkg ***out, size_t *n,
+		   struct pl_error **err)
 {
 	int rc = build_providers(u, err);
 	if (rc < 0)
 		return rc;
 	__attribute__((
-	    cleanup(rctx_release))) struct rctx c = { .u = u, .inst = installed, .err = err };
-	for (size_t i = 0; i < ninstalled; i++)
-		if (smap_put(&c.installed, installed[i].name, i, err) < 0)
-			return PL_ENOMEM;
+	    cleanup(rctx_release))) struct rctx c = { .u = u, .in = installed, .err = err };
 	for (size_t i = 0; i < nwant; i++)
 		if ((rc = want_one(&c, &want[i])) < 0)
 			return rc;
 	for (size_t i = 0; i < c.n; i++)
 		if ((rc = follow(&c, i)) < 0)
 			return rc;
-	if ((rc = check_conflicts(&c)) < 0)
+	if ((rc = check_conflicts(&c)) < 0 || (rc = check_present_conflicts(&c)) < 0)
 		return rc;
 	const struct pl__pkg **v = pl__calloc(c.n + 1, sizeof(*v), err);
 	if (!v)
@@ -779,4 +970,15 @@ int pl__resolve(struct pl__universe *u, const struct pl__want *want, size_t nwan
 	*out = v;
 	*n = c.n;
 	return 0;
+}
+
+int pl__resolve(struct pl__universe *u, const struct pl__want *want, size_t nwant,
+		const struct pl__installed *installed, size_t ninstalled,
+		const struct pl__pkg ***out, size_t *n, struct pl_error **err)
+{
+	cleanup_instset struct pl__instset *in = NULL;
+	int rc = pl__instset_new(u->arch, &in, err);
+	for (size_t i = 0; rc == 0 && i < ninstalled; i++)
+		rc = pl__instset_add(in, installed[i].name, installed[i].version, NULL, NULL, err);
+	return rc < 0 ? rc : pl__resolve_in(u, want, nwant, in, out, n, err);
 }

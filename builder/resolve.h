@@ -34,6 +34,13 @@ struct pl__pkg {
 	const char *index_name;
 };
 
+/* The relationships of a binary package, parsed. */
+struct pl__pkg_rels {
+	struct pl__relations pre, dep, conflicts, breaks, provides;
+};
+
+void pl__pkg_rels_release(struct pl__pkg_rels *r);
+
 struct pl__universe;
 
 int pl__universe_new(const char *arch, struct pl__universe **out, struct pl_error **err);
@@ -63,6 +70,39 @@ struct pl__installed {
 	const char *name, *version; /* version NULL: assumed, any version */
 };
 
+/*
+ * What an image has before resolution: packages present at a version or
+ * assumed present at any, and the names their Provides give, read as
+ * Debian reads them (an unversioned Provides satisfies only an
+ * unversioned dependency).  Every string and relation added is borrowed:
+ * the caller keeps it alive as long as the set.
+ */
+struct pl__instset;
+
+/* A new empty set for the architecture `arch` (borrowed). */
+int pl__instset_new(const char *arch, struct pl__instset **out, struct pl_error **err);
+void pl__instset_free(struct pl__instset *s);
+void pl__instset_freep(struct pl__instset **s);
+#define cleanup_instset __attribute__((cleanup(pl__instset_freep)))
+
+/* The package `name` at `version` (NULL: assumed, any version), with its
+ * Conflicts and Breaks (NULL: none), which resolution checks too. */
+int pl__instset_add(struct pl__instset *s, const char *name, const char *version,
+		    const struct pl__relations *conflicts, const struct pl__relations *breaks,
+		    struct pl_error **err);
+
+/* The name `name` that the present package `by` provides, at `version`
+ * (NULL: an unversioned Provides). */
+int pl__instset_add_provided(struct pl__instset *s, const char *name, const char *version,
+			     const char *by, struct pl_error **err);
+
+/* Whether something in `s` satisfies `r` (an alternative for another
+ * architecture never is). */
+bool pl__instset_satisfies(const struct pl__instset *s, const struct pl__rel *r);
+
+/* "a (>= 1) | b:any" for a clause, appended to `b`. */
+int pl__clause_text(const struct pl__clause *cl, struct pl_buf *b, struct pl_error **err);
+
 struct pl__want {
 	const char *name, *version, *suite; /* version, suite: NULL for any */
 	const char *origin;                 /* "FILE:LINE:COL" for messages */
@@ -71,9 +111,16 @@ struct pl__want {
 /*
  * Choose the packages that `want` needs in `u`, leaving out what
  * `installed` has.  *out receives the chosen packages sorted by name (each
- * pointing into `u`, so `u` must outlive it).  Errors name the chain of
- * packages that led to the problem: "package 'b' (needed by a -> b): ...".
+ * pointing into `u`, so `u` must outlive it).  Conflicts and Breaks are
+ * checked among the chosen packages and, both ways, between them and the
+ * present ones.  Errors name the chain of packages that led to the
+ * problem: "package 'b' (needed by a -> b): ...".
  */
+int pl__resolve_in(struct pl__universe *u, const struct pl__want *want, size_t nwant,
+		   const struct pl__instset *installed, const struct pl__pkg ***out, size_t *n,
+		   struct pl_error **err);
+
+/* pl__resolve_in() with the packages `installed`. */
 int pl__resolve(struct pl__universe *u, const struct pl__want *want, size_t nwant,
 		const struct pl__installed *installed, size_t ninstalled,
 		const struct pl__pkg ***out, size_t *n, struct pl_error **err);

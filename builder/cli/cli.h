@@ -40,6 +40,18 @@ int cli_catalog_options(struct pl_catalog_options *o, const char *arg, char *buf
 extern const char cli_catalog_env_help[];
 
 /*
+ * Open the catalog a recipe's base is resolved in (build and lock), as
+ * cli_catalog_options() names it from `arg` (a --catalog value), into
+ * *out; NULL for a recipe on scratch or when none is named (the library
+ * then says what is missing).  Returns 0, or EXIT_FAIL after reporting.
+ */
+int cli_recipe_catalog(const struct pl_recipe *r, const char *arg, char *buf, size_t size,
+		       struct pl_catalog **out);
+
+/* A warning from the library: "plinth: warning: <msg>" on stderr. */
+void cli_warn(void *ctx, const char *msg);
+
+/*
  * Fill `o` from the environment: the cache ($PLINTH_CACHE, else
  * $XDG_CACHE_HOME/plinth, else ~/.cache/plinth), the host's apt directory
  * ($PLINTH_APT_DIR, else /etc/apt), ${VAR} values, and "fetching ..."

@@ -1,5 +1,5 @@
-/* cmd_build.c - plinth build RECIPE -o DIR [--tag T] [--compression zstd|gzip] [--frozen]
- * [--json] */
+/* cmd_build.c - plinth build RECIPE -o DIR [--tag T] [--compression zstd|gzip] [--catalog C]
+ * [--frozen] [--json] */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -12,12 +12,16 @@
 #include "cli.h"
 
 static const char usage_text[] =
-    "usage: plinth build RECIPE -o DIR [--tag TAG] [--compression zstd|gzip] [--frozen]\n"
-    "                    [--json]\n"
+    "usage: plinth build RECIPE -o DIR [--tag TAG] [--compression zstd|gzip]\n"
+    "                    [--catalog C] [--frozen] [--json]\n"
     "\n"
     "Build the image RECIPE describes into the OCI image layout DIR (created\n"
     "when absent; other tags in it are kept) and print its manifest digest as\n"
     "the last line.  A failed build leaves DIR as it was.\n"
+    "\n"
+    "A recipe with 'base: NAME@RANGE' builds on the newest approved version in\n"
+    "range from the catalog: the base's layers unchanged, plus one layer with\n"
+    "what the recipe adds (packages the base lacks, files, accounts).\n"
     "\n"
     "Debian packages come from the recipe's lock (x.yaml -> x.lock.json) when\n"
     "it has one; a lock made for other packages or repositories is refused.\n"
@@ -27,6 +31,7 @@ static const char usage_text[] =
     "  -o, --output DIR        the OCI layout to write (required)\n"
     "  -t, --tag TAG           the tag to give the image (default: the recipe's version)\n"
     "  -c, --compression ALG   zstd (default) or gzip\n"
+    "      --catalog C         the catalog a recipe's base is resolved in\n"
     "      --frozen            build only from an up-to-date lock\n"
     "      --json              print a JSON summary instead\n"
     "  -h, --help              show this help\n"
@@ -77,8 +82,15 @@ static int print_json(const char *layout, const struct pl_build_result *res)
 			      res->config_digest, "layer", "digest", res->layer_digest, "diff_id",
 			      res->diff_id, "size", (json_int_t)res->layer_size, "tar_size",
 			      (json_int_t)res->tar_size, "entries", (json_int_t)res->entries);
-	if (j && (json_object_set_new(j, "packages", json_integer((json_int_t)res->packages)) < 0 ||
-		  json_object_set_new(j, "from_lock", json_boolean(res->from_lock)) < 0)) {
+	bool on_base = res->base[0] != '\0';
+	if (j &&
+	    (json_object_set_new(j, "packages", json_integer((json_int_t)res->packages)) < 0 ||
+	     json_object_set_new(j, "from_lock", json_boolean(res->from_lock)) < 0 ||
+	     json_object_set_new(j, "base", json_string(on_base ? res->base : "scratch")) < 0 ||
+	     json_object_set_new(j, "base_digest",
+				 on_base ? json_string(res->base_digest) : json_null()) < 0 ||
+	     json_object_set_new(j, "base_packages", json_integer((json_int_t)res->base_packages)) <
+		 0)) {
 		json_decref(j);
 		j = NULL;
 	}
@@ -90,6 +102,29 @@ static int print_json(const char *layout, const struct pl_build_result *res)
 	return rc;
 }
 
+/* ---- shared with cmd_lock.c (declared in cli.h) ---------------------- */
+
+void cli_warn(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "plinth: warning: %s\n", msg);
+}
+
+int cli_recipe_catalog(const struct pl_recipe *r, const char *arg, char *buf, size_t size,
+		       struct pl_catalog **out)
+{
+	struct pl_catalog_options co = { 0 };
+	struct pl_error *err = NULL;
+	*out = NULL;
+	if (!strcmp(pl_recipe_base(r), "scratch"))
+		return 0;
+	if (cli_catalog_options(&co, arg, buf, size) != 0)
+		return EXIT_FAIL;
+	return co.dir && pl_catalog_open(&co, out, &err) < 0 ? cli_fail(err) : 0;
+}
+
+/* ---- plinth build ------------------------------------------------------- */
+
 int cmd_build(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -98,10 +133,12 @@ int cmd_build(int argc, char **argv)
 		{ "compression", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "frozen", no_argument, NULL, 'F' },
+		{ "catalog", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pl_build_options o = { 0 };
+	const char *catalog = NULL;
 	bool json = false;
 	int c;
 	opterr = 0;
@@ -128,9 +165,13 @@ int cmd_build(int argc, char **argv)
 		case 'F':
 			o.frozen = true;
 			break;
+		case 'C':
+			catalog = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			fputs(cli_apt_env_help, stdout);
+			fputs(cli_catalog_env_help, stdout);
 			return cli_flush_stdout();
 		case ':':
 			return cli_bad_option("build", argv, true);
@@ -166,6 +207,12 @@ int cmd_build(int argc, char **argv)
 	struct pl_recipe *r = NULL;
 	if (pl_recipe_load(argv[optind], &r, &err) < 0)
 		return cli_fail(err);
+	char state[4096];
+	if (cli_recipe_catalog(r, catalog, state, sizeof(state), &o.catalog) != 0) {
+		pl_recipe_free(r);
+		return EXIT_FAIL;
+	}
+	o.warn = cli_warn;
 
 	struct progress prog = { isatty(STDERR_FILENO) && !json, -1 };
 	o.progress = show_progress;
@@ -178,12 +225,13 @@ int cmd_build(int argc, char **argv)
 	if (prog.last_pct >= 0 || o.apt.note)
 		fputs("\r\033[K", stderr);
 	pl_recipe_free(r);
+	pl_catalog_free(o.catalog);
 	if (rc < 0)
 		return cli_fail(err);
-	if (json
-		? print_json(o.layout, &res) < 0
-		: printf("built oci:%s:%s (%zu entries, layer %llu bytes)\n%s\n", o.layout, res.tag,
-			 res.entries, (unsigned long long)res.layer_size, res.manifest_digest) < 0)
+	if (json ? print_json(o.layout, &res) < 0
+		 : printf("built oci:%s:%s%s%s (%zu entries, layer %llu bytes)\n%s\n", o.layout,
+			  res.tag, res.base[0] ? " on " : "", res.base, res.entries,
+			  (unsigned long long)res.layer_size, res.manifest_digest) < 0)
 		return cli_stdout_failed();
 	return cli_flush_stdout();
 }

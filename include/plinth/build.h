@@ -10,6 +10,7 @@
 #ifndef PLINTH_BUILD_H
 #define PLINTH_BUILD_H
 
+#include "plinth/catalog.h"
 #include "plinth/common.h"
 #include "plinth/packages.h"
 #include "plinth/recipe.h"
@@ -47,6 +48,12 @@ struct pl_build_options {
 	struct pl_apt_options apt;
 	const char *lock_path;
 	bool frozen;
+	/* The catalog a recipe's `base: NAME@RANGE` is resolved in; NULL
+	 * makes such a recipe an error.  Warnings from the resolution (a
+	 * superseded or deprecated base) go to `warn` when it is not NULL. */
+	struct pl_catalog *catalog;
+	void (*warn)(void *ctx, const char *msg);
+	void *warn_ctx;
 };
 
 struct pl_build_result {
@@ -59,6 +66,10 @@ struct pl_build_result {
 	size_t packages; /* Debian packages installed */
 	bool from_lock;  /* ...as pinned by the lock */
 	char tag[129];
+	/* The base, when not scratch: NAME@VERSION and its manifest digest. */
+	char base[200];
+	char base_digest[72];
+	size_t base_packages; /* Debian packages the base already had */
 };
 
 /**

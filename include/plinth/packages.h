@@ -40,19 +40,38 @@ struct pl_apt_options {
  */
 char *pl_lock_path(const char *recipe_path, struct pl_error **err);
 
+struct pl_catalog;
+
+struct pl_lock_options {
+	struct pl_apt_options apt;
+	/* Where to write the lock; NULL: pl_lock_path() of the recipe. */
+	const char *lock_path;
+	/* The catalog a recipe's `base: NAME@RANGE` is resolved in; NULL
+	 * makes such a recipe an error.  Warnings from the resolution (a
+	 * superseded or deprecated base) go to `warn` when it is not NULL. */
+	struct pl_catalog *catalog;
+	void (*warn)(void *ctx, const char *msg);
+	void *warn_ctx;
+};
+
 struct pl_lock_result {
 	size_t packages;        /* how many the lock pins */
 	uint64_t download_size; /* their .deb files, in bytes */
+	/* The base, when not scratch: NAME@VERSION, and how many packages it
+	 * has installed (which the lock leaves out). */
+	char base[200];
+	size_t base_packages;
 };
 
 /**
- * Resolve `r`'s packages and write the lock to `lock_path` (NULL: the
- * default, see pl_lock_path) atomically.  The previous lock, if any, is
- * ignored and replaced.
+ * Resolve `r`'s packages and write the lock atomically.  The previous
+ * lock, if any, is ignored and replaced.  On a base the packages the base
+ * has installed count as installed: the lock pins only what the base
+ * lacks.
  * @return 0 with *res filled in, or a negative pl_code with *err set; on
  *         failure the lock file is unchanged.
  */
-int pl_lock(const struct pl_recipe *r, const struct pl_apt_options *o, const char *lock_path,
-	    struct pl_lock_result *res, struct pl_error **err);
+int pl_lock(const struct pl_recipe *r, const struct pl_lock_options *o, struct pl_lock_result *res,
+	    struct pl_error **err);
 
 #endif

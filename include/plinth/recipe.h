@@ -43,6 +43,12 @@ const char *pl_recipe_name(const struct pl_recipe *r);
 const char *pl_recipe_version(const struct pl_recipe *r);
 
 /**
+ * The recipe's `base`: "scratch" (also when the recipe has no `base`), or
+ * NAME@RANGE, a base to resolve in a catalog.  Owned by the recipe.
+ */
+const char *pl_recipe_base(const struct pl_recipe *r);
+
+/**
  * The recipe's `epoch`, when it has one.
  * @return true and the epoch in *epoch, or false when the recipe has none.
  */

@@ -76,6 +76,10 @@ state() {
 # blob LAYOUT DIGEST: the path of a blob.
 blob() { echo "$1/blobs/sha256/${2#sha256:}"; }
 
+# content LAYOUT DIGEST: what the image of manifest DIGEST holds (config and
+# layers), without the annotations that name the recipe and lock it came from.
+content() { jq -c '[.config.digest, [.layers[].digest]]' "$(blob "$1" "$2")"; }
+
 # manifest_of LAYOUT TAG: the manifest digest TAG points at.
 manifest_of() {
 	jq -r --arg t "$2" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $t) | .digest' "$1/index.json"

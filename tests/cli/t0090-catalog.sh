@@ -120,6 +120,7 @@ t_like "$(echo "$out" | head -1)" "^NAME +VERSION +STATUS +SINCE +DIGEST$" "unde
 run_plinth catalog list base --json
 t_is "$(echo "$out" | jq -r '[.entries[].version] | join(" ")')" "1.0.0 1.0.1 1.1.0 2.0.0" "list NAME --json lists that base"
 t_is "$(echo "$out" | jq -r '.entries[0] | .digest + " " + .signer + " " + .layout + " " + .tag')" "$(digest_of base 1.0.0) sha256:$ops_fp $TMP/img-base-1.0.0 1.0.0" "with digest, signer, layout and tag"
+t_like "$(echo "$out" | jq -r '.entries[0].recipeDigest')" "^sha256:[0-9a-f]{64}$" "and the recipe's digest"
 run_plinth catalog show base@1.1.0
 t_like "$out" "^base@1.1.0
   digest: +$(digest_of base 1.1.0)

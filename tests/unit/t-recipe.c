@@ -160,9 +160,45 @@ static const struct bad bads[] = {
 	  "r.yaml:3:35: 'uid' must be written without leading zeros (YAML may read '010' as "
 	  "octal)" },
 	{ "name: a\nversion: NULL\n", "r.yaml:2:10: 'version' must be a string, not null" },
-	{ "name: a\nversion: 1.0.0\nbase: base@1.4\n",
-	  "r.yaml:3:7: base 'base@1.4': only 'scratch' is supported yet (catalog bases come with "
-	  "the catalog)" },
+	{ "name: a\nversion: 1.0.0\nbase: debian\n",
+	  "r.yaml:3:7: 'base' must be 'scratch' or NAME@RANGE from the catalog (such as base@1, "
+	  "base@1.4 or base@1.4.2), not 'debian'" },
+	{ "name: a\nversion: 1.0.0\nbase: Base@1\n",
+	  "r.yaml:3:7: base 'Base@1': the name must match [a-z0-9][a-z0-9._-]* (at most 128 "
+	  "characters)" },
+	{ "name: a\nversion: 1.0.0\nbase: \"@1\"\n",
+	  "r.yaml:3:7: base '@1': the name must match [a-z0-9][a-z0-9._-]* (at most 128 "
+	  "characters)" },
+	{ "name: a\nversion: 1.0.0\nbase: base@01\n",
+	  "r.yaml:3:7: base 'base@01': the range must be MAJOR, MAJOR.MINOR or MAJOR.MINOR.PATCH "
+	  "(decimal, no leading zeros, each below 2^31)" },
+	{ "name: a\nversion: 1.0.0\nbase: base@1.2.3.4\n",
+	  "r.yaml:3:7: base 'base@1.2.3.4': the range must be MAJOR, MAJOR.MINOR or "
+	  "MAJOR.MINOR.PATCH (decimal, no leading zeros, each below 2^31)" },
+	{ "name: a\nversion: 1.0.0\nbase: base@1.\n",
+	  "r.yaml:3:7: base 'base@1.': the range must be MAJOR, MAJOR.MINOR or MAJOR.MINOR.PATCH "
+	  "(decimal, no leading zeros, each below 2^31)" },
+	{ "name: a\nversion: 1.0.0\nbase: base@2147483648\n",
+	  "r.yaml:3:7: base 'base@2147483648': the range must be MAJOR, MAJOR.MINOR or "
+	  "MAJOR.MINOR.PATCH (decimal, no leading zeros, each below 2^31)" },
+	{ "name: a\nversion: 1.0.0\nbase: base@\n",
+	  "r.yaml:3:7: base 'base@': the range must be MAJOR, MAJOR.MINOR or MAJOR.MINOR.PATCH "
+	  "(decimal, no leading zeros, each below 2^31)" },
+	{ "name: a\nversion: 1.0.0\nbase: base@1@2\n",
+	  "r.yaml:3:7: base 'base@1@2': the range must be MAJOR, MAJOR.MINOR or MAJOR.MINOR.PATCH "
+	  "(decimal, no leading zeros, each below 2^31)" },
+	{ "name: a\nversion: 1.0.0\nbase: base@1.x\n",
+	  "r.yaml:3:7: base 'base@1.x': the range must be MAJOR, MAJOR.MINOR or MAJOR.MINOR.PATCH "
+	  "(decimal, no leading zeros, each below 2^31)" },
+	{ "name: a\nversion: 1.0.0\nbase: [base@1]\n",
+	  "r.yaml:3:7: 'base' must be a string, not a list" },
+	/* an unknown run-as may name a base's account, never on scratch */
+	{ "name: a\nversion: 1.0.0\nbase: scratch\naccounts: {run-as: app}\n",
+	  "r.yaml:4:20: 'run-as' names no account: 'app' (use nonroot, root, a user from "
+	  "'accounts', or UID[:GID])" },
+	{ "name: a\nversion: 1.0.0\nbase: base@1\naccounts: {run-as: \"a:b\"}\n",
+	  "r.yaml:4:20: 'run-as' names no account: 'a:b' (use nonroot, root, a user from "
+	  "'accounts', or UID[:GID])" },
 	{ "- a\n", "r.yaml:1:1: a recipe must be a mapping, not a list" },
 	{ "", "r.yaml:1:1: recipe is empty" },
 	{ "name: a\n---\nname: b\n", "r.yaml:2:1: a recipe is a single YAML document" },
@@ -230,10 +266,92 @@ static void test_nul_and_limits(void)
 	pl_error_free(err);
 }
 
+static void test_base(void)
+{
+	static const struct {
+		const char *base, *want;
+	} ok[] = {
+		{ "scratch", "scratch" },
+		{ "base@1", "base@1" },
+		{ "base@1.4", "base@1.4" },
+		{ "cc.x_y-z@0.0.2147483647", "cc.x_y-z@0.0.2147483647" },
+		{ "9@10.20.30", "9@10.20.30" },
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		char yaml[256];
+		int n = snprintf(yaml, sizeof(yaml), "name: d\nversion: 1.0.0\nbase: \"%s\"\n",
+				 ok[i].base);
+		struct pl_recipe *r = NULL;
+		struct pl_error *err = NULL;
+		check_int(pl_recipe_parse("d.yaml", yaml, (size_t)n, &r, &err), ==, 0);
+		if (err)
+			tap_diag(pl_error_message(err));
+		pl_error_free(err);
+		if (!r)
+			continue;
+		check_str(pl_recipe_base(r), ok[i].want);
+		check(pl__recipe_has_base(r) == (i > 0));
+		pl_recipe_free(r);
+	}
+
+	/* run-as naming an account only the base has waits for the base */
+	static const char deferred[] = "name: d\nversion: 1.0.0\nbase: base@1\n"
+				       "accounts: {run-as: app}\n";
+	struct pl_recipe *r = NULL;
+	check_int(pl_recipe_parse("d.yaml", deferred, sizeof(deferred) - 1, &r, NULL), ==, 0);
+	if (r) {
+		check(r->run_as_set);
+		check(r->run_as_deferred);
+		check_int(r->run_as_pos.line, ==, 4);
+		check_int(r->run_as_pos.col, ==, 20);
+		pl_recipe_free(r);
+	}
+	/* ...but the recipe's own and the built-in ones are resolved at once */
+	static const char own[] = "name: d\nversion: 1.0.0\nbase: base@1\n"
+				  "accounts: {users: [{name: app, uid: 7, gid: 8}], run-as: app}\n";
+	r = NULL;
+	check_int(pl_recipe_parse("d.yaml", own, sizeof(own) - 1, &r, NULL), ==, 0);
+	if (r) {
+		check(!r->run_as_deferred);
+		check_int(r->run_uid, ==, 7);
+		check_int(r->run_gid, ==, 8);
+		pl_recipe_free(r);
+	}
+	static const char none[] = "name: d\nversion: 1.0.0\nbase: base@1\n";
+	r = NULL;
+	check_int(pl_recipe_parse("d.yaml", none, sizeof(none) - 1, &r, NULL), ==, 0);
+	if (r) {
+		check(!r->run_as_set);
+		check_int(r->run_uid, ==, 65532);
+		pl_recipe_free(r);
+	}
+}
+
+/* The recipe's digest is that of its bytes, whatever they parse to. */
+static void test_digest(void)
+{
+	static const char a[] = "name: d\nversion: 1.0.0\n";
+	static const char b[] = "name: d\nversion: 1.0.0\n# a comment\n";
+	struct pl_recipe *ra = NULL, *rb = NULL;
+	check_int(pl_recipe_parse("a.yaml", a, sizeof(a) - 1, &ra, NULL), ==, 0);
+	check_int(pl_recipe_parse("b.yaml", b, sizeof(b) - 1, &rb, NULL), ==, 0);
+	if (ra && rb) {
+		char hex[2 * PL_SHA256_LEN + 1];
+		pl__hex(ra->digest, PL_SHA256_LEN, hex);
+		/* printf 'name: d\nversion: 1.0.0\n' | sha256sum */
+		check_str(hex, "d33676b153330e078cc189db7dfb80ca632a8b5a58f5afd8f166e238c6d0adb7");
+		check(memcmp(ra->digest, rb->digest, PL_SHA256_LEN) != 0);
+	}
+	pl_recipe_free(ra);
+	pl_recipe_free(rb);
+}
+
 int main(void)
 {
 	test_good();
 	test_defaults();
+	test_base();
+	test_digest();
 	test_bad();
 	test_nul_and_limits();
 	return tap_done();

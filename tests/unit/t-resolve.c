@@ -59,10 +59,12 @@ static struct pl__universe *make_universe(void)
 	return u;
 }
 
-/* Resolve `names` (NAME, NAME=VERSION or NAME/SUITE; NULL-terminated) and
- * return "name=version ..." or "error: message". */
-static char *resolve(struct pl__universe *u, const char *const *names,
-		     const struct pl__installed *inst, size_t ninst)
+/* Resolve `names` (NAME, NAME=VERSION or NAME/SUITE; NULL-terminated) on
+ * what `set` has (NULL: `inst`) and return "name=version ..." or "error:
+ * message". */
+static char *resolve_on(struct pl__universe *u, const char *const *names,
+			const struct pl__installed *inst, size_t ninst,
+			const struct pl__instset *set)
 {
 	struct pl__want want[16];
 	char buf[16][64];
@@ -80,7 +82,8 @@ static char *resolve(struct pl__universe *u, const char *const *names,
 	size_t nout = 0;
 	struct pl_error *err = NULL;
 	char *res = calloc(1, 4096);
-	if (pl__resolve(u, want, n, inst, ninst, &out, &nout, &err) < 0) {
+	if ((set ? pl__resolve_in(u, want, n, set, &out, &nout, &err)
+		 : pl__resolve(u, want, n, inst, ninst, &out, &nout, &err)) < 0) {
 		snprintf(res, 4096, "error: %s", pl_error_message(err));
 		pl_error_free(err);
 		return res;
@@ -90,6 +93,12 @@ static char *resolve(struct pl__universe *u, const char *const *names,
 			 out[i]->name, out[i]->version);
 	free(out);
 	return res;
+}
+
+static char *resolve(struct pl__universe *u, const char *const *names,
+		     const struct pl__installed *inst, size_t ninst)
+{
+	return resolve_on(u, names, inst, ninst, NULL);
 }
 
 #define check_resolve(u, names, inst, ninst, want)                                                 \
@@ -209,6 +218,119 @@ static void test_resolve(void)
 	pl__universe_free(u);
 }
 
+#define check_resolve_on(u, set, want, ...)                                                        \
+	do {                                                                                       \
+		char *got =                                                                        \
+		    resolve_on(u, (const char *const[]){ __VA_ARGS__, NULL }, NULL, 0, set);       \
+		check_str(got, want);                                                              \
+		free(got);                                                                         \
+	} while (0)
+
+static struct pl__relations rels(const char *text)
+{
+	struct pl__relations r = { 0 };
+	check_int(pl__relations_parse("t", text, strlen(text), &r, NULL), ==, 0);
+	return r;
+}
+
+/* A base's packages, Provides, Conflicts and Breaks, read as the
+ * resolver reads the repositories'. */
+static void test_present(void)
+{
+	struct pl__universe *u = make_universe();
+	static const char more[] = PKG("needs-foo", "1", "all", "Depends: foo (>= 2)\n")
+	    PKG("exim", "4", "all", "Provides: mail-transport-agent\n");
+	check_int(pl__universe_add_index(u, "c/Packages", "bookworm", false, 0, strdup(more),
+					 sizeof(more) - 1, NULL),
+		  ==, 0);
+
+	/* an unversioned Provides satisfies only an unversioned dependency */
+	struct pl__instset *s = NULL;
+	check_int(pl__instset_new("amd64", &s, NULL), ==, 0);
+	check_int(pl__instset_add(s, "nano", "7.2", NULL, NULL, NULL), ==, 0);
+	check_int(pl__instset_add_provided(s, "editor", NULL, "nano", NULL), ==, 0);
+	check_int(pl__instset_add_provided(s, "awk", NULL, "nano", NULL), ==, 0);
+	check_int(pl__instset_add_provided(s, "foo", NULL, "nano", NULL), ==, 0);
+	check_resolve_on(u, s, "needs-editor=1 vim-tiny=2:9.0", "needs-editor");
+	check_resolve_on(u, s, "needs-awk=1", "needs-awk");
+	check_resolve_on(u, s,
+			 "error: package 'needs-foo' (needed by needs-foo) depends on 'foo (>= "
+			 "2)', which the base's 'nano' provides only without a version",
+			 "needs-foo");
+	struct pl__rel any = { .name = "editor" },
+		       ge = { .name = "editor", .version = "1", .op = PL__REL_GE },
+		       other = { .name = "editor", .arch = "arm64" };
+	check(pl__instset_satisfies(s, &any));
+	check(!pl__instset_satisfies(s, &ge));
+	check(!pl__instset_satisfies(s, &other));
+	/* a versioned one satisfies what its version does */
+	check_int(pl__instset_add(s, "vim-base", "2:9.5", NULL, NULL, NULL), ==, 0);
+	check_int(pl__instset_add_provided(s, "editor", "9.5", "vim-base", NULL), ==, 0);
+	check_resolve_on(u, s, "needs-editor=1", "needs-editor");
+	check(pl__instset_satisfies(s, &ge));
+	/* a new package's Conflicts against a versioned Provides of the base's */
+	check_resolve_on(u, s,
+			 "error: package 'old-editor' 1 (needed by old-editor) conflicts with "
+			 "'editor (<< 10)', but the base's 'vim-base' provides 'editor (= 9.5)'",
+			 "old-editor");
+	pl__instset_free(s);
+
+	/* ...not an unversioned one; and against a package of the base's */
+	check_int(pl__instset_new("amd64", &s, NULL), ==, 0);
+	check_int(pl__instset_add(s, "nano", "7.2", NULL, NULL, NULL), ==, 0);
+	check_int(pl__instset_add_provided(s, "editor", NULL, "nano", NULL), ==, 0);
+	check_int(pl__instset_add(s, "yy", "1", NULL, NULL, NULL), ==, 0);
+	check_int(pl__instset_add(s, "debconf", NULL, NULL, NULL, NULL), ==, 0);
+	check_resolve_on(u, s, "old-editor=1", "old-editor");
+	check_resolve_on(u, s,
+			 "error: package 'xx' 1 (needed by xx) conflicts with 'yy', but the base "
+			 "has 'yy' 1",
+			 "xx");
+	/* an assumed package, of no known version, conflicts with nothing */
+	static const char debconf_breaker[] =
+	    PKG("dc-breaker", "1", "all", "Breaks: debconf (<< 2)\n");
+	check_int(pl__universe_add_index(u, "d/Packages", "bookworm", false, 0,
+					 strdup(debconf_breaker), sizeof(debconf_breaker) - 1,
+					 NULL),
+		  ==, 0);
+	check_resolve_on(u, s, "dc-breaker=1", "dc-breaker");
+	pl__instset_free(s);
+
+	/* the base's Conflicts and Breaks against what is chosen */
+	struct pl__relations breaks = rels("yy (>= 2~)"),
+			     conflicts = rels("awk, mail-transport-agent");
+	check_int(pl__instset_new("amd64", &s, NULL), ==, 0);
+	check_int(pl__instset_add(s, "old-user", "1.0", NULL, &breaks, NULL), ==, 0);
+	check_int(pl__instset_add(s, "postfix", "3.7", &conflicts, NULL, NULL), ==, 0);
+	check_int(pl__instset_add_provided(s, "mail-transport-agent", NULL, "postfix", NULL), ==,
+		  0);
+	check_resolve_on(u, s,
+			 "error: the base's package 'old-user' 1.0 breaks 'yy (>= 2~)', but 'yy' "
+			 "2~rc1 is needed by either -> yy",
+			 "either");
+	check_resolve_on(u, s,
+			 "error: the base's package 'postfix' 3.7 conflicts with 'awk', but "
+			 "'gawk' 5.2.1 is needed by alt-awk -> gawk",
+			 "alt-awk");
+	check_resolve_on(u, s,
+			 "error: the base's package 'postfix' 3.7 conflicts with "
+			 "'mail-transport-agent', but 'exim' 4 is needed by exim",
+			 "exim");
+	check_resolve_on(u, s, "loop-a=1 loop-b=1", "loop-a");
+	pl__instset_free(s);
+	pl__relations_release(&breaks);
+	pl__relations_release(&conflicts);
+	pl__universe_free(u);
+
+	struct pl_buf b = { 0 };
+	struct pl__relations cl = rels("a (>= 1) | b:any | c (<< 2~rc1)");
+	check_int(pl_buf_init(&b, 0, NULL), ==, 0);
+	check_int(pl__clause_text(&cl.c[0], &b, NULL), ==, 0);
+	check_str(b.buf, "a (>= 1) | b:any | c (<< 2~rc1)");
+	pl_buf_release(&b);
+	pl__relations_release(&cl);
+}
+
 static void test_bad_index(void)
 {
 	static const struct {
@@ -278,6 +400,7 @@ static void test_lock_path(void)
 int main(void)
 {
 	test_resolve();
+	test_present();
 	test_bad_index();
 	test_glob();
 	test_lock_path();

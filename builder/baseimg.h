@@ -1,0 +1,173 @@
+/*
+ * baseimg.h - the base image a derived recipe builds on: resolved in the
+ * catalog, opened by its digest, and the parts of its filesystem a derived
+ * build reads.
+ *
+ * The filesystem is read from the image's layers (tar, tar+gzip or
+ * tar+zstd, as many as the manifest lists) with libarchive, streaming:
+ * each blob's size and sha256 are checked on the bytes libarchive is fed,
+ * and a layer whose bytes do not match its descriptor fails the read (what
+ * was gathered from it is then never used: a failed read leaves the
+ * baseimg good only for freeing).  Whiteouts are honoured as the OCI image
+ * spec has them: ".wh.NAME" removes NAME (and what is below it) from the
+ * layers under it, ".wh..wh..opq" empties its directory of what the layers
+ * under it put there, and a non-directory hides what lower layers had below
+ * its path.
+ *
+ * The layers are read from the top one down (a path is taken from the
+ * highest layer that has it, unless a layer above hides it), which gives
+ * exactly the filesystem of applying them in order from the bottom, with a
+ * hash lookup per path component instead of scans for every whiteout.
+ *
+ * What is kept: every visible path with its kind, mode, owner, size,
+ * link target and, for regular files, the sha256 of its content (so a
+ * derived layer can leave out what the base already has), and the content
+ * of the few files plinth reads (pl__baseimg_keeps): /etc/passwd,
+ * /etc/group, /etc/os-release, /var/lib/dpkg/status.d/<pkg> and the
+ * certificates under /usr/share/ca-certificates.  Everything is bounded by
+ * the limits below; every byte libarchive decompresses counts against
+ * PL__BASE_TAR_MAX, what is hidden or skipped as well.
+ */
+#ifndef PLINTH_BASEIMG_H
+#define PLINTH_BASEIMG_H
+
+#include "plinth/catalog.h"
+#include "oci.h"
+#include "recipe-impl.h"
+
+#define PL__BASE_LAYERS_MAX   256                  /* layers in a base image */
+#define PL__BASE_PATHS_MAX    ((size_t)1 << 20)    /* paths (and whiteouts) in its layers */
+#define PL__BASE_NAMES_MAX    ((size_t)256 << 20)  /* bytes of those paths and link targets */
+#define PL__BASE_FILE_MAX     ((size_t)1 << 20)    /* one file whose content is kept */
+#define PL__BASE_KEPT_MAX     ((size_t)64 << 20)   /* all content kept, together */
+#define PL__BASE_BLOB_MAX     ((uint64_t)16 << 30) /* one layer blob, as stored */
+#define PL__BASE_TAR_MAX      ((uint64_t)64 << 30) /* tar bytes decompressed, all layers */
+#define PL__BASE_PACKAGES_MAX ((size_t)100000)     /* Debian packages installed */
+
+#define PL__MT_LAYER      "application/vnd.oci.image.layer.v1.tar"
+#define PL__MT_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
+#define PL__MT_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
+
+enum pl__bkind { PL__B_REG, PL__B_DIR, PL__B_SYMLINK, PL__B_HARDLINK, PL__B_OTHER };
+
+/* A path of the base's filesystem. */
+struct pl__bentry {
+	char *path; /* relative and normalised: "etc/passwd" */
+	enum pl__bkind kind;
+	uint32_t mode, uid, gid;       /* mode: permission bits (07777) */
+	uint64_t size;                 /* regular files: content bytes */
+	uint8_t sha256[PL_SHA256_LEN]; /* regular files: of the content */
+	char *target;                  /* symlinks and hard links */
+	char *data;                    /* content (NUL-terminated) when kept */
+};
+
+/* An installed Debian package, from its status.d paragraph.  source,
+ * provides, conflicts and breaks are NULL when the paragraph has none;
+ * source is the field as written ("glibc" or "glibc (2.36-9)").  No two
+ * have the same name and architecture. */
+struct pl__base_pkg {
+	char *name, *version, *arch, *source, *provides, *conflicts, *breaks;
+};
+
+struct pl__baseimg;
+
+struct pl__baseimg *pl__baseimg_new(struct pl_error **err);
+void pl__baseimg_free(struct pl__baseimg *b);
+void pl__baseimg_freep(struct pl__baseimg **b);
+#define cleanup_baseimg __attribute__((cleanup(pl__baseimg_freep)))
+
+/* Whether the content of `path` (relative) is kept. */
+bool pl__baseimg_keeps(const char *path);
+
+/*
+ * Read the image's layers: `layers` is its manifest's "layers" list (of
+ * descriptors, checked), each blob read from the OCI layout `dir`.  Errors
+ * name the layer: "base layer sha256:...: ...".
+ */
+int pl__baseimg_read(const char *dir, const json_t *layers, struct pl__baseimg **out,
+		     struct pl_error **err);
+
+/*
+ * Read one layer blob from `fd`, which holds `size` bytes with `digest`
+ * and media type `media_type`.  Layers go from the top one (the last in
+ * the manifest) down; pl__baseimg_finish() after the bottom one.
+ */
+int pl__baseimg_add_layer(struct pl__baseimg *b, int fd, const char *media_type,
+			  const uint8_t digest[PL_SHA256_LEN], uint64_t size,
+			  struct pl_error **err);
+
+/* Parse the installed packages out of the status.d files, once every layer
+ * is in. */
+int pl__baseimg_finish(struct pl__baseimg *b, struct pl_error **err);
+
+/* The entry at `path` (relative), or NULL when the base has no such path. */
+const struct pl__bentry *pl__baseimg_get(const struct pl__baseimg *b, const char *path);
+
+/* Every entry: i < pl__baseimg_slots(); NULL for a slot that holds none
+ * (a whiteout's record). */
+size_t pl__baseimg_slots(const struct pl__baseimg *b);
+const struct pl__bentry *pl__baseimg_at(const struct pl__baseimg *b, size_t i);
+
+/* The installed packages, sorted by name then architecture. */
+const struct pl__base_pkg *pl__baseimg_packages(const struct pl__baseimg *b, size_t *n);
+
+/* The installed package `name` (any architecture), or NULL. */
+const struct pl__base_pkg *pl__baseimg_package(const struct pl__baseimg *b, const char *name);
+
+/* An account of the base's /etc/passwd or /etc/group. */
+struct pl__account {
+	char *name;
+	uint32_t id, gid;   /* uid and gid; groups: id == gid */
+	char *home, *shell; /* users only */
+};
+
+/* The base's /etc/passwd (group: /etc/group) lines that parse as accounts;
+ * *n = 0 when the base has no such file.  Lines that do not parse (comments,
+ * NIS "+" lines) are kept in the file but not returned; an account whose
+ * name, home or shell is not UTF-8 or holds a control character is an
+ * error (those go into messages). */
+int pl__baseimg_accounts(const struct pl__baseimg *b, bool groups, struct pl__account **out,
+			 size_t *n, struct pl_error **err);
+void pl__accounts_free(struct pl__account *v, size_t n);
+
+/* ---- the base of a recipe ------------------------------------------------ */
+
+struct pl__base {
+	char *name, *version; /* as resolved in the catalog */
+	char *ref;            /* "NAME@VERSION" */
+	char *layout;         /* the OCI layout holding it */
+	uint8_t digest[PL_SHA256_LEN];
+	char digest_str[PL_DIGEST_STR_LEN + 1];
+	struct pl__image image; /* manifest and config, checked */
+	json_t *layers;         /* image.mjson's "layers" (borrowed) */
+	json_t *diff_ids;       /* image.config's rootfs.diff_ids (borrowed) */
+	json_t *history;        /* pl__base_history() of it (owned) */
+	struct pl__baseimg *fs;
+};
+
+void pl__base_release(struct pl__base *b);
+
+/*
+ * The history an image on a base starts with, one entry that is not an
+ * empty layer for each of the base's `nlayers` layers: the history of its
+ * `config` when it has that, or, when it has no entry for a layer at all,
+ * what it has followed by {"created", "created_by": "base NAME:VERSION"}
+ * for each layer ("created" being the config's, when it has one).  A
+ * history with another number of layers is refused.
+ */
+int pl__base_history(const json_t *config, size_t nlayers, const char *name, const char *version,
+		     json_t **out, struct pl_error **err);
+#define cleanup_base __attribute__((cleanup(pl__base_release)))
+
+/*
+ * Resolve `r`'s base (NAME@RANGE) in `catalog` (NULL is an error that says
+ * how to name one), pass a resolution warning (superseded, deprecated) to
+ * `warn`, open the image by the catalog's digest in the layout the catalog
+ * records, check it is for this architecture and read its filesystem.
+ * Errors start "recipe 'FILE': base 'NAME@RANGE': ".
+ */
+int pl__base_open(const struct pl_recipe *r, struct pl_catalog *catalog,
+		  void (*warn)(void *ctx, const char *msg), void *warn_ctx, struct pl__base *out,
+		  struct pl_error **err);
+
+#endif
