@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include <archive.h>
+#include "libarchive.h"
 
 static inline void pl__archive_read_freep(struct archive **a)
 {

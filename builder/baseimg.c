@@ -6,9 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
+#include "libarchive.h"
 #include "archive-util.h"
 #include "baseimg.h"
 #include "deb822.h"
@@ -441,7 +439,7 @@ static int read_tar(struct pl__baseimg *b, struct pl__blob_reader *s, const char
 {
 	cleanup_archive_read struct archive *a = archive_read_new();
 	if (!a)
-		return pl__error_nomem(err);
+		return pl__archive_failed(err);
 	int want = ARCHIVE_FILTER_NONE, r = ARCHIVE_OK;
 	const char *what = "uncompressed";
 	if (!strcmp(media_type, PL__MT_LAYER_GZIP)) {

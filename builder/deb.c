@@ -14,9 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
+#include "libarchive.h"
 #include "archive-util.h"
 #include "deb.h"
 
@@ -180,7 +178,7 @@ static int open_tar(struct archive **out, struct member *m, const char *mname, c
 {
 	cleanup_archive_read struct archive *a = archive_read_new();
 	if (!a)
-		return pl__error_nomem(err);
+		return pl__archive_failed(err);
 	int want = ARCHIVE_FILTER_NONE, r = ARCHIVE_OK;
 	const char *what = "";
 	if (!strcmp(comp, ".gz")) {
@@ -690,7 +688,7 @@ static int read_deb(const void *p, size_t len, struct reader *r, struct pl_error
 		return pl__error_set(err, PL_EINVAL, 0, "not a Debian package: not an ar archive");
 	cleanup_archive_read struct archive *ar = archive_read_new();
 	if (!ar)
-		return pl__error_nomem(err);
+		return pl__archive_failed(err);
 	if (archive_read_support_format_ar(ar) != ARCHIVE_OK ||
 	    archive_read_open_memory(ar, p, len) != ARCHIVE_OK)
 		return archive_fail(err, ar, "not a Debian package");

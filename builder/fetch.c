@@ -20,8 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
+#include "curl.h"
 #include "fetch.h"
 #include "plinth/plinth.h"
 
@@ -45,7 +44,7 @@ void pl__cache_free(struct pl__cache *c)
 	if (!c)
 		return;
 	if (c->curl)
-		curl_easy_cleanup(c->curl);
+		pl__curl_easy_cleanup(c->curl);
 	pl__closep(&c->tmpfd);
 	pl__closep(&c->shafd);
 	pl__closep(&c->dirfd);
@@ -286,7 +285,7 @@ static CURLcode curl_init_result = CURLE_FAILED_INIT;
 
 static void curl_init(void)
 {
-	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+	curl_init_result = pl__curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 static size_t on_data(char *p, size_t size, size_t nmemb, void *data)
@@ -296,7 +295,7 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *data)
 	/* The headers of the response this body belongs to are in (each
 	 * response of a redirect chain has its own code). */
 	long code = 0;
-	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
+	pl__curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
 	if (code != 200) {
 		s->dropped += n;
 		return s->dropped > ERROR_BODY_MAX ? 0 : n;
@@ -319,57 +318,60 @@ static int curl_handle(struct pl__cache *c, struct pl_error **err)
 {
 	if (c->curl)
 		return 0;
+	int rc = pl__curl_load(err);
+	if (rc < 0)
+		return rc;
 	pthread_once(&curl_once, curl_init);
 	if (curl_init_result != CURLE_OK)
 		return pl__error_set(err, PL_ESYS, 0, "cannot initialise libcurl: %s",
-				     curl_easy_strerror(curl_init_result));
-	CURL *h = curl_easy_init();
+				     pl__curl_easy_strerror(curl_init_result));
+	CURL *h = pl__curl_easy_init();
 	if (!h)
 		return pl__error_set(err, PL_ENOMEM, 0, "cannot initialise libcurl");
 	CURLcode cc = CURLE_OK;
 #if LIBCURL_VERSION_NUM >= 0x075500
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+		cc = pl__curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+		cc = pl__curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 #else
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_PROTOCOLS,
-				      (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+		cc = pl__curl_easy_setopt(h, CURLOPT_PROTOCOLS,
+					  (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS,
-				      (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+		cc = pl__curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS,
+					  (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+		cc = pl__curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+		cc = pl__curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+		cc = pl__curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		cc = pl__curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+		cc = pl__curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_FAILONERROR, 0L);
+		cc = pl__curl_easy_setopt(h, CURLOPT_FAILONERROR, 0L);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_USERAGENT, "plinth/" PLINTH_VERSION);
+		cc = pl__curl_easy_setopt(h, CURLOPT_USERAGENT, "plinth/" PLINTH_VERSION);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+		cc = pl__curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
+		cc = pl__curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+		cc = pl__curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+		cc = pl__curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+		cc = pl__curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+		cc = pl__curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	if (cc != CURLE_OK) {
-		curl_easy_cleanup(h);
+		pl__curl_easy_cleanup(h);
 		return pl__error_set(err, PL_ESYS, 0, "cannot set up libcurl: %s",
-				     curl_easy_strerror(cc));
+				     pl__curl_easy_strerror(cc));
 	}
 	c->curl = h;
 	return 0;
@@ -383,13 +385,13 @@ static int transfer_http(struct pl__cache *c, const char *url, struct sink *s, b
 		return rc;
 	s->curl = c->curl;
 	c->errbuf[0] = '\0';
-	CURLcode cc = curl_easy_setopt(c->curl, CURLOPT_URL, url);
+	CURLcode cc = pl__curl_easy_setopt(c->curl, CURLOPT_URL, url);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, s);
+		cc = pl__curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, s);
 	if (cc == CURLE_OK)
-		cc = curl_easy_perform(c->curl);
+		cc = pl__curl_easy_perform(c->curl);
 	/* The handle must not keep pointers to the caller's stack. */
-	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, (void *)NULL);
+	pl__curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, (void *)NULL);
 
 	if ((rc = pl__check_cancel(c->cancel, err)) < 0)
 		return rc;
@@ -397,7 +399,7 @@ static int transfer_http(struct pl__cache *c, const char *url, struct sink *s, b
 		return PL_ESYS; /* the caller reports s->failed */
 
 	long code = 0;
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
+	pl__curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
 	bool answered = cc == CURLE_OK || cc == CURLE_PARTIAL_FILE || cc == CURLE_WRITE_ERROR;
 	if (answered && code != 200 && code != 0) {
 		if ((code == 404 || code == 410) && !report_missing)
@@ -406,7 +408,7 @@ static int transfer_http(struct pl__cache *c, const char *url, struct sink *s, b
 	}
 	if (cc == CURLE_PARTIAL_FILE) {
 		curl_off_t total = -1;
-		curl_easy_getinfo(c->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &total);
+		pl__curl_easy_getinfo(c->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &total);
 		return truncated(s, (int64_t)total, err);
 	}
 	if (cc != CURLE_OK) {
@@ -414,7 +416,7 @@ static int transfer_http(struct pl__cache *c, const char *url, struct sink *s, b
 		while (n && c->errbuf[n - 1] == '\n')
 			c->errbuf[--n] = '\0';
 		return pl__error_set(err, PL_ESYS, 0, "cannot fetch '%s': %s", url,
-				     n ? c->errbuf : curl_easy_strerror(cc));
+				     n ? c->errbuf : pl__curl_easy_strerror(cc));
 	}
 	return 0;
 }

@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "libarchive.h"
+#include "libarchive.h"
 #include <zlib.h>
 #include <zstd.h>
 
@@ -261,7 +261,9 @@ static int write_entries(struct sink *s, struct archive *a, struct pl__tree *t, 
 	__attribute__((cleanup(archive_entry_freep))) struct archive_entry *ae =
 	    archive_entry_new();
 	cleanup_free char *buf = malloc(READ_CHUNK);
-	if (!ae || !buf)
+	if (!ae)
+		return pl__archive_failed(s->err);
+	if (!buf)
 		return pl__error_nomem(s->err);
 	uint64_t done = 0, total = pl__tree_content_size(t);
 	for (size_t i = 0; i < pl__tree_count(t); i++) {
@@ -345,7 +347,7 @@ static int write_layer(struct sink *s, struct pl__tree *t, uint64_t clock,
 	pl__tree_sort(t);
 	__attribute__((cleanup(archive_write_freep))) struct archive *a = archive_write_new();
 	if (!a)
-		return pl__error_nomem(err);
+		return pl__archive_failed(err);
 	/* Unblocked: libarchive hands each write straight to on_write, and the
 	 * archive ends with the two zero blocks and nothing more. */
 	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||

@@ -10,9 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
+#include "libarchive.h"
 #include "archive-util.h"
 #include "aptsrc.h"
 #include "baseimg.h"
@@ -156,7 +154,7 @@ static int read_index(int fd, const char *name, char **out, size_t *len, struct 
 {
 	cleanup_archive_read struct archive *a = archive_read_new();
 	if (!a)
-		return pl__error_nomem(err);
+		return pl__archive_failed(err);
 	archive_read_support_filter_xz(a);
 	archive_read_support_filter_gzip(a);
 	archive_read_support_format_raw(a);
