@@ -31,7 +31,32 @@ struct pl__layout {
 	int blobsfd;         /* stage/blobs/sha256 (fresh) or stage (existing) */
 	unsigned tmp_seq;
 	bool committed;
+	/* pl__layout_commit_if(): what the tag must still point at */
+	bool expect;
+	bool expect_absent;
+	uint8_t expect_digest[PL_SHA256_LEN];
 };
+
+/* Whether `tag` in `idx` is what the transaction expects it to be. */
+static bool as_expected(const struct pl__layout *l, const json_t *idx, const char *tag)
+{
+	if (!l->expect)
+		return true;
+	const char *now = NULL;
+	size_t i;
+	json_t *m;
+	json_array_foreach (json_object_get(idx, "manifests"), i, m) {
+		const char *name =
+		    json_string_value(json_object_get(json_object_get(m, "annotations"), REF_NAME));
+		if (name && !strcmp(name, tag))
+			now = json_string_value(json_object_get(m, "digest"));
+	}
+	uint8_t d[PL_SHA256_LEN];
+	if (!now)
+		return l->expect_absent;
+	return !l->expect_absent && pl__digest_parse(now, d) &&
+	       !memcmp(d, l->expect_digest, PL_SHA256_LEN);
+}
 
 static int json_fail(struct pl_error **err, const char *dir, const char *file,
 		     const json_error_t *je)
@@ -654,6 +679,8 @@ static int commit_into(struct pl__layout *l, int from, json_t *desc, const char 
 		   : read_index(l->dirfd, l->path, &idx, err);
 	if (rc < 0)
 		return rc;
+	if (!as_expected(l, idx, tag))
+		return PL__LAYOUT_MOVED;
 
 	struct undo u = { 0 };
 	cleanup_close int blobs = -1;
@@ -697,6 +724,8 @@ static int commit_fresh(struct pl__layout *l, json_t *desc, const char *tag, str
 	cleanup_json json_t *idx = new_index();
 	if (!idx)
 		return pl__error_nomem(err);
+	if (!as_expected(l, idx, tag))
+		return PL__LAYOUT_MOVED;
 	int rc = write_index(l->stagefd, idx, desc, tag, err);
 	if (rc == 0)
 		rc = pl__write_file_atomic(l->stagefd, "oci-layout", OCI_LAYOUT,
@@ -734,5 +763,15 @@ int pl__layout_commit(struct pl__layout *l, const struct pl__descriptor *d, cons
 			       : commit_fresh(l, desc, tag, err);
 	if (rc < 0)
 		return pl__error_wrap(err, rc, "layout '%s'", l->path);
-	return 0;
+	return rc;
+}
+
+int pl__layout_commit_if(struct pl__layout *l, const struct pl__descriptor *d, const char *tag,
+			 const uint8_t *was, struct pl_error **err)
+{
+	l->expect = true;
+	l->expect_absent = !was;
+	if (was)
+		memcpy(l->expect_digest, was, PL_SHA256_LEN);
+	return pl__layout_commit(l, d, tag, err);
 }

@@ -92,4 +92,15 @@ struct pl__descriptor {
 int pl__layout_commit(struct pl__layout *l, const struct pl__descriptor *d, const char *tag,
 		      struct pl_error **err);
 
+/*
+ * pl__layout_commit(), if `tag` still points at the manifest with digest
+ * `was` (or is still absent, for NULL), checked under the layout's lock:
+ * for read-modify-write of a tag (signatures) by concurrent processes.
+ * @return 0, PL__LAYOUT_MOVED (nothing changed: read again and retry) when
+ *         another commit moved the tag, or a negative pl_code.
+ */
+#define PL__LAYOUT_MOVED 1
+int pl__layout_commit_if(struct pl__layout *l, const struct pl__descriptor *d, const char *tag,
+			 const uint8_t *was, struct pl_error **err);
+
 #endif

@@ -660,49 +660,27 @@ static int put_json(struct pl__layout *l, const json_t *j, uint8_t digest[PL_SHA
 	return pl__layout_blob_put(l, text, *size, digest, err);
 }
 
-int pl_sign_image(const char *dir, const char *tag, const struct pl_key *k, const char *identity,
-		  struct pl_sign_result *res, struct pl_error **err)
+/* Add k's signature of `payload` to the signature manifest `sigtag`, once:
+ * PL__LAYOUT_MOVED when the manifest changed since it was read. */
+static int sign_once(const char *dir, const char *sigtag, const char *sigref, const char *payload,
+		     const struct pl_key *k, const char *id, const uint8_t digest[PL_SHA256_LEN],
+		     const char *ds, struct pl_sign_result *res, struct pl_error **err)
 {
-	if (!k->priv)
-		return pl__error_set(err, PL_EINVAL, 0,
-				     "key %s is a public key: signing needs the private key",
-				     k->fingerprint);
-	cleanup_image struct pl__image im = { 0 };
-	int rc = pl__image_open(dir, tag, false, &im, err);
-	if (rc < 0)
-		return rc;
-	struct pl_error *e = NULL;
-	cleanup_free char *id =
-	    identity ? pl__strdup(identity, &e) : default_identity(&im, dir, &e);
-	if (!id)
-		return pass_error(err, e, pl_error_code(e));
-	if (!identity_valid(id))
-		return pl__error_set(err, PL_EINVAL, 0,
-				     "invalid identity '%s': it must be 1 to %d bytes of printable "
-				     "UTF-8",
-				     id, IDENTITY_MAX);
-	char ds[PL_DIGEST_STR_LEN + 1], sigtag[80];
-	pl__digest_str(im.digest, ds);
-	snprintf(sigtag, sizeof(sigtag), "sha256-%s.sig", ds + 7);
-	cleanup_free char *sigref = pl__asprintf(err, "oci:%s:%s", dir, sigtag);
-	cleanup_free char *payload = sigref ? payload_make(id, ds) : NULL;
-	if (!payload)
-		return sigref ? pl__error_nomem(err) : PL_ENOMEM;
-
 	cleanup_image struct pl__image sig = { 0 };
-	rc = pl__image_open(dir, sigtag, true, &sig, err);
+	int rc = pl__image_open(dir, sigtag, true, &sig, err);
 	if (rc < 0)
 		return rc;
-	cleanup_json json_t *layers = rc == PL__OCI_NO_TAG
+	bool no_sig = rc == PL__OCI_NO_TAG;
+	cleanup_json json_t *layers = no_sig
 					  ? json_array()
 					  : json_deep_copy(json_object_get(sig.mjson, "layers"));
 	if (!layers)
 		return pl__error_nomem(err);
 	bool found = false;
-	if ((rc = already_signed(dir, sigref, layers, k, id, im.digest, &found, err)) < 0)
+	if ((rc = already_signed(dir, sigref, layers, k, id, digest, &found, err)) < 0)
 		return rc;
 	*res = (struct pl_sign_result){ 0 };
-	memcpy(res->manifest_digest, ds, sizeof(ds));
+	memcpy(res->manifest_digest, ds, PL_DIGEST_STR_LEN + 1);
 	memcpy(res->signature_tag, sigtag, sizeof(res->signature_tag));
 	if (found) {
 		res->signatures = json_array_size(layers);
@@ -749,11 +727,52 @@ int pl_sign_image(const char *dir, const char *tag, const struct pl_key *k, cons
 				     "signature '%s': the manifest would exceed the limit of %zu "
 				     "bytes",
 				     sigref, PL__MANIFEST_MAX);
-	if ((rc = pl__layout_commit(l, &desc, sigtag, err)) < 0)
+	bool had = !no_sig;
+	if ((rc = pl__layout_commit_if(l, &desc, sigtag, had ? sig.digest : NULL, err)) != 0)
 		return rc;
 	res->signatures = json_array_size(layers);
 	res->added = true;
 	return 0;
+}
+
+int pl_sign_image(const char *dir, const char *tag, const struct pl_key *k, const char *identity,
+		  struct pl_sign_result *res, struct pl_error **err)
+{
+	if (!k->priv)
+		return pl__error_set(err, PL_EINVAL, 0,
+				     "key %s is a public key: signing needs the private key",
+				     k->fingerprint);
+	cleanup_image struct pl__image im = { 0 };
+	int rc = pl__image_open(dir, tag, false, &im, err);
+	if (rc < 0)
+		return rc;
+	struct pl_error *e = NULL;
+	cleanup_free char *id =
+	    identity ? pl__strdup(identity, &e) : default_identity(&im, dir, &e);
+	if (!id)
+		return pass_error(err, e, pl_error_code(e));
+	if (!identity_valid(id))
+		return pl__error_set(err, PL_EINVAL, 0,
+				     "invalid identity '%s': it must be 1 to %d bytes of printable "
+				     "UTF-8",
+				     id, IDENTITY_MAX);
+	char ds[PL_DIGEST_STR_LEN + 1], sigtag[80];
+	pl__digest_str(im.digest, ds);
+	snprintf(sigtag, sizeof(sigtag), "sha256-%s.sig", ds + 7);
+	cleanup_free char *sigref = pl__asprintf(err, "oci:%s:%s", dir, sigtag);
+	cleanup_free char *payload = sigref ? payload_make(id, ds) : NULL;
+	if (!payload)
+		return sigref ? pl__error_nomem(err) : PL_ENOMEM;
+
+	/* Another signer may add its signature between our reading the
+	 * signature manifest and writing it back: the commit notices, and
+	 * this reads it again. */
+	for (int tries = 0; tries < 64; tries++)
+		if ((rc = sign_once(dir, sigtag, sigref, payload, k, id, im.digest, ds, res, err)) !=
+		    PL__LAYOUT_MOVED)
+			return rc;
+	return pl__error_set(err, PL_ESYS, 0,
+			     "signature '%s' kept changing under this signer: try again", sigref);
 }
 
 /* Why a signature layer failed, most specific last. */

@@ -263,4 +263,17 @@ t_is "$rc:$(echo "$err" | head -1)" "2:plinth: option '--key' needs a value" "a 
 run_plinth verify --key k.pub oci:lay:nope
 t_is "$rc:$err" "1:plinth: image 'oci:lay:nope': no tag 'nope' in 'lay/index.json'" "a missing tag exits 1"
 
+# ---- concurrent signers: none loses another's signature ------------------
+cp -a lay par
+for i in 1 2 3 4 5 6 7 8; do "$PLINTH" keygen "c$i" >/dev/null; done
+pids=""
+for i in 1 2 3 4 5 6 7 8; do
+	"$PLINTH" sign --key "c$i.key" oci:par:plain >"sign$i.out" 2>&1 &
+	pids="$pids $!"
+done
+fails=0; for p in $pids; do wait "$p" || fails=$((fails + 1)); done
+t_is "$fails" 0 "8 signers of one image at once all succeed"
+ok=0; for i in 1 2 3 4 5 6 7 8; do "$PLINTH" verify --key "c$i.pub" oci:par:plain >/dev/null 2>&1 && ok=$((ok + 1)); done
+t_is "$ok" 8 "...and every one's signature is there"
+
 t_done
