@@ -657,15 +657,25 @@ int cmd_admit(int argc, char **argv)
 		return cli_usage_error("admit", "one image (oci:DIR:TAG) is expected");
 	if (a.key || a.from || a.reason)
 		return cli_usage_error("admit", "admit takes no --key, --from or --reason");
+	struct pl_error *err = NULL;
+	char *dir = NULL, *tag = NULL;
+	if (pl_oci_ref_parse(a.pos[0], &dir, &tag, &err) < 0) {
+		rc = cli_usage_error("admit", "%s", pl_error_message(err));
+		pl_error_free(err);
+		return rc;
+	}
 	struct pl_catalog_options o;
 	struct pl_catalog *c = NULL;
 	char buf[STATE_BUF];
-	if ((rc = open_catalog(&a, buf, sizeof(buf), &o, &c)) >= 0)
-		return rc;
-	struct pl_error *err = NULL;
-	char *dir = NULL, *tag = NULL;
+	if (cli_catalog_options(&o, a.catalog, buf, sizeof(buf))) {
+		free(dir);
+		free(tag);
+		return EXIT_FAIL;
+	}
+	/* a catalog that cannot be trusted admits nothing: that is the answer,
+	 * with its reason, like any other refusal */
 	struct pl_admit_result res;
-	rc = pl_oci_ref_parse(a.pos[0], &dir, &tag, &err);
+	rc = pl_catalog_open(&o, &c, &err);
 	if (rc == 0)
 		rc = pl_admit(c, dir, tag, a.allow_superseded, &res, &err);
 	free(dir);

@@ -414,6 +414,16 @@ t_like "$(echo "$out" | jq -r .reason)" "trusted" "--json says why"
 
 run_plinth catalog --help
 t_like "$rc:$out" "^0:usage: plinth catalog" "catalog --help"
+run_plinth admit img-base-1.1.0
+t_is "$rc" 2 "admit of a malformed image reference is a usage error"
+cp cat/catalog.json catalog.saved
+python3 -c '
+import json; f = json.load(open("cat/catalog.json")); f["signed"]["time"] += 1
+json.dump(f, open("cat/catalog.json", "w"), separators=(",", ":"), sort_keys=True)'
+run_plinth admit --json oci:img-base-1.1.0:1.1.0
+t_is "$rc:$(echo "$out" | jq -r '.admitted')" "1:false" "a catalog that cannot be trusted admits nothing (--json)"
+t_like "$(echo "$out" | jq -r '.reason')" "catalog.json" "...and says why"
+cp catalog.saved cat/catalog.json
 run_plinth admit --help
 t_like "$rc:$out" "^0:usage: plinth admit" "admit --help"
 run_plinth catalog frobnicate
