@@ -42,6 +42,7 @@
 #define NAME_LEN_MAX 128
 #define TEXT_MAX     1024 /* a reason */
 #define CHAIN_MAX    64   /* bases below an image, supersessions in a row */
+#define SHARDS       64   /* the bases are listed in this many shard objects */
 
 #define ANN_TITLE       "org.opencontainers.image.title"
 #define ANN_VERSION     "org.opencontainers.image.version"
@@ -650,6 +651,17 @@ struct base {
 	struct pl_catalog_entry *e;
 };
 
+/* One shard: the bases whose name's sha256 begins with its number (the
+ * first byte's top six bits), listed in a content-addressed object. */
+struct shard {
+	bool present; /* null in the state: no base */
+	bool loaded;
+	uint8_t object[PL_SHA256_LEN];
+	json_t *map;        /* its "bases" (NULL until loaded, or when absent) */
+	struct base *bases; /* sorted by name */
+	size_t n;
+};
+
 struct pl_catalog {
 	char *dir; /* NULL for a catalog parsed from memory */
 	int dirfd;
@@ -663,7 +675,8 @@ struct pl_catalog {
 	struct pl_key **keys;
 	const char **fps;
 	size_t ntrust;
-	struct base *bases; /* sorted by name */
+	struct shard shards[SHARDS];
+	struct base **sorted; /* every base, by name, once load_all() ran */
 	size_t nbases;
 	const struct pl_catalog_entry **all; /* for pl_catalog_entries */
 	size_t nall;
@@ -681,12 +694,17 @@ void pl_catalog_free(struct pl_catalog *c)
 		pl_key_free(c->keys[i]);
 	free(c->keys);
 	free(c->fps);
-	for (size_t i = 0; i < c->nbases; i++) {
-		free(c->bases[i].name);
-		json_decref(c->bases[i].versions);
-		free(c->bases[i].e);
+	for (size_t k = 0; k < SHARDS; k++) {
+		struct shard *sh = &c->shards[k];
+		for (size_t i = 0; i < sh->n; i++) {
+			free(sh->bases[i].name);
+			json_decref(sh->bases[i].versions);
+			free(sh->bases[i].e);
+		}
+		free(sh->bases);
+		json_decref(sh->map);
 	}
-	free(c->bases);
+	free(c->sorted);
 	free(c->all);
 	free(c);
 }
@@ -734,17 +752,17 @@ static int base_cmp(const void *a, const void *b)
 	return strcmp(((const struct base *)a)->name, ((const struct base *)b)->name);
 }
 
-static struct base *find_base(const struct pl_catalog *c, const char *name)
+/* The shard of base `name`. */
+static unsigned shard_of(const char *name)
 {
-	struct base key = { .name = (char *)name };
-	if (!c->nbases)
-		return NULL;
-	return bsearch(&key, c->bases, c->nbases, sizeof(*c->bases), base_cmp);
+	uint8_t d[PL_SHA256_LEN];
+	pl__sha256(name, strlen(name), d);
+	return d[0] >> 2;
 }
 
 static const char *const signed_keys[] = {
 	"!type",  "!formatVersion", "!id",      "!version", "!time",
-	"!trust", "!bases",         "!history", "!retired", NULL,
+	"!trust", "!shards",        "!history", "!retired", NULL,
 };
 
 /* Parse the trust root; `verified`: these bytes were checked before, so
@@ -787,32 +805,55 @@ static int parse_trust(struct pl_catalog *c, const char *name, json_t *trust, bo
 	return 0;
 }
 
-static int parse_bases(struct pl_catalog *c, const char *name, json_t *bases, struct pl_error **err)
+/* Parse shard k's map of bases (named `name` in errors) into `sh`. */
+static int parse_bases(struct shard *sh, unsigned k, const char *name, json_t *bases,
+		       struct pl_error **err)
 {
-	if (!json_is_object(bases))
-		return pl__error_set(err, PL_EINVAL, 0, "'%s': 'bases' is not an object", name);
+	if (!json_is_object(bases) || !json_object_size(bases))
+		return pl__error_set(err, PL_EINVAL, 0, "'%s': 'bases' is not a non-empty object",
+				     name);
 	size_t n = json_object_size(bases);
-	if (n && !(c->bases = pl__calloc(n, sizeof(*c->bases), err)))
+	if (!(sh->bases = pl__calloc(n, sizeof(*sh->bases), err)))
 		return PL_ENOMEM;
-	const char *k;
+	const char *b_name;
 	json_t *v;
-	json_object_foreach (bases, k, v) {
+	json_object_foreach (bases, b_name, v) {
 		static const char *const keys[] = { "!object", "!versions", NULL };
-		struct base *b = &c->bases[c->nbases];
+		struct base *b = &sh->bases[sh->n];
 		const char *object = NULL;
 		int rc;
 		if ((rc = check_keys(v, keys, "base", err)) < 0 ||
 		    (rc = get_str(v, "object", "base", &object, err)) < 0 ||
 		    (rc = get_uint(v, "versions", "base", &b->count, err)) < 0)
-			return pl__error_wrap(err, rc, "'%s': base '%s'", name, k);
-		if (!name_valid(k) || !pl__digest_parse(object, b->object) || b->count == 0)
-			return pl__error_set(err, PL_EINVAL, 0, "'%s': bad base '%s'", name, k);
-		if (!(b->name = pl__strdup(k, err)))
+			return pl__error_wrap(err, rc, "'%s': base '%s'", name, b_name);
+		if (!name_valid(b_name) || !pl__digest_parse(object, b->object) || b->count == 0 ||
+		    shard_of(b_name) != k)
+			return pl__error_set(err, PL_EINVAL, 0, "'%s': bad base '%s'", name,
+					     b_name);
+		if (!(b->name = pl__strdup(b_name, err)))
 			return PL_ENOMEM;
-		c->nbases++;
+		sh->n++;
 	}
-	if (c->nbases)
-		qsort(c->bases, c->nbases, sizeof(*c->bases), base_cmp);
+	qsort(sh->bases, sh->n, sizeof(*sh->bases), base_cmp);
+	return 0;
+}
+
+/* Parse the state's list of shard objects. */
+static int parse_shards(struct pl_catalog *c, const char *name, json_t *shards,
+			struct pl_error **err)
+{
+	if (!json_is_array(shards) || json_array_size(shards) != SHARDS)
+		return pl__error_set(err, PL_EINVAL, 0, "'%s': 'shards' is not a list of %d", name,
+				     SHARDS);
+	for (size_t k = 0; k < SHARDS; k++) {
+		json_t *v = json_array_get(shards, k);
+		struct shard *sh = &c->shards[k];
+		if (json_is_null(v))
+			continue;
+		if (!pl__digest_parse(json_string_value(v), sh->object))
+			return pl__error_set(err, PL_EINVAL, 0, "'%s': bad shard %zu", name, k);
+		sh->present = true;
+	}
 	return 0;
 }
 
@@ -908,7 +949,7 @@ static int catalog_parse(const char *name, const char *text, size_t len, bool ve
 					     name, i + 1);
 	}
 	if ((rc = parse_trust(c, name, json_object_get(sg, "trust"), verified, err)) < 0 ||
-	    (rc = parse_bases(c, name, json_object_get(sg, "bases"), err)) < 0)
+	    (rc = parse_shards(c, name, json_object_get(sg, "shards"), err)) < 0)
 		return rc;
 	if (verified) {
 		*out = steal_pointer(&c);
@@ -971,6 +1012,109 @@ static int load_base(struct pl_catalog *c, struct base *b, struct pl_error **err
 	for (size_t i = 0; i < b->count; i++)
 		entry_fill(&b->e[i], b->name, json_array_get(versions, i));
 	b->versions = steal_pointer(&versions);
+	return 0;
+}
+
+/* Parse shard object text (number k) into `sh`: {"shard": k, "bases": {}}. */
+static int shard_parse(struct shard *sh, unsigned k, const char *name, const char *text, size_t len,
+		       struct pl_error **err)
+{
+	cleanup_json json_t *o = NULL;
+	int rc = pl__json_parse(name, text, len, &o, err);
+	if (rc < 0)
+		return rc;
+	static const char *const keys[] = { "!shard", "!bases", NULL };
+	uint64_t number = 0;
+	if ((rc = check_keys(o, keys, "shard", err)) < 0 ||
+	    (rc = get_uint(o, "shard", "shard", &number, err)) < 0)
+		return pl__error_wrap(err, rc, "%s", name);
+	if (number != k)
+		return pl__error_set(err, PL_EINVAL, 0, "%s is shard %llu, not %u", name,
+				     (unsigned long long)number, k);
+	if ((rc = parse_bases(sh, k, name, json_object_get(o, "bases"), err)) < 0)
+		return rc;
+	sh->map = json_incref(json_object_get(o, "bases"));
+	return 0;
+}
+
+int pl__catalog_shard_check(unsigned k, const char *text, size_t len, struct pl_error **err)
+{
+	struct shard sh = { 0 };
+	int rc = shard_parse(&sh, k % SHARDS, "shard", text, len, err);
+	for (size_t i = 0; i < sh.n; i++)
+		free(sh.bases[i].name);
+	free(sh.bases);
+	json_decref(sh.map);
+	return rc;
+}
+
+/* Read shard k (checked against the digest the state gives it). */
+static int load_shard(struct pl_catalog *c, unsigned k, struct pl_error **err)
+{
+	struct shard *sh = &c->shards[k];
+	if (sh->loaded || !sh->present)
+		return 0;
+	char path[80];
+	object_name(sh->object, path);
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+	int rc = pl__read_fileat(c->dirfd, path, PL__CATALOG_OBJECT_MAX, &text, &len, err);
+	if (rc < 0)
+		return pl__error_wrap(err, rc, "catalog '%s': shard %u", c->dir, k);
+	uint8_t d[PL_SHA256_LEN];
+	pl__sha256(text, len, d);
+	if (memcmp(d, sh->object, PL_SHA256_LEN))
+		return pl__error_set(err, PL_EDIGEST, 0,
+				     "catalog '%s': '%s' (shard %u) does not match the digest "
+				     "the signed state gives it: the file was changed",
+				     c->dir, path, k);
+	cleanup_free char *name = pl__asprintf(err, "catalog '%s': '%s'", c->dir, path);
+	if (!name)
+		return PL_ENOMEM;
+	if ((rc = shard_parse(sh, k, name, text, len, err)) < 0)
+		return rc;
+	sh->loaded = true;
+	return 0;
+}
+
+/* Base `name` in *out, NULL when the catalog has none of that name. */
+static int find_base(struct pl_catalog *c, const char *name, struct base **out,
+		     struct pl_error **err)
+{
+	*out = NULL;
+	unsigned k = shard_of(name);
+	int rc = load_shard(c, k, err);
+	if (rc < 0)
+		return rc;
+	struct base key = { .name = (char *)name };
+	if (c->shards[k].n)
+		*out = bsearch(&key, c->shards[k].bases, c->shards[k].n, sizeof(key), base_cmp);
+	return 0;
+}
+
+static int base_ptr_cmp(const void *a, const void *b)
+{
+	return base_cmp(*(struct base *const *)a, *(struct base *const *)b);
+}
+
+/* Load every shard; c->sorted lists every base by name. */
+static int load_all(struct pl_catalog *c, struct pl_error **err)
+{
+	if (c->sorted)
+		return 0;
+	size_t n = 0;
+	for (unsigned k = 0; k < SHARDS; k++) {
+		int rc = load_shard(c, k, err);
+		if (rc < 0)
+			return rc;
+		n += c->shards[k].n;
+	}
+	if (!(c->sorted = pl__calloc(n + 1, sizeof(*c->sorted), err)))
+		return PL_ENOMEM;
+	for (unsigned k = 0; k < SHARDS; k++)
+		for (size_t i = 0; i < c->shards[k].n; i++)
+			c->sorted[c->nbases++] = &c->shards[k].bases[i];
+	qsort(c->sorted, c->nbases, sizeof(*c->sorted), base_ptr_cmp);
 	return 0;
 }
 
@@ -1439,22 +1583,24 @@ int pl_catalog_entries(struct pl_catalog *c, const char *name,
 		       const struct pl_catalog_entry *const **out, size_t *n, struct pl_error **err)
 {
 	size_t total = 0;
-	for (size_t i = 0; i < c->nbases; i++) {
-		if (name && strcmp(c->bases[i].name, name))
-			continue;
-		int rc = load_base(c, &c->bases[i], err);
-		if (rc < 0)
+	struct base *one = NULL;
+	int rc = name ? find_base(c, name, &one, err) : load_all(c, err);
+	if (rc < 0)
+		return rc;
+	struct base *const *list = name ? &one : c->sorted;
+	size_t nlist = name ? one != NULL : c->nbases;
+	for (size_t i = 0; i < nlist; i++) {
+		if ((rc = load_base(c, list[i], err)) < 0)
 			return rc;
-		total += c->bases[i].count;
+		total += list[i]->count;
 	}
 	free(c->all);
 	c->nall = 0;
 	if (!(c->all = pl__calloc(total + 1, sizeof(*c->all), err)))
 		return PL_ENOMEM;
-	for (size_t i = 0; i < c->nbases; i++)
-		if (!name || !strcmp(c->bases[i].name, name))
-			for (size_t j = 0; j < c->bases[i].count; j++)
-				c->all[c->nall++] = &c->bases[i].e[j];
+	for (size_t i = 0; i < nlist; i++)
+		for (size_t j = 0; j < list[i]->count; j++)
+			c->all[c->nall++] = &list[i]->e[j];
 	*out = c->all;
 	*n = c->nall;
 	return 0;
@@ -1464,14 +1610,20 @@ int pl_catalog_entries(struct pl_catalog *c, const char *name,
 static int get_base(struct pl_catalog *c, const char *name, struct base **out,
 		    struct pl_error **err)
 {
-	struct base *b = find_base(c, name);
+	struct base *b = NULL;
+	int rc = find_base(c, name, &b, err);
+	if (rc < 0)
+		return rc;
 	if (!b) {
+		/* the slow way, for a better error: every base's name */
+		if ((rc = load_all(c, err)) < 0)
+			return rc;
 		const char *best = NULL;
 		size_t bd = 3;
 		for (size_t i = 0; i < c->nbases; i++) {
-			size_t d = pl__edit_distance(name, c->bases[i].name, 2);
+			size_t d = pl__edit_distance(name, c->sorted[i]->name, 2);
 			if (d < bd)
-				bd = d, best = c->bases[i].name;
+				bd = d, best = c->sorted[i]->name;
 		}
 		if (best)
 			return pl__error_set(err, PL_EINVAL, 0,
@@ -1507,11 +1659,11 @@ int pl_catalog_find_digest(struct pl_catalog *c, const char *name, const char *d
 			   const struct pl_catalog_entry **out, struct pl_error **err)
 {
 	*out = NULL;
-	struct base *b = find_base(c, name);
-	if (!b)
-		return 0;
-	int rc = load_base(c, b, err);
-	if (rc < 0)
+	struct base *b = NULL;
+	int rc = find_base(c, name, &b, err);
+	if (rc < 0 || !b)
+		return rc;
+	if ((rc = load_base(c, b, err)) < 0)
 		return rc;
 	for (size_t i = 0; i < b->count; i++)
 		if (!strcmp(b->e[i].digest, digest))
@@ -1720,6 +1872,10 @@ int pl_catalog_verify(struct pl_catalog *c,
 		return pl__error_wrap(err, rc, "catalog '%s'", c->dir);
 	}
 	/* the replayed state must be the signed one, exactly */
+	if ((rc = load_all(c, err)) < 0) {
+		model_release(&r.m);
+		return rc;
+	}
 	cleanup_free char *t1 = pl__json_canonical(r.m.trust);
 	cleanup_free char *t2 = pl__json_canonical(json_object_get(c->signed_, "trust"));
 	bool same = t1 && t2 && !strcmp(t1, t2) && seq == c->hist_len &&
@@ -1728,7 +1884,8 @@ int pl_catalog_verify(struct pl_catalog *c,
 	const char *name;
 	json_t *versions;
 	json_object_foreach (r.m.bases, name, versions) {
-		struct base *b = find_base(c, name);
+		struct base *b = NULL;
+		find_base(c, name, &b, NULL); /* loaded above */
 		cleanup_free char *ot = object_text(name, versions);
 		uint8_t d[PL_SHA256_LEN];
 		if (ot)
@@ -1835,11 +1992,11 @@ static int txn_load(struct txn *t, const char *name, struct pl_error **err)
 {
 	if (json_object_get(t->m.bases, name))
 		return 0;
-	struct base *b = find_base(t->c, name);
-	if (!b)
-		return 0;
-	int rc = load_base(t->c, b, err);
-	if (rc < 0)
+	struct base *b = NULL;
+	int rc = find_base(t->c, name, &b, err);
+	if (rc < 0 || !b)
+		return rc;
+	if ((rc = load_base(t->c, b, err)) < 0)
 		return rc;
 	if (json_object_set_new(t->m.bases, name, json_deep_copy(b->versions)) < 0)
 		return pl__error_nomem(err);
@@ -1933,7 +2090,7 @@ static int object_write(int dirfd, const char *text, uint8_t d[PL_SHA256_LEN],
 }
 
 /* The signed state after the transaction, signed: catalog.json's text. */
-static char *state_text(const struct txn *t, json_t *bases, json_t *retired, const char *id,
+static char *state_text(const struct txn *t, json_t *shards, json_t *retired, const char *id,
 			struct pl_error **err)
 {
 	char head[PL_DIGEST_STR_LEN + 1];
@@ -1941,7 +2098,7 @@ static char *state_text(const struct txn *t, json_t *bases, json_t *retired, con
 	cleanup_json json_t *sg = json_pack(
 	    "{s:s, s:i, s:s, s:I, s:I, s:O, s:O, s:{s:I, s:s, s:I}, s:O}", "type", TYPE,
 	    "formatVersion", FORMAT, "id", id, "version", (json_int_t)t->seq, "time",
-	    (json_int_t)t->o->now, "trust", t->m.trust, "bases", bases, "history", "length",
+	    (json_int_t)t->o->now, "trust", t->m.trust, "shards", shards, "history", "length",
 	    (json_int_t)t->seq, "head", head, "size", (json_int_t)t->size, "retired", retired);
 	cleanup_free char *payload = sg ? pl__json_canonical(sg) : NULL;
 	cleanup_free char *sig = NULL;
@@ -1960,7 +2117,7 @@ static char *state_text(const struct txn *t, json_t *bases, json_t *retired, con
 }
 
 /* Remove objects neither referenced nor retired (a killed writer's). */
-static void sweep(int catfd, json_t *bases, json_t *retired)
+static void sweep(int catfd, json_t *live, json_t *retired)
 {
 	DIR *d = pl__opendirat(catfd, OBJECTS_DIR);
 	if (!d)
@@ -1972,11 +2129,8 @@ static void sweep(int catfd, json_t *bases, json_t *retired)
 		if (n != 64 + 5 || strcmp(de->d_name + 64, ".json"))
 			continue;
 		snprintf(digest, sizeof(digest), "sha256:%.64s", de->d_name);
-		bool used = false;
-		const char *k;
+		bool used = json_object_get(live, digest) != NULL;
 		json_t *v;
-		json_object_foreach (bases, k, v)
-			used |= !strcmp(json_string_value(json_object_get(v, "object")), digest);
 		size_t i;
 		json_array_foreach (retired, i, v)
 			used |= !strcmp(json_string_value(json_object_get(v, "object")), digest);
@@ -1991,9 +2145,13 @@ static int txn_commit(struct txn *t, struct pl_error **err)
 	if (json_array_size(t->lines) == 0)
 		return 0;
 	struct pl_catalog *c = t->c;
-	cleanup_json json_t *bases = json_deep_copy(json_object_get(c->signed_, "bases"));
-	cleanup_json json_t *retired = json_array();
-	if (!bases || !retired)
+	int rc = load_all(c, err); /* for the objects still in use, below */
+	if (rc < 0)
+		return rc;
+	cleanup_json json_t *shards = json_deep_copy(json_object_get(c->signed_, "shards"));
+	cleanup_json json_t *maps = json_object(); /* "k" -> shard k's new map */
+	cleanup_json json_t *retired = json_array(), *live = json_object();
+	if (!shards || !maps || !retired || !live)
 		return pl__error_nomem(err);
 	/* replaced objects stay for PL__CATALOG_KEEP changes, for readers
 	 * that read the state just before */
@@ -2007,8 +2165,16 @@ static int txn_commit(struct txn *t, struct pl_error **err)
 	}
 	const char *name;
 	json_t *v;
-	int rc;
 	json_object_foreach (t->touched, name, v) {
+		char key[8];
+		snprintf(key, sizeof(key), "%u", shard_of(name));
+		json_t *bases = json_object_get(maps, key);
+		if (!bases) {
+			json_t *was = c->shards[shard_of(name)].map;
+			bases = was ? json_deep_copy(was) : json_object();
+			if (json_object_set_new(maps, key, bases) < 0)
+				return pl__error_nomem(err);
+		}
 		json_t *versions = json_object_get(t->m.bases, name);
 		cleanup_free char *text = object_text(name, versions);
 		uint8_t d[PL_SHA256_LEN];
@@ -2028,10 +2194,48 @@ static int txn_commit(struct txn *t, struct pl_error **err)
 						  (json_int_t)json_array_size(versions))) < 0)
 			return pl__error_nomem(err);
 	}
+	/* the changed shards, written as objects of their own */
+	const char *key;
+	json_t *bases;
+	json_object_foreach (maps, key, bases) {
+		unsigned k = (unsigned)strtoul(key, NULL, 10);
+		cleanup_json json_t *o = json_pack("{s:i, s:O}", "shard", (int)k, "bases", bases);
+		cleanup_free char *text = o ? pl__json_canonical(o) : NULL;
+		uint8_t d[PL_SHA256_LEN];
+		char ds[PL_DIGEST_STR_LEN + 1];
+		if (!text)
+			return pl__error_nomem(err);
+		if ((rc = object_write(c->dirfd, text, d, err)) < 0)
+			return rc;
+		pl__digest_str(d, ds);
+		json_t *old = json_array_get(shards, k);
+		if (json_is_string(old) && strcmp(json_string_value(old), ds) &&
+		    json_array_append_new(retired, json_pack("{s:O, s:I}", "object", old, "at",
+							     (json_int_t)t->seq)) < 0)
+			return pl__error_nomem(err);
+		if (json_array_set_new(shards, k, json_string(ds)) < 0)
+			return pl__error_nomem(err);
+	}
+	/* what the new state uses: its shards and their bases' objects */
+	for (unsigned k = 0; k < SHARDS; k++) {
+		char kk[8];
+		snprintf(kk, sizeof(kk), "%u", k);
+		json_t *map = json_object_get(maps, kk);
+		if (!map)
+			map = c->shards[k].map;
+		json_t *sd = json_array_get(shards, k);
+		if (json_is_string(sd) &&
+		    json_object_set(live, json_string_value(sd), json_true()) < 0)
+			return pl__error_nomem(err);
+		json_object_foreach (map, name, v)
+			if (json_object_set(live, json_string_value(json_object_get(v, "object")),
+					    json_true()) < 0)
+				return pl__error_nomem(err);
+	}
 	/* the new state is read back as any reader will read it before it
 	 * replaces the old one: a state its own trust root does not accept
 	 * is never written */
-	cleanup_free char *text = state_text(t, bases, retired, c->id, err);
+	cleanup_free char *text = state_text(t, shards, retired, c->id, err);
 	if (!text)
 		return PL_ENOMEM;
 	cleanup_catalog struct pl_catalog *next = NULL;
@@ -2047,7 +2251,7 @@ static int txn_commit(struct txn *t, struct pl_error **err)
 	if ((rc = pl__write_file_atomic(c->dirfd, STATE_FILE, text, strlen(text), 0644, err)) < 0 ||
 	    (rc = sync_dir(c->dirfd, c->dir, err)) < 0)
 		return rc;
-	sweep(c->dirfd, bases, retired);
+	sweep(c->dirfd, live, retired);
 	/* the writer's own memory moves on with it (the change has landed
 	 * whether or not that works) */
 	memory_write(t->o, next, t->real, NULL);
@@ -2207,8 +2411,12 @@ int pl_catalog_init(const struct pl_catalog_options *o, const struct pl_key *k,
 	pl__hex(t.head, PL_SHA256_LEN, id);
 	if ((rc = history_append(s.fd, 0, t.lines, err)) < 0)
 		return rc;
-	cleanup_json json_t *bases = json_object(), *retired = json_array();
-	cleanup_free char *text = bases && retired ? state_text(&t, bases, retired, id, err) : NULL;
+	cleanup_json json_t *shards = json_array(), *retired = json_array();
+	for (size_t i = 0; shards && i < SHARDS; i++)
+		if (json_array_append_new(shards, json_null()) < 0)
+			return pl__error_nomem(err);
+	cleanup_free char *text =
+	    shards && retired ? state_text(&t, shards, retired, id, err) : NULL;
 	if (!text)
 		return PL_ENOMEM;
 	if ((rc = pl__write_file_atomic(s.fd, STATE_FILE, text, strlen(text), 0644, err)) < 0)
@@ -2237,13 +2445,20 @@ int pl_catalog_export(struct pl_catalog *c, const char *path, struct pl_error **
 	cleanup_json json_t *objects = json_object();
 	if (!objects)
 		return pl__error_nomem(err);
-	for (size_t i = 0; i < c->nbases; i++) {
+	if ((rc = load_all(c, err)) < 0)
+		return rc;
+	/* every shard object, then every base's object (each checked once
+	 * loaded, read again as it is) */
+	for (size_t i = 0; i < SHARDS + c->nbases; i++) {
+		if (i < SHARDS && !c->shards[i].present)
+			continue;
+		const uint8_t *d = i < SHARDS ? c->shards[i].object : c->sorted[i - SHARDS]->object;
 		char p[80], hex[2 * PL_SHA256_LEN + 1];
-		object_name(c->bases[i].object, p);
-		pl__hex(c->bases[i].object, PL_SHA256_LEN, hex);
+		object_name(d, p);
+		pl__hex(d, PL_SHA256_LEN, hex);
 		cleanup_free char *text = NULL;
 		size_t n = 0;
-		if ((rc = load_base(c, &c->bases[i], err)) < 0 ||
+		if ((i >= SHARDS && (rc = load_base(c, c->sorted[i - SHARDS], err)) < 0) ||
 		    (rc = pl__read_fileat(c->dirfd, p, PL__CATALOG_OBJECT_MAX, &text, &n, err)) < 0)
 			return rc;
 		if (json_object_set_new(objects, hex, json_stringn(text, n)) < 0)
@@ -2334,8 +2549,8 @@ int pl_catalog_restore(const struct pl_catalog_options *o, const char *path, con
 	if ((rc = pl_catalog_open(&so, &c, err)) < 0 ||
 	    (rc = pl_catalog_verify(c, NULL, NULL, err)) < 0)
 		return pl__error_wrap(err, rc, "'%s'", path);
-	for (size_t i = 0; i < c->nbases; i++)
-		if ((rc = load_base(c, &c->bases[i], err)) < 0)
+	for (size_t i = 0; i < c->nbases; i++) /* verify loaded them all */
+		if ((rc = load_base(c, c->sorted[i], err)) < 0)
 			return pl__error_wrap(err, rc, "'%s'", path);
 	bool trusted = false;
 	for (size_t i = 0; i < c->ntrust; i++)

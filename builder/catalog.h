@@ -28,6 +28,10 @@ int pl__semver_cmp(const struct pl__semver *a, const struct pl__semver *b);
 int pl__catalog_parse(const char *name, const char *text, size_t len, struct pl_catalog **out,
 		      struct pl_error **err);
 
+/* Parse the shard object number k % 64 (the bases whose name's sha256
+ * begins with k). */
+int pl__catalog_shard_check(unsigned k, const char *text, size_t len, struct pl_error **err);
+
 /* Parse one base's object (`name` is the base it must be for). */
 int pl__catalog_object_check(const char *base, const char *text, size_t len, struct pl_error **err);
 

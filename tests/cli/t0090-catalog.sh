@@ -194,8 +194,15 @@ tamper_case() { # DESC, then a command that tampers with cat/
 	else t_fail "$desc is refused" "resolve: $r1 $e1" "verify: $rc $err"; fi
 	t_is "$(cat_state)" "$st" "$desc: nothing changed"
 }
-obj=$(jq -r '.signed.bases.base.object' cat/catalog.json | cut -d: -f2)
+# base's shard: the top six bits of sha256("base"); its object lists base's
+shard=$(python3 -c 'import hashlib; print(hashlib.sha256(b"base").digest()[0] >> 2)')
+sobj=$(jq -r ".signed.shards[$shard]" cat/catalog.json | cut -d: -f2)
+obj=$(jq -r '.bases.base.object' "cat/objects/$sobj.json" | cut -d: -f2)
+t_is "$(jq '[.signed.shards[] | select(. != null)] | length' cat/catalog.json)" 2 \
+	"the state lists the shard objects of its two bases' names"
 tamper_case "an edited object" sed -i 's/"approved"/"approved" /' cat/objects/$obj.json
+tamper_case "an edited shard" sed -i 's/"versions":/"versions" :/' cat/objects/$sobj.json
+t_like "$err$e1" "shard $shard\) does not match the digest the signed state gives it" "an edited shard: named"
 t_like "$err$e1" "does not match the digest the signed state gives it" "an edited object: named"
 tamper_case "an edited state" sed -i 's/"version":9/"version":10/' cat/catalog.json
 tamper_case "a forged signature" python3 -c '

@@ -1,7 +1,8 @@
 /*
  * fuzz-catalog.c - libFuzzer target for the catalog's files, which arrive
  * from a shared directory or an export: catalog.json (shape, trust root,
- * signature), one base's object, and the history replayed from nothing.
+ * signature), one base's object or a shard of the index of bases, and the
+ * history replayed from nothing.
  * The first byte picks which; every error must carry its code and a
  * message, and whatever parses must uphold the parser's invariants.
  */
@@ -44,7 +45,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 1:
-		check(pl__catalog_object_check("base", text, len, &err), err);
+		/* a base's object, or (bit 3) a shard of the index of bases */
+		if (data[0] & 8)
+			check(pl__catalog_shard_check(data[0] >> 4, text, len, &err), err);
+		else
+			check(pl__catalog_object_check("base", text, len, &err), err);
 		break;
 	case 2:
 		/* with the signatures checked, and without: mutated records
