@@ -2116,9 +2116,32 @@ static char *state_text(const struct txn *t, json_t *shards, json_t *retired, co
 	return text;
 }
 
-/* Remove objects neither referenced nor retired (a killed writer's). */
+/* Whether `name` is a temporary file of pl__write_file_atomic(). */
+static bool is_temp(const char *name)
+{
+	return name[0] == '.' && strstr(name, ".tmp-") != NULL;
+}
+
+/* Remove the temporary files in `dir` of `catfd` (NULL: catfd itself):
+ * under the lock, all of them are a killed writer's. */
+static void sweep_temp(int catfd, const char *dir)
+{
+	DIR *d = pl__opendirat(catfd, dir ? dir : ".");
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (is_temp(de->d_name))
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+}
+
+/* Remove objects neither used nor retired, and temporary files: what
+ * killed writers left. */
 static void sweep(int catfd, json_t *live, json_t *retired)
 {
+	sweep_temp(catfd, NULL);
+	sweep_temp(catfd, OBJECTS_DIR);
 	DIR *d = pl__opendirat(catfd, OBJECTS_DIR);
 	if (!d)
 		return;

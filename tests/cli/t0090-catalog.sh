@@ -389,19 +389,23 @@ t_is "$(PLINTH_CATALOG=par "$PLINTH" catalog history --json | jq '[.changes[] | 
 bad=0; present=0
 for i in $(seq 1 24); do
 	img k$i 1.0.0 >/dev/null && sign_img k$i 1.0.0
-	PLINTH_CATALOG=kill "$PLINTH" catalog publish --key ops.key "oci:img-k$i-1.0.0:1.0.0" >/dev/null 2>&1 &
+	PLINTH_CATALOG=$TMP/kill "$PLINTH" catalog publish --key ops.key "oci:img-k$i-1.0.0:1.0.0" >/dev/null 2>&1 &
 	p=$!
 	sleep "0.0$((i % 6))$((i % 10))"  # 0 to 59 ms: before, during and after the change
 	kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null
-	PLINTH_CATALOG=kill "$PLINTH" catalog verify >/dev/null 2>kill.err || { bad=$((bad + 1)); cat kill.err; }
-	PLINTH_CATALOG=kill "$PLINTH" catalog resolve "k$i@1" >/dev/null 2>&1 && present=$((present + 1))
+	PLINTH_CATALOG=$TMP/kill "$PLINTH" catalog verify >/dev/null 2>kill.err || { bad=$((bad + 1)); cat kill.err; }
+	PLINTH_CATALOG=$TMP/kill "$PLINTH" catalog resolve "k$i@1" >/dev/null 2>&1 && present=$((present + 1))
 done
 t_is "$bad" 0 "a publisher killed at any point leaves a valid catalog"
 echo "# $present of 24 killed publishes had landed"
-run_plinth catalog publish --catalog kill --key ops.key oci:img-k1-1.0.0:1.0.0
+img k99 1.0.0 >/dev/null && sign_img k99 1.0.0
+# what a writer killed while writing a file leaves (pl__write_file_atomic)
+echo partial >kill/.catalog.json.tmp-99999 && echo partial >"kill/objects/.$(printf '%064d' 0).json.tmp-99999"
+tmps=$(find kill -name '.*.tmp-*' | wc -l)
+run_plinth catalog publish --catalog kill --key ops.key oci:img-k99-1.0.0:1.0.0
 t_is "$rc" 0 "and publishing goes on after"
 t_ok "the catalog verifies after all that" env PLINTH_CATALOG=kill "$PLINTH" catalog verify
-leftover=$(find kill -name '.*tmp*' | wc -l)
+t_is "$(find kill -name '.*.tmp-*' | wc -l)" 0 "...and a change removes the temporary files killed writers left ($tmps)"
 t_is "$(PLINTH_CATALOG=kill "$PLINTH" catalog history --json | jq '.changes | length')" "$(jq .signed.version kill/catalog.json)" "history and version agree"
 
 # --- admission of images without a base ---------------------------------------
