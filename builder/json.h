@@ -38,8 +38,8 @@ static inline int pl__json_parse(const char *what, const char *text, size_t len,
 {
 	json_error_t je;
 	if (!(*out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)))
-		return pl__error_set(err, PL_EINVAL, 0, "%s: line %d, column %d: %s", what,
-				     je.line, je.column, je.text);
+		return pl__error_set(err, PL_EINVAL, 0, "%s: line %d, column %d: %s", what, je.line,
+				     je.column, je.text);
 	return 0;
 }
 

@@ -671,9 +671,8 @@ static int sign_once(const char *dir, const char *sigtag, const char *sigref, co
 	if (rc < 0)
 		return rc;
 	bool no_sig = rc == PL__OCI_NO_TAG;
-	cleanup_json json_t *layers = no_sig
-					  ? json_array()
-					  : json_deep_copy(json_object_get(sig.mjson, "layers"));
+	cleanup_json json_t *layers =
+	    no_sig ? json_array() : json_deep_copy(json_object_get(sig.mjson, "layers"));
 	if (!layers)
 		return pl__error_nomem(err);
 	bool found = false;
@@ -768,8 +767,8 @@ int pl_sign_image(const char *dir, const char *tag, const struct pl_key *k, cons
 	 * signature manifest and writing it back: the commit notices, and
 	 * this reads it again. */
 	for (int tries = 0; tries < 64; tries++)
-		if ((rc = sign_once(dir, sigtag, sigref, payload, k, id, im.digest, ds, res, err)) !=
-		    PL__LAYOUT_MOVED)
+		if ((rc = sign_once(dir, sigtag, sigref, payload, k, id, im.digest, ds, res,
+				    err)) != PL__LAYOUT_MOVED)
 			return rc;
 	return pl__error_set(err, PL_ESYS, 0,
 			     "signature '%s' kept changing under this signer: try again", sigref);
