@@ -140,6 +140,9 @@ int pl__mkdir_p(const char *path, mode_t mode, struct pl_error **err);
 
 /* Read a whole regular file of at most `max` bytes (NUL-terminated). */
 int pl__read_file(const char *path, size_t max, char **out, size_t *len, struct pl_error **err);
+/* The same from an open file (named `name` in errors), from where it is. */
+int pl__read_fd(int fd, const char *name, size_t max, char **out, size_t *len,
+		struct pl_error **err);
 int pl__read_fileat(int dirfd, const char *name, size_t max, char **out, size_t *len,
 		    struct pl_error **err);
 

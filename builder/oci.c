@@ -96,47 +96,21 @@ int pl__blob_open(const char *dir, const uint8_t digest[PL_SHA256_LEN], int *fd,
 int pl__blob_read(const char *dir, const uint8_t digest[PL_SHA256_LEN], size_t max, char **out,
 		  size_t *len, struct pl_error **err)
 {
-	char ds[PL_DIGEST_STR_LEN + 1];
-	pl__digest_str(digest, ds);
+	char name[PL_DIGEST_STR_LEN + 8];
+	snprintf(name, sizeof(name), "blob ");
+	pl__digest_str(digest, name + 5);
 	cleanup_close int fd = -1;
+	cleanup_free char *text = NULL;
+	size_t n = 0;
 	int rc = pl__blob_open(dir, digest, &fd, err);
-	if (rc < 0)
+	if (rc < 0 || (rc = pl__read_fd(fd, name, max, &text, &n, err)) < 0)
 		return rc;
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return pl__error_set(err, PL_ESYS, errno, "cannot stat blob %s", ds);
-	if ((uint64_t)st.st_size > max)
-		return pl__error_set(err, PL_ELIMIT, 0,
-				     "blob %s is larger than the limit of %zu bytes", ds, max);
-	cleanup_sha256 struct pl_sha256 *sha = pl__sha256_new(err);
-	if (!sha)
-		return PL_ENOMEM;
-	cleanup_buf struct pl_buf b = { 0 };
-	if (pl_buf_init(&b, max, err) < 0)
-		return PL_ENOMEM;
-	for (;;) {
-		char chunk[65536];
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return pl__error_set(err, PL_ESYS, errno, "cannot read blob %s", ds);
-		if (n == 0)
-			break;
-		/* the file may have grown since fstat */
-		if ((size_t)n > b.max - b.len)
-			return pl__error_set(err, PL_ELIMIT, 0,
-					     "blob %s is larger than the limit of %zu bytes", ds,
-					     max);
-		if ((rc = pl_buf_add(&b, chunk, (size_t)n, err)) < 0)
-			return rc;
-		pl__sha256_update(sha, chunk, (size_t)n);
-	}
 	uint8_t got[PL_SHA256_LEN];
-	pl__sha256_final(sha, got);
+	pl__sha256(text, n, got);
 	if (memcmp(got, digest, PL_SHA256_LEN))
-		return pl__error_set(err, PL_EDIGEST, 0, "blob %s does not match its digest", ds);
-	*out = pl_buf_detach(&b, len);
+		return pl__error_set(err, PL_EDIGEST, 0, "%s does not match its digest", name);
+	*out = steal_pointer(&text);
+	*len = n;
 	return 0;
 }
 

@@ -89,12 +89,9 @@ int pl__grow(void *p, size_t *alloc, size_t need, size_t size, struct pl_error *
 	return 0;
 }
 
-int pl__read_fileat(int dirfd, const char *name, size_t max, char **out, size_t *len,
-		    struct pl_error **err)
+int pl__read_fd(int fd, const char *name, size_t max, char **out, size_t *len,
+		struct pl_error **err)
 {
-	cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return pl__error_set(err, PL_ESYS, errno, "cannot open '%s'", name);
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return pl__error_set(err, PL_ESYS, errno, "cannot stat '%s'", name);
@@ -121,6 +118,15 @@ int pl__read_fileat(int dirfd, const char *name, size_t max, char **out, size_t 
 	}
 	*out = pl_buf_detach(&b, len);
 	return 0;
+}
+
+int pl__read_fileat(int dirfd, const char *name, size_t max, char **out, size_t *len,
+		    struct pl_error **err)
+{
+	cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot open '%s'", name);
+	return pl__read_fd(fd, name, max, out, len, err);
 }
 
 int pl__read_file(const char *path, size_t max, char **out, size_t *len, struct pl_error **err)
