@@ -885,19 +885,22 @@ static int check_signatures(struct pl_catalog *c, const char *name, json_t *sigs
 }
 
 /*
- * Parse catalog.json; `verified` says these very bytes (their sha256 is
- * remembered) were fully checked before, which spares the signature check,
- * its canonical form and the trust root's keys (*out's state digest is then
- * the caller's to fill in).
+ * Parse catalog.json, whose sha256 is `bytes` (NULL: not known yet);
+ * `verified` says these very bytes were fully checked before, which spares
+ * the signature check, its canonical form and the trust root's keys
+ * (*out's state digest is then the caller's to fill in).
  */
-static int catalog_parse(const char *name, const char *text, size_t len, bool verified,
-			 struct pl_catalog **out, struct pl_error **err)
+static int catalog_parse(const char *name, const char *text, size_t len, const uint8_t *bytes,
+			 bool verified, struct pl_catalog **out, struct pl_error **err)
 {
 	cleanup_catalog struct pl_catalog *c = pl__calloc(1, sizeof(*c), err);
 	if (!c)
 		return PL_ENOMEM;
 	c->dirfd = -1;
-	pl__sha256(text, len, c->bytes);
+	if (bytes)
+		memcpy(c->bytes, bytes, PL_SHA256_LEN);
+	else
+		pl__sha256(text, len, c->bytes);
 	cleanup_free char *what = pl__asprintf(err, "'%s'", name);
 	int rc;
 	if (!what)
@@ -969,7 +972,7 @@ static int catalog_parse(const char *name, const char *text, size_t len, bool ve
 int pl__catalog_parse(const char *name, const char *text, size_t len, struct pl_catalog **out,
 		      struct pl_error **err)
 {
-	return catalog_parse(name, text, len, false, out, err);
+	return catalog_parse(name, text, len, NULL, false, out, err);
 }
 
 /* ---- objects ----------------------------------------------------------- */
@@ -1541,7 +1544,7 @@ static int open_at(const struct pl_catalog_options *o, struct pl_catalog **out, 
 	uint8_t bytes[PL_SHA256_LEN];
 	pl__sha256(text, len, bytes);
 	bool verified = mem->have && !memcmp(bytes, mem->bytes, PL_SHA256_LEN);
-	if ((rc = catalog_parse(name, text, len, verified, &c, err)) < 0)
+	if ((rc = catalog_parse(name, text, len, bytes, verified, &c, err)) < 0)
 		return rc;
 	if (verified)
 		memcpy(c->state, mem->state, PL_SHA256_LEN);
