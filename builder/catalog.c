@@ -1548,6 +1548,13 @@ static int open_at(const struct pl_catalog_options *o, struct pl_catalog **out, 
 		return rc;
 	if (verified)
 		memcpy(c->state, mem->state, PL_SHA256_LEN);
+	/* a pinned id names the first record, so the first key: the history
+	 * check below then leads from it to the state's trust root */
+	if (o->id && strcmp(o->id, c->id))
+		return pl__error_set(err, PL_EPOLICY, 0,
+				     "catalog '%s' is the catalog %.12s, not the pinned %.12s: "
+				     "refusing it",
+				     o->dir, c->id, o->id);
 	if (!(c->dir = pl__strdup(o->dir, err)))
 		return PL_ENOMEM;
 	c->dirfd = pl__steal_fd(&dirfd);
@@ -2390,6 +2397,7 @@ static int remember_new(const struct pl_catalog_options *o, struct pl_error **er
 		return 0;
 	struct pl_catalog_options fresh = *o;
 	fresh.state_dir = NULL;
+	fresh.id = NULL; /* a new catalog: its id is new */
 	cleanup_memory struct memory mem = { 0 };
 	cleanup_free char *real = NULL, *dir = NULL;
 	cleanup_catalog struct pl_catalog *c = NULL;
@@ -2570,7 +2578,7 @@ int pl_catalog_restore(const struct pl_catalog_options *o, const char *path, con
 	    (rc = pl__write_file_atomic(s.fd, STATE_FILE, state, strlen(state), 0644, err)) < 0)
 		return rc;
 	/* check it all, as a reader that has seen nothing */
-	struct pl_catalog_options so = { s.path, NULL, o->now };
+	struct pl_catalog_options so = { .dir = s.path, .now = o->now };
 	cleanup_catalog struct pl_catalog *c = NULL;
 	if ((rc = pl_catalog_open(&so, &c, err)) < 0 ||
 	    (rc = pl_catalog_verify(c, NULL, NULL, err)) < 0)

@@ -13,13 +13,27 @@ const char cli_catalog_env_help[] =
     "  PLINTH_CATALOG          the catalog when --catalog is not given\n"
     "  PLINTH_STATE            where the newest catalog version seen is remembered,\n"
     "                          to refuse rollbacks (default: $XDG_STATE_HOME/plinth,\n"
-    "                          else ~/.local/state/plinth)\n";
+    "                          else ~/.local/state/plinth)\n"
+    "  PLINTH_CATALOG_ID       the catalog's id (64 hex digits, .signed.id in its\n"
+    "                          catalog.json): any other catalog is refused, even on\n"
+    "                          a machine that never read it before\n";
 
 int cli_catalog_options(struct pl_catalog_options *o, const char *arg, char *buf, size_t size)
 {
 	const char *env = getenv("PLINTH_CATALOG"), *state = getenv("PLINTH_STATE");
 	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	const char *id = getenv("PLINTH_CATALOG_ID");
 	o->dir = arg ? arg : env && *env ? env : NULL;
+	o->id = NULL;
+	if (id && *id) {
+		if (strlen(id) != 64 || strspn(id, "0123456789abcdef") != 64) {
+			fputs("plinth: PLINTH_CATALOG_ID is not a catalog id (64 lowercase hex "
+			      "digits: .signed.id in catalog.json)\n",
+			      stderr);
+			return EXIT_FAIL;
+		}
+		o->id = id;
+	}
 	int n;
 	if (state && *state)
 		n = snprintf(buf, size, "%s", state);

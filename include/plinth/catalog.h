@@ -68,6 +68,9 @@ struct pl_catalog_options {
 	const char *state_dir;
 	/* The time recorded for changes (Unix seconds). */
 	uint64_t now;
+	/* The catalog this must be: its id (64 hex digits), or NULL, and a
+	 * catalog never read on this machine is trusted on first use. */
+	const char *id;
 };
 
 /**

@@ -309,6 +309,21 @@ t_like "$err" "is at version 9, but version 10 was seen before: refusing a rollb
 rm current
 "$PLINTH" keygen x >/dev/null
 PLINTH_STATE=$TMP/elsewhere "$PLINTH" catalog init --catalog forged --key x.key >/dev/null
+# a machine that never read the catalog takes the first one it sees, unless
+# the catalog's id is pinned
+real_id=$(jq -r .signed.id cat/catalog.json)
+PLINTH_STATE=$TMP/new-machine PLINTH_CATALOG=$TMP/forged run_plinth catalog list
+t_is "$rc" 0 "a catalog never read here before is trusted on first use"
+PLINTH_STATE=$TMP/new-machine2 PLINTH_CATALOG_ID=$real_id PLINTH_CATALOG=$TMP/forged run_plinth catalog list
+t_is "$rc" 1 "...but not when PLINTH_CATALOG_ID pins another"
+t_is "$err" "plinth: catalog '$TMP/forged' is the catalog $(jq -r .signed.id forged/catalog.json | cut -c1-12), not the pinned ${real_id:0:12}: refusing it" "...saying so"
+PLINTH_STATE=$TMP/new-machine2 PLINTH_CATALOG_ID=$real_id PLINTH_CATALOG=$TMP/forged run_plinth admit --json oci:img-base-1.1.0:1.1.0
+t_is "$rc:$(echo "$out" | jq -r .admitted)" "1:false" "...and admits nothing from it"
+PLINTH_STATE=$TMP/new-machine3 PLINTH_CATALOG_ID=$real_id run_plinth catalog list
+t_is "$rc" 0 "the pinned catalog itself is read"
+PLINTH_CATALOG_ID=${real_id:0:12} run_plinth catalog list
+t_is "$rc:$err" "1:plinth: PLINTH_CATALOG_ID is not a catalog id (64 lowercase hex digits: .signed.id in catalog.json)" \
+	"a short or malformed pin is refused"
 rm -rf cat && mv forged cat
 run_plinth catalog list
 t_is "$rc" 1 "another catalog put in its place is refused"
