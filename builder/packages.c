@@ -1048,6 +1048,62 @@ static int get_deb(const struct pl_recipe *r, const struct pl_apt_options *o,
 	return pl__error_wrap(err, rc, "package '%s' %s", p->name, p->version);
 }
 
+/* The first Conflicts or Breaks of `p` that something in `s` meets, NULL. */
+static const struct pl__clause *conflict_in(const struct pl__instset *s, const struct rels *p)
+{
+	const struct pl__relations *rels[] = { &p->rel.conflicts, &p->rel.breaks };
+	for (size_t f = 0; f < 2; f++)
+		for (size_t k = 0; k < rels[f]->n; k++)
+			for (size_t a = 0; a < rels[f]->c[k].n; a++)
+				if (pl__instset_satisfies(s, &rels[f]->c[k].alt[a]))
+					return &rels[f]->c[k];
+	return NULL;
+}
+
+/*
+ * Nor may a package of a newer base conflict with (or break) one the lock
+ * pins, or the other way round: the two sets, each with its Provides,
+ * are checked against each other.
+ */
+static int check_pinned_conflicts(const struct pl_recipe *r, const struct pl__lock *l,
+				  const struct rels_list *base, const char *base_ref,
+				  const struct rels_list *pinned, struct pl_error **err)
+{
+	cleanup_instset struct pl__instset *bset = NULL, *pset = NULL;
+	int rc = pl__instset_new(PL_DEB_ARCH, &bset, err);
+	if (rc == 0)
+		rc = pl__instset_new(PL_DEB_ARCH, &pset, err);
+	for (size_t i = 0; rc == 0 && i < base->n; i++)
+		rc = add_present(bset, &base->v[i], err);
+	for (size_t i = 0; rc == 0 && i < pinned->n; i++)
+		rc = add_present(pset, &pinned->v[i], err);
+	if (rc < 0)
+		return rc;
+	for (size_t side = 0; side < 2; side++) {
+		const struct rels_list *these = side ? base : pinned;
+		for (size_t i = 0; i < these->n; i++) {
+			const struct pl__clause *cl = conflict_in(side ? pset : bset, &these->v[i]);
+			if (!cl)
+				continue;
+			cleanup_buf struct pl_buf b = { 0 };
+			if (pl_buf_init(&b, 0, err) < 0 || pl__clause_text(cl, &b, err) < 0)
+				return PL_ENOMEM;
+			if (side)
+				return pl__error_set(
+				    err, PL_EPOLICY, 0,
+				    "lock '%s' is stale: package '%s' of the base '%s' conflicts "
+				    "with '%s', which the lock pins: run 'plinth lock %s'",
+				    l->path, these->v[i].name, base_ref, b.buf, r->path);
+			return pl__error_set(
+			    err, PL_EPOLICY, 0,
+			    "lock '%s' is stale: package '%s' conflicts with '%s', "
+			    "which the base '%s' has: run 'plinth lock %s'",
+			    l->path, these->v[i].name, b.buf, base_ref, r->path);
+		}
+	}
+	return 0;
+}
+
 /*
  * A lock read from a file on a base whose packages changed since it was
  * made may pin a package without what it needs: every Pre-Depends and
@@ -1086,7 +1142,7 @@ static int check_pinned(const struct pl_recipe *r, const struct pl__lock *l,
 				    l->path, p->name, b.buf, base_ref, r->path);
 			}
 	}
-	return 0;
+	return check_pinned_conflicts(r, l, &in.base, base_ref, pinned, err);
 }
 
 int pl__packages_install(const struct pl_recipe *r, const struct pl__lock *l,

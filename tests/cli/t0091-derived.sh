@@ -18,6 +18,7 @@ apt_keygen good
 apt_deb libbase 1.0 FILE=/usr/lib/x86_64-linux-gnu/libbase.so.1:base >/dev/null
 apt_deb basetool 1.0 Depends="libbase (>= 1.0)" FILE=/usr/bin/basetool:tool >/dev/null
 apt_deb newpkg 1.0 Depends="libbase" FILE=/usr/share/newpkg/data:new >/dev/null
+apt_deb rival 1.0 Conflicts="newpkg" FILE=/usr/share/rival/data:rival >/dev/null
 mkdir srv
 apt_archive srv/good stable || exit 1
 apt_serve srv || exit 1
@@ -241,6 +242,17 @@ t_is "$rc:$(jq -r '[.packages[].name] | join(" ")' slim.lock.json)" "0:libbase n
 run_plinth build slim.yaml -o fresh --catalog cat --json
 t_is "$rc:$(echo "$out" | jq -r '[.base, .packages, .from_lock] | map(tostring) | join(" ")')" \
 	"0:lean@1.1.0 2 true" "...and the build installs both"
+# lean 1.2.0 gains rival, which conflicts with the newpkg the lock pins
+sed -i -e 's/^version: 1.1.0/version: 1.2.0/' -e 's/^packages: \[\]/packages: [rival]/' lean.yaml
+publish_lean 1.2.0
+run_plinth build slim.yaml -o clash2 --catalog cat
+t_is "$rc:$(state clash2)" "1:absent" "on lean 1.2.0, whose rival conflicts with the locked newpkg, the build fails"
+t_is "$err" "plinth: lock 'slim.lock.json' is stale: package 'rival' of the base 'lean@1.2.0' conflicts with 'newpkg', which the lock pins: run 'plinth lock slim.yaml'" \
+	"...naming the package and the conflict"
+lock_before=$(sha256sum <slim.lock.json)
+run_plinth lock slim.yaml --catalog cat
+t_is "$rc:$(sha256sum <slim.lock.json)" "1:$lock_before" "...which plinth lock cannot resolve either (the lock is unchanged)"
+t_like "$err" "newpkg.*rival|rival.*newpkg" "...saying so"
 
 # ---- the base already has everything ---------------------------------------
 apt_recipe all '${APT_URL}/good' 'basetool'
