@@ -662,6 +662,18 @@ struct shard {
 	size_t n;
 };
 
+/* Free what a shard holds (its bases, loaded or not). */
+static void shard_release(struct shard *sh)
+{
+	for (size_t i = 0; i < sh->n; i++) {
+		free(sh->bases[i].name);
+		json_decref(sh->bases[i].versions);
+		free(sh->bases[i].e);
+	}
+	free(sh->bases);
+	json_decref(sh->map);
+}
+
 struct pl_catalog {
 	char *dir; /* NULL for a catalog parsed from memory */
 	int dirfd;
@@ -694,16 +706,8 @@ void pl_catalog_free(struct pl_catalog *c)
 		pl_key_free(c->keys[i]);
 	free(c->keys);
 	free(c->fps);
-	for (size_t k = 0; k < SHARDS; k++) {
-		struct shard *sh = &c->shards[k];
-		for (size_t i = 0; i < sh->n; i++) {
-			free(sh->bases[i].name);
-			json_decref(sh->bases[i].versions);
-			free(sh->bases[i].e);
-		}
-		free(sh->bases);
-		json_decref(sh->map);
-	}
+	for (size_t k = 0; k < SHARDS; k++)
+		shard_release(&c->shards[k]);
 	free(c->sorted);
 	free(c->all);
 	free(c);
@@ -1044,10 +1048,7 @@ int pl__catalog_shard_check(unsigned k, const char *text, size_t len, struct pl_
 {
 	struct shard sh = { 0 };
 	int rc = shard_parse(&sh, k % SHARDS, "shard", text, len, err);
-	for (size_t i = 0; i < sh.n; i++)
-		free(sh.bases[i].name);
-	free(sh.bases);
-	json_decref(sh.map);
+	shard_release(&sh);
 	return rc;
 }
 
@@ -1074,9 +1075,14 @@ static int load_shard(struct pl_catalog *c, unsigned k, struct pl_error **err)
 	cleanup_free char *name = pl__asprintf(err, "catalog '%s': '%s'", c->dir, path);
 	if (!name)
 		return PL_ENOMEM;
-	if ((rc = shard_parse(sh, k, name, text, len, err)) < 0)
+	/* parsed aside, so a shard that fails leaves `sh` as it was */
+	struct shard got = { .present = true, .loaded = true };
+	memcpy(got.object, sh->object, PL_SHA256_LEN);
+	if ((rc = shard_parse(&got, k, name, text, len, err)) < 0) {
+		shard_release(&got);
 		return rc;
-	sh->loaded = true;
+	}
+	*sh = got;
 	return 0;
 }
 
@@ -1171,8 +1177,8 @@ typedef int (*record_fn)(void *ctx, json_t *rec, const char *line, size_t len,
  * seq follows `seq` and whose prev is `head` (updated as it goes; NULL
  * prev for the first record).  Calls fn for each when not NULL.
  */
-static int chain(const char *text, size_t len, uint64_t *seq, uint8_t head[PL_SHA256_LEN],
-		 record_fn fn, void *ctx, struct pl_error **err)
+static int chain(const char *text, size_t len, const char *id, uint64_t *seq,
+		 uint8_t head[PL_SHA256_LEN], record_fn fn, void *ctx, struct pl_error **err)
 {
 	const char *p = text, *end = text + len;
 	while (p < end) {
@@ -1215,6 +1221,18 @@ static int chain(const char *text, size_t len, uint64_t *seq, uint8_t head[PL_SH
 		if (rc)
 			return rc;
 		pl__sha256(p, n, head);
+		/* the catalog's id is its first record's hash: a state cannot
+		 * claim another catalog's id */
+		if (*seq == 0 && id) {
+			char hex[2 * PL_SHA256_LEN + 1];
+			pl__hex(head, PL_SHA256_LEN, hex);
+			if (strcmp(hex, id))
+				return pl__error_set(err, PL_EPOLICY, 0,
+						     "history record 1 is not the first record of "
+						     "catalog %.12s (the state claims another "
+						     "catalog's id)",
+						     id);
+		}
 		(*seq)++;
 		p = nl + 1;
 	}
@@ -1479,8 +1497,8 @@ static int check_history(struct pl_catalog *c, const struct memory *m, struct pl
 	int rc = history_read(c->dirfd, from, c->hist_size, &text, err);
 	if (rc < 0)
 		return pl__error_wrap(err, rc, "catalog '%s'", c->dir);
-	if ((rc = chain(text, (size_t)(c->hist_size - from), &seq, head, trust_record, &w, err)) <
-	    0)
+	if ((rc = chain(text, (size_t)(c->hist_size - from), c->id, &seq, head, trust_record, &w,
+			err)) < 0)
 		return pl__error_wrap(err, rc, "catalog '%s'", c->dir);
 	if (seq != c->hist_len || memcmp(head, c->head, PL_SHA256_LEN))
 		return pl__error_set(err, PL_EPOLICY, 0,
@@ -1848,7 +1866,7 @@ int pl__catalog_replay_text(const char *text, size_t len, bool check_sigs, struc
 	uint64_t seq = 0;
 	uint8_t head[PL_SHA256_LEN] = { 0 };
 	if (rc == 0)
-		rc = chain(text, len, &seq, head, replay_record, &r, err);
+		rc = chain(text, len, NULL, &seq, head, replay_record, &r, err);
 	model_release(&r.m);
 	return rc;
 }
@@ -1872,7 +1890,7 @@ int pl_catalog_verify(struct pl_catalog *c,
 	uint64_t seq = 0;
 	uint8_t head[PL_SHA256_LEN] = { 0 };
 	if (rc == 0)
-		rc = chain(text, (size_t)c->hist_size, &seq, head, replay_record, &r, err);
+		rc = chain(text, (size_t)c->hist_size, c->id, &seq, head, replay_record, &r, err);
 	if (rc == 1) {
 		model_release(&r.m);
 		return r.stopped;
@@ -2421,6 +2439,11 @@ int pl_catalog_init(const struct pl_catalog_options *o, const struct pl_key *k,
 	if (!o->dir)
 		return pl__error_set(err, PL_EINVAL, 0,
 				     "no catalog given (--catalog or PLINTH_CATALOG)");
+	if (o->id)
+		return pl__error_set(err, PL_EINVAL, 0,
+				     "the catalog is pinned to %.12s: a new catalog cannot be it "
+				     "(unset the pin to make one)",
+				     o->id);
 	cleanup_stage struct stage s;
 	if ((rc = stage_open(o->dir, &s, err)) < 0)
 		return rc;
@@ -2549,6 +2572,18 @@ int pl_catalog_restore(const struct pl_catalog_options *o, const char *path, con
 		return pl__error_set(err, PL_EINVAL, 0,
 				     "'%s' is not a plinth catalog export of format %d", path,
 				     FORMAT);
+	if (o->id) {
+		/* refused before anything is written (it is all checked below) */
+		cleanup_catalog struct pl_catalog *ex_c = NULL;
+		if ((rc = pl__catalog_parse(path, state, strlen(state), &ex_c, err)) < 0)
+			return rc;
+		if (strcmp(ex_c->id, o->id))
+			return pl__error_set(
+			    err, PL_EPOLICY, 0,
+			    "'%s' is an export of catalog %.12s, not of the pinned "
+			    "%.12s",
+			    path, ex_c->id, o->id);
+	}
 	cleanup_stage struct stage s;
 	if ((rc = stage_open(o->dir, &s, err)) < 0)
 		return rc;

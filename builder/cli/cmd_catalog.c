@@ -27,9 +27,10 @@ int cli_catalog_options(struct pl_catalog_options *o, const char *arg, char *buf
 	o->id = NULL;
 	if (id && *id) {
 		if (strlen(id) != 64 || strspn(id, "0123456789abcdef") != 64) {
-			fputs("plinth: PLINTH_CATALOG_ID is not a catalog id (64 lowercase hex "
-			      "digits: .signed.id in catalog.json)\n",
-			      stderr);
+			fprintf(stderr,
+				"plinth: PLINTH_CATALOG_ID '%s' is not a catalog id (64 lowercase "
+				"hex digits: .signed.id in catalog.json)\n",
+				id);
 			return EXIT_FAIL;
 		}
 		o->id = id;

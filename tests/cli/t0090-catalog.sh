@@ -201,9 +201,9 @@ obj=$(jq -r '.bases.base.object' "cat/objects/$sobj.json" | cut -d: -f2)
 t_is "$(jq '[.signed.shards[] | select(. != null)] | length' cat/catalog.json)" 2 \
 	"the state lists the shard objects of its two bases' names"
 tamper_case "an edited object" sed -i 's/"approved"/"approved" /' cat/objects/$obj.json
+t_like "$err$e1" "\(base 'base'\) does not match the digest the signed state gives it" "an edited object: named"
 tamper_case "an edited shard" sed -i 's/"versions":/"versions" :/' cat/objects/$sobj.json
 t_like "$err$e1" "shard $shard\) does not match the digest the signed state gives it" "an edited shard: named"
-t_like "$err$e1" "does not match the digest the signed state gives it" "an edited object: named"
 tamper_case "an edited state" sed -i 's/"version":9/"version":10/' cat/catalog.json
 tamper_case "a forged signature" python3 -c '
 import json; f = json.load(open("cat/catalog.json"))
@@ -322,8 +322,25 @@ t_is "$rc:$(echo "$out" | jq -r .admitted)" "1:false" "...and admits nothing fro
 PLINTH_STATE=$TMP/new-machine3 PLINTH_CATALOG_ID=$real_id run_plinth catalog list
 t_is "$rc" 0 "the pinned catalog itself is read"
 PLINTH_CATALOG_ID=${real_id:0:12} run_plinth catalog list
-t_is "$rc:$err" "1:plinth: PLINTH_CATALOG_ID is not a catalog id (64 lowercase hex digits: .signed.id in catalog.json)" \
+t_is "$rc:$err" "1:plinth: PLINTH_CATALOG_ID '${real_id:0:12}' is not a catalog id (64 lowercase hex digits: .signed.id in catalog.json)" \
 	"a short or malformed pin is refused"
+# a forged catalog that claims the real one's id (its own key signs it)
+cp -a forged claims
+python3 - "$real_id" <<'PYEOF'
+import json, subprocess, base64, sys
+f = json.load(open("claims/catalog.json")); f["signed"]["id"] = sys.argv[1]
+payload = json.dumps(f["signed"], separators=(",", ":"), sort_keys=True).encode()
+sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", "x.key"], input=payload, capture_output=True, check=True).stdout
+f["signatures"][0]["sig"] = base64.b64encode(sig).decode()
+open("claims/catalog.json", "w").write(json.dumps(f, separators=(",", ":"), sort_keys=True))
+PYEOF
+PLINTH_STATE=$TMP/new-machine4 PLINTH_CATALOG_ID=$real_id PLINTH_CATALOG=$TMP/claims run_plinth catalog list
+t_is "$rc" 1 "a forged catalog claiming the pinned id is refused"
+t_like "$err" "history record 1 is not the first record of catalog ${real_id:0:12} \(the state claims another catalog's id\)" "...as its history does not start with that catalog's first record"
+PLINTH_STATE=$TMP/new-machine5 PLINTH_CATALOG=$TMP/claims run_plinth catalog verify
+t_is "$rc" 1 "...and verify refuses it too, pinned or not"
+PLINTH_CATALOG_ID=$real_id run_plinth catalog init --catalog new-cat --key x.key
+t_is "$rc:$(state new-cat)" "1:absent" "init refuses to make a catalog while another is pinned, writing nothing"
 rm -rf cat && mv forged cat
 run_plinth catalog list
 t_is "$rc" 1 "another catalog put in its place is refused"
@@ -347,6 +364,12 @@ t_is "$(PLINTH_CATALOG=restored "$PLINTH" catalog list --json)" "$("$PLINTH" cat
 t_is "$(PLINTH_CATALOG=restored "$PLINTH" catalog history)" "$("$PLINTH" catalog history)" "with the same history"
 run_plinth catalog init --catalog r2 --key other.key --from backup.json
 t_is "$rc:$(state r2)" "1:absent" "restoring needs a key the export trusts"
+other_id=$(printf x | sha256sum | cut -c1-64)
+PLINTH_CATALOG_ID=$other_id run_plinth catalog init --catalog r4 --key ops.key --from backup.json
+t_is "$rc:$(state r4)" "1:absent" "an export of another catalog than the pinned one is not restored"
+t_like "$err" "is an export of catalog [0-9a-f]{12}, not of the pinned ${other_id:0:12}" "...saying so"
+PLINTH_CATALOG_ID=$(jq -r .signed.id cat/catalog.json) run_plinth catalog init --catalog r5 --key ops.key --from backup.json
+t_is "$rc" 0 "...while the pinned one's is"
 sed 's/CVE-2026-0001/CVE-2026-0002/' backup.json >bad.json
 run_plinth catalog init --catalog r3 --key ops.key --from bad.json
 t_is "$rc:$(state r3)" "1:absent" "a tampered export is refused"
