@@ -1,8 +1,6 @@
 /* curl.c - libcurl through dlopen() (see curl.h). */
-#define CURL_DISABLE_TYPECHECK /* the wrappers forward any option */
 #include <dlfcn.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 
 #include "curl.h"
@@ -68,20 +66,24 @@ CURL *pl__curl_easy_init(void)
 	return fn.easy_init();
 }
 
-/* An option's number says the type of its value (see CURLOPTTYPE_*). */
-CURLcode pl__curl_easy_setopt(CURL *h, CURLoption option, ...)
+CURLcode pl__curl_setopt_long(CURL *h, CURLoption option, long value)
 {
-	va_list ap;
-	va_start(ap, option);
-	CURLcode rc;
-	if (option < CURLOPTTYPE_OBJECTPOINT)
-		rc = fn.easy_setopt(h, option, va_arg(ap, long));
-	else if (option >= CURLOPTTYPE_OFF_T && option < CURLOPTTYPE_BLOB)
-		rc = fn.easy_setopt(h, option, va_arg(ap, curl_off_t));
-	else /* object, function and blob pointers */
-		rc = fn.easy_setopt(h, option, va_arg(ap, void *));
-	va_end(ap);
-	return rc;
+	return fn.easy_setopt(h, option, value);
+}
+
+CURLcode pl__curl_setopt_ptr(CURL *h, CURLoption option, const void *value)
+{
+	return fn.easy_setopt(h, option, value);
+}
+
+CURLcode pl__curl_setopt_write(CURL *h, CURLoption option, curl_write_callback f)
+{
+	return fn.easy_setopt(h, option, f);
+}
+
+CURLcode pl__curl_setopt_xferinfo(CURL *h, CURLoption option, curl_xferinfo_callback f)
+{
+	return fn.easy_setopt(h, option, f);
 }
 
 CURLcode pl__curl_easy_perform(CURL *h)
@@ -89,14 +91,14 @@ CURLcode pl__curl_easy_perform(CURL *h)
 	return fn.easy_perform(h);
 }
 
-/* Every kind of information is returned through a pointer. */
-CURLcode pl__curl_easy_getinfo(CURL *h, CURLINFO info, ...)
+CURLcode pl__curl_getinfo_long(CURL *h, CURLINFO info, long *out)
 {
-	va_list ap;
-	va_start(ap, info);
-	CURLcode rc = fn.easy_getinfo(h, info, va_arg(ap, void *));
-	va_end(ap);
-	return rc;
+	return fn.easy_getinfo(h, info, out);
+}
+
+CURLcode pl__curl_getinfo_off(CURL *h, CURLINFO info, curl_off_t *out)
+{
+	return fn.easy_getinfo(h, info, out);
 }
 
 void pl__curl_easy_cleanup(CURL *h)

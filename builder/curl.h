@@ -21,12 +21,22 @@
 /* Load libcurl once (thread-safe); an error says why it cannot be. */
 int pl__curl_load(struct pl_error **err);
 
-/* After a successful pl__curl_load() only. */
+/*
+ * After a successful pl__curl_load() only.  curl_easy_setopt() and
+ * curl_easy_getinfo() take their value through `...`, whose type the
+ * option decides: one wrapper per type, so the compiler checks each call
+ * as curl's own type-checking macros would (an `int` where a `long` is
+ * read would be undefined behaviour).
+ */
 CURLcode pl__curl_global_init(long flags);
 CURL *pl__curl_easy_init(void);
-CURLcode pl__curl_easy_setopt(CURL *h, CURLoption option, ...);
+CURLcode pl__curl_setopt_long(CURL *h, CURLoption option, long value);
+CURLcode pl__curl_setopt_ptr(CURL *h, CURLoption option, const void *value);
+CURLcode pl__curl_setopt_write(CURL *h, CURLoption option, curl_write_callback fn);
+CURLcode pl__curl_setopt_xferinfo(CURL *h, CURLoption option, curl_xferinfo_callback fn);
 CURLcode pl__curl_easy_perform(CURL *h);
-CURLcode pl__curl_easy_getinfo(CURL *h, CURLINFO info, ...);
+CURLcode pl__curl_getinfo_long(CURL *h, CURLINFO info, long *out);
+CURLcode pl__curl_getinfo_off(CURL *h, CURLINFO info, curl_off_t *out);
 void pl__curl_easy_cleanup(CURL *h);
 const char *pl__curl_easy_strerror(CURLcode code);
 

@@ -295,7 +295,7 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *data)
 	/* The headers of the response this body belongs to are in (each
 	 * response of a redirect chain has its own code). */
 	long code = 0;
-	pl__curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
+	pl__curl_getinfo_long(s->curl, CURLINFO_RESPONSE_CODE, &code);
 	if (code != 200) {
 		s->dropped += n;
 		return s->dropped > ERROR_BODY_MAX ? 0 : n;
@@ -331,43 +331,43 @@ static int curl_handle(struct pl__cache *c, struct pl_error **err)
 	CURLcode cc = CURLE_OK;
 #if LIBCURL_VERSION_NUM >= 0x075500
 	if (cc == CURLE_OK)
-		cc = pl__curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+		cc = pl__curl_setopt_ptr(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (cc == CURLE_OK)
-		cc = pl__curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+		cc = pl__curl_setopt_ptr(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 #else
 	if (cc == CURLE_OK)
-		cc = pl__curl_easy_setopt(h, CURLOPT_PROTOCOLS,
+		cc = pl__curl_setopt_long(h, CURLOPT_PROTOCOLS,
 					  (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 	if (cc == CURLE_OK)
-		cc = pl__curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS,
+		cc = pl__curl_setopt_long(h, CURLOPT_REDIR_PROTOCOLS,
 					  (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	if (cc == CURLE_OK)
-		cc = pl__curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+		cc = pl__curl_setopt_long(h, CURLOPT_FOLLOWLOCATION, 1L);
 	if (cc == CURLE_OK)
-		cc = pl__curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+		cc = pl__curl_setopt_long(h, CURLOPT_MAXREDIRS, 5L);
 	if (cc == CURLE_OK)
-		cc = pl__curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+		cc = pl__curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT, 30L);
 	if (cc == CURLE_OK)
-		cc = pl__curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		cc = pl__curl_setopt_long(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	if (cc == CURLE_OK)
-		cc = pl__curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+		cc = pl__curl_setopt_long(h, CURLOPT_LOW_SPEED_TIME, 60L);
 	if (cc == CURLE_OK)
-		cc = pl__curl_easy_setopt(h, CURLOPT_FAILONERROR, 0L);
+		cc = pl__curl_setopt_long(h, CURLOPT_FAILONERROR, 0L);
 	if (cc == CURLE_OK)
-		cc = pl__curl_easy_setopt(h, CURLOPT_USERAGENT, "plinth/" PLINTH_VERSION);
+		cc = pl__curl_setopt_ptr(h, CURLOPT_USERAGENT, "plinth/" PLINTH_VERSION);
 	if (cc == CURLE_OK)
-		cc = pl__curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+		cc = pl__curl_setopt_long(h, CURLOPT_NOSIGNAL, 1L);
 	if (cc == CURLE_OK)
-		cc = pl__curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
+		cc = pl__curl_setopt_ptr(h, CURLOPT_ERRORBUFFER, c->errbuf);
 	if (cc == CURLE_OK)
-		cc = pl__curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+		cc = pl__curl_setopt_write(h, CURLOPT_WRITEFUNCTION, on_data);
 	if (cc == CURLE_OK)
-		cc = pl__curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+		cc = pl__curl_setopt_xferinfo(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 	if (cc == CURLE_OK)
-		cc = pl__curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+		cc = pl__curl_setopt_ptr(h, CURLOPT_XFERINFODATA, c);
 	if (cc == CURLE_OK)
-		cc = pl__curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+		cc = pl__curl_setopt_long(h, CURLOPT_NOPROGRESS, 0L);
 	if (cc != CURLE_OK) {
 		pl__curl_easy_cleanup(h);
 		return pl__error_set(err, PL_ESYS, 0, "cannot set up libcurl: %s",
@@ -385,13 +385,13 @@ static int transfer_http(struct pl__cache *c, const char *url, struct sink *s, b
 		return rc;
 	s->curl = c->curl;
 	c->errbuf[0] = '\0';
-	CURLcode cc = pl__curl_easy_setopt(c->curl, CURLOPT_URL, url);
+	CURLcode cc = pl__curl_setopt_ptr(c->curl, CURLOPT_URL, url);
 	if (cc == CURLE_OK)
-		cc = pl__curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, s);
+		cc = pl__curl_setopt_ptr(c->curl, CURLOPT_WRITEDATA, s);
 	if (cc == CURLE_OK)
 		cc = pl__curl_easy_perform(c->curl);
 	/* The handle must not keep pointers to the caller's stack. */
-	pl__curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, (void *)NULL);
+	pl__curl_setopt_ptr(c->curl, CURLOPT_WRITEDATA, NULL);
 
 	if ((rc = pl__check_cancel(c->cancel, err)) < 0)
 		return rc;
@@ -399,7 +399,7 @@ static int transfer_http(struct pl__cache *c, const char *url, struct sink *s, b
 		return PL_ESYS; /* the caller reports s->failed */
 
 	long code = 0;
-	pl__curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
+	pl__curl_getinfo_long(c->curl, CURLINFO_RESPONSE_CODE, &code);
 	bool answered = cc == CURLE_OK || cc == CURLE_PARTIAL_FILE || cc == CURLE_WRITE_ERROR;
 	if (answered && code != 200 && code != 0) {
 		if ((code == 404 || code == 410) && !report_missing)
@@ -408,7 +408,7 @@ static int transfer_http(struct pl__cache *c, const char *url, struct sink *s, b
 	}
 	if (cc == CURLE_PARTIAL_FILE) {
 		curl_off_t total = -1;
-		pl__curl_easy_getinfo(c->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &total);
+		pl__curl_getinfo_off(c->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &total);
 		return truncated(s, (int64_t)total, err);
 	}
 	if (cc != CURLE_OK) {
