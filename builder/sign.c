@@ -770,7 +770,7 @@ int pl_sign_image(const char *dir, const char *tag, const struct pl_key *k, cons
 		if ((rc = sign_once(dir, sigtag, sigref, payload, k, id, im.digest, ds, res,
 				    err)) != PL__LAYOUT_MOVED)
 			return rc;
-	return pl__error_set(err, PL_ESYS, 0,
+	return pl__error_set(err, PL_ESYS, EAGAIN,
 			     "signature '%s' kept changing under this signer: try again", sigref);
 }
 
