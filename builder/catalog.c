@@ -1173,11 +1173,14 @@ typedef int (*record_fn)(void *ctx, json_t *rec, const char *line, size_t len,
 			 struct pl_error **err);
 
 /*
- * Walk the records in `text`: each must be one canonical JSON line whose
- * seq follows `seq` and whose prev is `head` (updated as it goes; NULL
- * prev for the first record).  Calls fn for each when not NULL.
+ * Walk the records in `text`: each must be one JSON line (canonical when
+ * `strict`) whose seq follows `seq` and whose prev is `head` (updated as it
+ * goes; NULL prev for the first record), and the first one's hash must be
+ * `id` when not NULL.  Calls fn for each when not NULL.  Readers need not
+ * be strict: the chain hashes the lines as they are, and the records whose
+ * signatures they check are canonicalised for that; verify and replay are.
  */
-static int chain(const char *text, size_t len, const char *id, uint64_t *seq,
+static int chain(const char *text, size_t len, const char *id, bool strict, uint64_t *seq,
 		 uint8_t head[PL_SHA256_LEN], record_fn fn, void *ctx, struct pl_error **err)
 {
 	const char *p = text, *end = text + len;
@@ -1210,10 +1213,10 @@ static int chain(const char *text, size_t len, const char *id, uint64_t *seq,
 					     "history was changed)",
 					     (unsigned long long)*seq + 1,
 					     (unsigned long long)*seq);
-		cleanup_free char *canon = pl__json_canonical(rec);
-		if (!canon)
+		cleanup_free char *canon = strict ? pl__json_canonical(rec) : NULL;
+		if (strict && !canon)
 			return pl__error_nomem(err);
-		if (strlen(canon) != n || memcmp(canon, p, n))
+		if (strict && (strlen(canon) != n || memcmp(canon, p, n)))
 			return pl__error_set(err, PL_EINVAL, 0,
 					     "history record %llu is not canonical JSON",
 					     (unsigned long long)*seq + 1);
@@ -1497,8 +1500,8 @@ static int check_history(struct pl_catalog *c, const struct memory *m, struct pl
 	int rc = history_read(c->dirfd, from, c->hist_size, &text, err);
 	if (rc < 0)
 		return pl__error_wrap(err, rc, "catalog '%s'", c->dir);
-	if ((rc = chain(text, (size_t)(c->hist_size - from), c->id, &seq, head, trust_record, &w,
-			err)) < 0)
+	if ((rc = chain(text, (size_t)(c->hist_size - from), c->id, false, &seq, head, trust_record,
+			&w, err)) < 0)
 		return pl__error_wrap(err, rc, "catalog '%s'", c->dir);
 	if (seq != c->hist_len || memcmp(head, c->head, PL_SHA256_LEN))
 		return pl__error_set(err, PL_EPOLICY, 0,
@@ -1866,7 +1869,7 @@ int pl__catalog_replay_text(const char *text, size_t len, bool check_sigs, struc
 	uint64_t seq = 0;
 	uint8_t head[PL_SHA256_LEN] = { 0 };
 	if (rc == 0)
-		rc = chain(text, len, NULL, &seq, head, replay_record, &r, err);
+		rc = chain(text, len, NULL, true, &seq, head, replay_record, &r, err);
 	model_release(&r.m);
 	return rc;
 }
@@ -1890,7 +1893,8 @@ int pl_catalog_verify(struct pl_catalog *c,
 	uint64_t seq = 0;
 	uint8_t head[PL_SHA256_LEN] = { 0 };
 	if (rc == 0)
-		rc = chain(text, (size_t)c->hist_size, c->id, &seq, head, replay_record, &r, err);
+		rc = chain(text, (size_t)c->hist_size, c->id, true, &seq, head, replay_record, &r,
+			   err);
 	if (rc == 1) {
 		model_release(&r.m);
 		return r.stopped;
