@@ -42,20 +42,45 @@ static bool as_expected(const struct pl__layout *l, const json_t *idx, const cha
 {
 	if (!l->expect)
 		return true;
-	const char *now = NULL;
-	size_t i;
-	json_t *m;
-	json_array_foreach (json_object_get(idx, "manifests"), i, m) {
-		const char *name =
-		    json_string_value(json_object_get(json_object_get(m, "annotations"), REF_NAME));
-		if (name && !strcmp(name, tag))
-			now = json_string_value(json_object_get(m, "digest"));
-	}
+	const char *now = json_string_value(json_object_get(pl__index_find(idx, tag), "digest"));
 	uint8_t d[PL_SHA256_LEN];
 	if (!now)
 		return l->expect_absent;
 	return !l->expect_absent && pl__digest_parse(now, d) &&
 	       !memcmp(d, l->expect_digest, PL_SHA256_LEN);
+}
+
+int pl__index_check(const char *dir, const json_t *idx, struct pl_error **err)
+{
+	json_t *sv = json_object_get(idx, "schemaVersion");
+	json_t *m = json_object_get(idx, "manifests");
+	if (!json_is_object(idx) || !json_is_integer(sv) || json_integer_value(sv) != 2 ||
+	    !json_is_array(m))
+		return pl__error_set(err, PL_EINVAL, 0,
+				     "'%s/index.json' is not an OCI image index (schemaVersion 2 "
+				     "with a 'manifests' list)",
+				     dir);
+	size_t i;
+	json_t *d;
+	json_array_foreach (m, i, d)
+		if (!json_is_object(d))
+			return pl__error_set(err, PL_EINVAL, 0,
+					     "'%s/index.json': manifests[%zu] is not an object",
+					     dir, i);
+	return 0;
+}
+
+json_t *pl__index_find(const json_t *idx, const char *tag)
+{
+	json_t *found = NULL, *d;
+	size_t i;
+	json_array_foreach (json_object_get(idx, "manifests"), i, d) {
+		const char *name =
+		    json_string_value(json_object_get(json_object_get(d, "annotations"), REF_NAME));
+		if (name && !strcmp(name, tag))
+			found = d;
+	}
+	return found;
 }
 
 static int json_fail(struct pl_error **err, const char *dir, const char *file,
@@ -91,24 +116,9 @@ static int read_index(int dirfd, const char *dir, json_t **out, struct pl_error 
 	json_t *idx = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
 	if (!idx)
 		return json_fail(err, dir, "index.json", &je);
-	json_t *m = json_object_get(idx, "manifests");
-	if (!json_is_object(idx) ||
-	    json_integer_value(json_object_get(idx, "schemaVersion")) != 2 || !json_is_array(m)) {
+	if ((rc = pl__index_check(dir, idx, err)) < 0) {
 		json_decref(idx);
-		return pl__error_set(err, PL_EINVAL, 0,
-				     "'%s/index.json' is not an OCI image index (schemaVersion 2 "
-				     "with a 'manifests' list)",
-				     dir);
-	}
-	size_t i;
-	json_t *d;
-	json_array_foreach (m, i, d) {
-		if (!json_is_object(d)) {
-			json_decref(idx);
-			return pl__error_set(err, PL_EINVAL, 0,
-					     "'%s/index.json': manifests[%zu] is not an object",
-					     dir, i);
-		}
+		return rc;
 	}
 	*out = idx;
 	return 0;

@@ -13,6 +13,8 @@
 #ifndef PLINTH_LAYOUT_H
 #define PLINTH_LAYOUT_H
 
+#include <jansson.h>
+
 #include "internal.h"
 
 struct pl__layout;
@@ -86,6 +88,13 @@ struct pl__descriptor {
 	uint64_t size;
 	const char *architecture, *os; /* platform; NULL for none */
 };
+
+/* Check that `idx` is an OCI image index (of layout `dir`, for errors):
+ * schemaVersion 2 and a list of descriptor objects. */
+int pl__index_check(const char *dir, const json_t *idx, struct pl_error **err);
+
+/* The descriptor tagged `tag` in a checked index (the last one), or NULL. */
+json_t *pl__index_find(const json_t *idx, const char *tag);
 
 /* Move the staged blobs in and point `tag` at `d` in index.json,
  * replacing any earlier reference of that name. */

@@ -8,9 +8,8 @@
 
 #include "plinth/build.h"
 #include "json.h"
+#include "layout.h"
 #include "oci.h"
-
-#define REF_NAME "org.opencontainers.image.ref.name"
 
 int pl__oci_ref_parse(const char *ref, char **dir, char **tag, struct pl_error **err)
 {
@@ -237,28 +236,9 @@ static int load_image(const char *dir, const uint8_t digest[PL_SHA256_LEN], bool
 static int find_tag(const char *dir, const char *tag, json_t *idx, json_t **found,
 		    struct pl_error **err)
 {
-	json_t *sv = json_object_get(idx, "schemaVersion");
-	json_t *m = json_object_get(idx, "manifests");
-	if (!json_is_object(idx) || !json_is_integer(sv) || json_integer_value(sv) != 2 ||
-	    !json_is_array(m))
-		return pl__error_set(err, PL_EINVAL, 0,
-				     "'%s/index.json' is not an OCI image index (schemaVersion 2 "
-				     "with a 'manifests' list)",
-				     dir);
-	*found = NULL;
-	size_t i;
-	json_t *d;
-	json_array_foreach (m, i, d) {
-		if (!json_is_object(d))
-			return pl__error_set(err, PL_EINVAL, 0,
-					     "'%s/index.json': manifests[%zu] is not an object",
-					     dir, i);
-		const char *name =
-		    json_string_value(json_object_get(json_object_get(d, "annotations"), REF_NAME));
-		if (name && !strcmp(name, tag))
-			*found = d;
-	}
-	return 0;
+	int rc = pl__index_check(dir, idx, err);
+	*found = rc < 0 ? NULL : pl__index_find(idx, tag);
+	return rc;
 }
 
 static int image_open(const char *dir, const char *tag, bool missing_ok, struct pl__image *out,
