@@ -2738,14 +2738,10 @@ static int publish_one(struct txn *t, const char *image_dir, const char *tag,
 	size_t nkeys = 0;
 	const struct pl_key *const *keys = pl_catalog_trust_keys(t->c, &nkeys);
 	struct pl_verify_result vr;
-	if ((rc = pl_verify_image(image_dir, tag, keys, nkeys, &vr, err)) < 0)
+	if ((rc = pl__verify_opened(&im, tag, keys, nkeys, &vr, err)) < 0)
 		return pl__error_wrap(err, rc, "cannot publish");
 	char digest[PL_DIGEST_STR_LEN + 1];
 	pl__digest_str(im.digest, digest);
-	if (strcmp(vr.manifest_digest, digest))
-		return pl__error_set(err, PL_EINVAL, 0,
-				     "image 'oci:%s:%s' changed while it was published", image_dir,
-				     tag);
 	cleanup_json json_t *entry =
 	    json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:s}", "version", version, "digest",
 		      digest, "status", "approved", "statusTime", (json_int_t)o->now, "published",
@@ -2811,20 +2807,14 @@ int pl_admit(struct pl_catalog *c, const char *image_dir, const char *tag, bool 
 	size_t nkeys = 0;
 	const struct pl_key *const *keys = pl_catalog_trust_keys(c, &nkeys);
 	struct pl_verify_result vr;
-	int rc = pl_verify_image(image_dir, tag, keys, nkeys, &vr, err);
-	if (rc < 0)
+	cleanup_image struct pl__image im = { 0 };
+	int rc = pl__image_open(image_dir, tag, false, &im, err);
+	if (rc < 0 || (rc = pl__verify_opened(&im, tag, keys, nkeys, &vr, err)) < 0)
 		return rc;
 	snprintf(res->digest, sizeof(res->digest), "%s", vr.manifest_digest);
 	snprintf(res->signer, sizeof(res->signer), "%s", vr.fingerprint);
-	cleanup_image struct pl__image im = { 0 };
-	if ((rc = pl__image_open(image_dir, tag, false, &im, err)) < 0)
-		return rc;
 	char digest[PL_DIGEST_STR_LEN + 1];
 	pl__digest_str(im.digest, digest);
-	if (strcmp(digest, vr.manifest_digest))
-		return pl__error_set(err, PL_EPOLICY, 0,
-				     "image 'oci:%s:%s' changed while it was checked", image_dir,
-				     tag);
 	const struct pl_catalog_entry *e = NULL;
 	const char *title = pl__image_annotation(&im, ANN_TITLE);
 	if (title && (rc = pl_catalog_find_digest(c, title, digest, &e, err)) < 0)

@@ -873,11 +873,20 @@ int pl_verify_image(const char *dir, const char *tag, const struct pl_key *const
 	int rc = pl__image_open(dir, tag, false, &im, err);
 	if (rc < 0)
 		return rc;
+	return pl__verify_opened(&im, tag, keys, nkeys, res, err);
+}
+
+int pl__verify_opened(const struct pl__image *im, const char *tag, const struct pl_key *const *keys,
+		      size_t nkeys, struct pl_verify_result *res, struct pl_error **err)
+{
+	if (nkeys == 0)
+		return pl__error_set(err, PL_EINVAL, 0, "no trusted key to verify with");
+	const char *dir = im->dir;
 	char ds[PL_DIGEST_STR_LEN + 1], sigtag[80];
-	pl__digest_str(im.digest, ds);
+	pl__digest_str(im->digest, ds);
 	snprintf(sigtag, sizeof(sigtag), "sha256-%s.sig", ds + 7);
 	cleanup_image struct pl__image sig = { 0 };
-	rc = pl__image_open(dir, sigtag, true, &sig, err);
+	int rc = pl__image_open(dir, sigtag, true, &sig, err);
 	if (rc < 0)
 		return rc;
 	if (rc == PL__OCI_NO_TAG)
@@ -899,7 +908,7 @@ int pl_verify_image(const char *dir, const char *tag, const struct pl_key *const
 		enum reason rank = R_NONE;
 		size_t key = 0;
 		cleanup_free char *ref = NULL;
-		rc = check_layer(dir, l, im.digest, keys, nkeys, &key, &ref, &rank, why,
+		rc = check_layer(dir, l, im->digest, keys, nkeys, &key, &ref, &rank, why,
 				 sizeof(why), err);
 		if (rc < 0)
 			return rc;
