@@ -42,7 +42,11 @@ struct pl__baseimg {
 	unsigned layers;
 	struct pl__base_pkg *pkgs;
 	size_t npkgs, pkgs_alloc;
+	struct trace *trace; /* questions asked, while on (pl__baseimg_trace_start) */
 };
+
+static void trace_free(struct trace *t);
+static void ask(const struct pl__baseimg *b, char kind, const char *arg);
 
 /* ---- the path table -------------------------------------------------- */
 
@@ -84,6 +88,7 @@ void pl__baseimg_free(struct pl__baseimg *b)
 	free(b->pkgs);
 	free(b->v);
 	free(b->slots);
+	trace_free(b->trace);
 	free(b);
 }
 
@@ -183,12 +188,14 @@ static bool hidden(const struct pl__baseimg *b, char *path, unsigned layer)
 
 const struct pl__bentry *pl__baseimg_get(const struct pl__baseimg *b, const char *path)
 {
+	ask(b, 'g', path);
 	const struct brec *r = rec_get(b, path);
 	return r && r->has_entry ? &r->e : NULL;
 }
 
 size_t pl__baseimg_slots(const struct pl__baseimg *b)
 {
+	ask(b, 'S', NULL);
 	return b->n;
 }
 
@@ -627,11 +634,12 @@ int pl__baseimg_finish(struct pl__baseimg *b, struct pl_error **err)
 
 const struct pl__base_pkg *pl__baseimg_packages(const struct pl__baseimg *b, size_t *n)
 {
+	ask(b, 'P', NULL);
 	*n = b->npkgs;
 	return b->pkgs;
 }
 
-const struct pl__base_pkg *pl__baseimg_package(const struct pl__baseimg *b, const char *name)
+static const struct pl__base_pkg *find_pkg(const struct pl__baseimg *b, const char *name)
 {
 	size_t lo = 0, hi = b->npkgs;
 	while (lo < hi) {
@@ -645,6 +653,12 @@ const struct pl__base_pkg *pl__baseimg_package(const struct pl__baseimg *b, cons
 			hi = mid;
 	}
 	return NULL;
+}
+
+const struct pl__base_pkg *pl__baseimg_package(const struct pl__baseimg *b, const char *name)
+{
+	ask(b, 'p', name);
+	return find_pkg(b, name);
 }
 
 int pl__baseimg_read(const char *dir, const json_t *layers, struct pl__baseimg **out,
@@ -799,6 +813,181 @@ int pl__baseimg_accounts(const struct pl__baseimg *b, bool groups, struct pl__ac
 	return 0;
 }
 
+/* ---- what a build asked of the base ------------------------------------- */
+
+/* The questions asked while tracing, each once, in the order first asked
+ * ("g:PATH", "p:NAME", "P", "S"); `seen` is an open-addressing set of
+ * indices + 1 into `q`. */
+struct trace {
+	char **q;
+	size_t n, alloc;
+	size_t *seen, nseen; /* nseen: a power of two, more than twice n */
+	bool failed;         /* an allocation failed: the trace is incomplete */
+};
+
+static void trace_free(struct trace *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->n; i++)
+		free(t->q[i]);
+	free(t->q);
+	free(t->seen);
+	free(t);
+}
+
+static size_t str_hash(const char *s)
+{
+	size_t h = 14695981039346656037ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/* Index `i` of t->q into t->seen, which has room. */
+static void seen_put(struct trace *t, size_t i)
+{
+	size_t at = str_hash(t->q[i]) & (t->nseen - 1);
+	while (t->seen[at])
+		at = (at + 1) & (t->nseen - 1);
+	t->seen[at] = i + 1;
+}
+
+static bool trace_grow(struct trace *t)
+{
+	if (t->n == t->alloc) {
+		size_t alloc = t->alloc ? t->alloc * 2 : 64;
+		char **q = realloc(t->q, alloc * sizeof(*q));
+		if (!q)
+			return false;
+		t->q = q;
+		t->alloc = alloc;
+	}
+	if ((t->n + 1) * 2 < t->nseen)
+		return true;
+	size_t nseen = t->nseen ? t->nseen * 2 : 256;
+	size_t *seen = calloc(nseen, sizeof(*seen));
+	if (!seen)
+		return false;
+	free(t->seen);
+	t->seen = seen;
+	t->nseen = nseen;
+	for (size_t i = 0; i < t->n; i++)
+		seen_put(t, i);
+	return true;
+}
+
+/* Record the question `kind` (with `arg`, or NULL) when a trace is on. */
+static void ask(const struct pl__baseimg *b, char kind, const char *arg)
+{
+	struct trace *t = b->trace;
+	if (!t || t->failed)
+		return;
+	char *q = pl__asprintf(NULL, "%c%s%s", kind, arg ? ":" : "", arg ? arg : "");
+	if (!q || !trace_grow(t)) {
+		free(q);
+		t->failed = true;
+		return;
+	}
+	for (size_t at = str_hash(q) & (t->nseen - 1); t->seen[at]; at = (at + 1) & (t->nseen - 1))
+		if (!strcmp(t->q[t->seen[at] - 1], q)) {
+			free(q);
+			return;
+		}
+	t->q[t->n] = q;
+	seen_put(t, t->n++);
+}
+
+int pl__baseimg_trace_start(struct pl__baseimg *b, struct pl_error **err)
+{
+	trace_free(b->trace);
+	b->trace = pl__calloc(1, sizeof(*b->trace), err);
+	return b->trace ? 0 : PL_ENOMEM;
+}
+
+int pl__baseimg_trace_stop(struct pl__baseimg *b, json_t **queries, struct pl_error **err)
+{
+	struct trace *t = b->trace;
+	b->trace = NULL;
+	*queries = t && !t->failed ? pl__json_strings(t->q, t->n) : NULL;
+	trace_free(t);
+	return *queries ? 0 : pl__error_nomem(err);
+}
+
+/* A string that may be NULL, told apart from every string. */
+static void put_str(struct pl_sha256 *s, const char *v)
+{
+	pl__sha256_update(s, v ? "s" : "n", 1);
+	if (v)
+		pl__sha256_update(s, v, strlen(v) + 1);
+}
+
+static void put_entry(struct pl_sha256 *s, const struct pl__bentry *e)
+{
+	if (!e) {
+		pl__sha256_update(s, "-", 1);
+		return;
+	}
+	pl__sha256_u64(s, e->kind);
+	pl__sha256_u64(s, e->mode);
+	pl__sha256_u64(s, e->uid);
+	pl__sha256_u64(s, e->gid);
+	pl__sha256_u64(s, e->size);
+	pl__sha256_update(s, e->sha256, PL_SHA256_LEN);
+	put_str(s, e->target);
+}
+
+static void put_pkg(struct pl_sha256 *s, const struct pl__base_pkg *p)
+{
+	if (!p) {
+		pl__sha256_update(s, "-", 1);
+		return;
+	}
+	const char *f[] = { p->name,     p->version,   p->arch,  p->source,
+			    p->provides, p->conflicts, p->breaks };
+	for (size_t i = 0; i < sizeof(f) / sizeof(*f); i++)
+		put_str(s, f[i]);
+}
+
+int pl__baseimg_answers(const struct pl__baseimg *b, const json_t *queries,
+			uint8_t out[PL_SHA256_LEN], struct pl_error **err)
+{
+	if (!json_is_array(queries))
+		return pl__error_set(err, PL_EINVAL, 0, "the questions are not a list");
+	cleanup_sha256 struct pl_sha256 *s = pl__sha256_new(err);
+	if (!s)
+		return PL_ENOMEM;
+	size_t i;
+	json_t *v;
+	json_array_foreach (queries, i, v) {
+		const char *q = json_string_value(v);
+		if (!q || !*q || (q[1] != '\0' && q[1] != ':'))
+			return pl__error_set(err, PL_EINVAL, 0, "question %zu is malformed", i);
+		pl__sha256_update(s, q, strlen(q) + 1);
+		const char *arg = q[1] ? q + 2 : NULL;
+		if (q[0] == 'g' && arg) {
+			const struct brec *r = rec_get(b, arg);
+			put_entry(s, r && r->has_entry ? &r->e : NULL);
+		} else if (q[0] == 'p' && arg) {
+			put_pkg(s, find_pkg(b, arg));
+		} else if (q[0] == 'P' && !arg) {
+			pl__sha256_u64(s, b->npkgs);
+			for (size_t k = 0; k < b->npkgs; k++)
+				put_pkg(s, &b->pkgs[k]);
+		} else if (q[0] == 'S' && !arg) {
+			for (size_t k = 0; k < b->n; k++)
+				if (b->v[k].has_entry) {
+					put_str(s, b->v[k].e.path);
+					put_entry(s, &b->v[k].e);
+				}
+		} else {
+			return pl__error_set(err, PL_EINVAL, 0, "question %zu is malformed", i);
+		}
+	}
+	pl__sha256_final(s, out);
+	return 0;
+}
+
 /* ---- the base of a recipe ------------------------------------------------ */
 
 void pl__base_release(struct pl__base *b)
@@ -881,6 +1070,8 @@ static int check_config(struct pl__base *b, struct pl_error **err)
 				err);
 }
 
+static int open_entry(const struct pl_catalog_entry *e, struct pl__base *b, struct pl_error **err);
+
 static int base_open(const struct pl_recipe *r, struct pl_catalog *catalog,
 		     void (*warn)(void *ctx, const char *msg), void *warn_ctx, struct pl__base *b,
 		     struct pl_error **err)
@@ -897,6 +1088,12 @@ static int base_open(const struct pl_recipe *r, struct pl_catalog *catalog,
 			return PL_ENOMEM;
 		warn(warn_ctx, msg);
 	}
+	return open_entry(e, b, err);
+}
+
+static int open_entry(const struct pl_catalog_entry *e, struct pl__base *b, struct pl_error **err)
+{
+	int rc;
 	if (!pl__digest_parse(e->digest, b->digest))
 		return pl__error_set(err, PL_EINVAL, 0, "the catalog's digest '%s' is malformed",
 				     e->digest ? e->digest : "");
@@ -934,6 +1131,19 @@ int pl__base_open(const struct pl_recipe *r, struct pl_catalog *catalog,
 	if (rc < 0) {
 		pl__base_release(&b);
 		return pl__error_wrap(err, rc, "recipe '%s': base '%s'", r->path, r->base);
+	}
+	*out = b;
+	return 0;
+}
+
+int pl__base_open_entry(const struct pl_catalog_entry *e, struct pl__base *out,
+			struct pl_error **err)
+{
+	struct pl__base b = { 0 };
+	int rc = open_entry(e, &b, err);
+	if (rc < 0) {
+		pl__base_release(&b);
+		return pl__error_wrap(err, rc, "base '%s@%s'", e->name, e->version);
 	}
 	*out = b;
 	return 0;

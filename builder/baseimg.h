@@ -130,6 +130,27 @@ int pl__baseimg_accounts(const struct pl__baseimg *b, bool groups, struct pl__ac
 			 size_t *n, struct pl_error **err);
 void pl__accounts_free(struct pl__account *v, size_t n);
 
+/* ---- what a build asked of the base ------------------------------------- */
+
+/*
+ * While a trace is on, every question asked through the functions above
+ * (an entry by path, a package by name, the package list, every path) is
+ * recorded, once, in the order first asked.  A derived layer is a function
+ * of its recipe's inputs and of the answers its build got from the base;
+ * on another base that gives the same answers to the same questions the
+ * same build asks the same questions and makes the same layer.  The layer
+ * cache relies on exactly that.
+ *
+ * pl__baseimg_trace_stop() gives the questions as a JSON array of strings
+ * ("g:PATH", "p:NAME", "P": the package list, "S": every path; the caller
+ * owns it).  pl__baseimg_answers() hashes a base's answers to such a list
+ * (PL_EINVAL for a malformed one).
+ */
+int pl__baseimg_trace_start(struct pl__baseimg *b, struct pl_error **err);
+int pl__baseimg_trace_stop(struct pl__baseimg *b, json_t **queries, struct pl_error **err);
+int pl__baseimg_answers(const struct pl__baseimg *b, const json_t *queries,
+			uint8_t out[PL_SHA256_LEN], struct pl_error **err);
+
 /* ---- the base of a recipe ------------------------------------------------ */
 
 struct pl__base {
@@ -169,5 +190,18 @@ int pl__base_history(const json_t *config, size_t nlayers, const char *name, con
 int pl__base_open(const struct pl_recipe *r, struct pl_catalog *catalog,
 		  void (*warn)(void *ctx, const char *msg), void *warn_ctx, struct pl__base *out,
 		  struct pl_error **err);
+
+/* Open the base the catalog entry `e` names, as pl__base_open() does once
+ * it has resolved one.  Errors start "base 'NAME@VERSION': ". */
+int pl__base_open_entry(const struct pl_catalog_entry *e, struct pl__base *out,
+			struct pl_error **err);
+
+/* pl_build(), on `base` when it is not NULL (opened already, with
+ * pl__base_open_entry(); the build asks it questions but leaves it open)
+ * instead of the base the recipe resolves to in o->catalog. */
+struct pl_build_options;
+struct pl_build_result;
+int pl__build_on(const struct pl_recipe *r, const struct pl_build_options *o, struct pl__base *base,
+		 struct pl_build_result *res, struct pl_error **err);
 
 #endif

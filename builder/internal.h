@@ -178,6 +178,8 @@ void pl__sha256_freep(struct pl_sha256 **s);
 #define cleanup_sha256 __attribute__((cleanup(pl__sha256_freep)))
 
 void pl__sha256(const void *p, size_t n, uint8_t out[PL_SHA256_LEN]);
+/* Hash `v` as 8 little-endian bytes. */
+void pl__sha256_u64(struct pl_sha256 *s, uint64_t v);
 void pl__hex(const uint8_t *p, size_t n, char *out); /* out: 2n+1 bytes */
 /* "sha256:<hex>" into out[PL_DIGEST_STR_LEN + 1] */
 void pl__digest_str(const uint8_t d[PL_SHA256_LEN], char *out);

@@ -109,6 +109,20 @@ static json_t *lock_json(const struct pl__lock *l)
 			 "architecture", l->arch, "packages", pkgs);
 }
 
+int pl__lock_digest(const struct pl__lock *l, uint8_t out[PL_SHA256_LEN], struct pl_error **err)
+{
+	if (!l->arch && l->n == 0) {
+		pl__sha256("", 0, out);
+		return 0;
+	}
+	cleanup_json json_t *j = l->arch ? lock_json(l) : NULL;
+	cleanup_free char *text = j ? pl__json_canonical(j) : NULL;
+	if (!text)
+		return pl__error_nomem(err);
+	pl__sha256(text, strlen(text), out);
+	return 0;
+}
+
 int pl__lock_write(const char *path, const struct pl__lock *l, struct pl_error **err)
 {
 	cleanup_json json_t *j = lock_json(l);

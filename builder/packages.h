@@ -43,6 +43,9 @@ int pl__lock_inputs(const struct pl_recipe *r, const char *arch, uint8_t out[PL_
 #define PL__LOCK_ABSENT 1
 int pl__lock_read(const char *path, struct pl__lock *out, struct pl_error **err);
 
+/* The digest of what the lock pins (its canonical JSON); an empty lock
+ * (no packages, no architecture) has the digest of nothing. */
+int pl__lock_digest(const struct pl__lock *l, uint8_t out[PL_SHA256_LEN], struct pl_error **err);
 /* Write `l` to `path` atomically (temp file, fsync, rename, fsync dir). */
 int pl__lock_write(const char *path, const struct pl__lock *l, struct pl_error **err);
 

@@ -248,6 +248,14 @@ void pl__sha256_final(struct pl_sha256 *s, uint8_t out[PL_SHA256_LEN])
 	EVP_DigestFinal_ex(s->ctx, out, &n);
 }
 
+void pl__sha256_u64(struct pl_sha256 *s, uint64_t v)
+{
+	uint8_t le[8];
+	for (int i = 0; i < 8; i++)
+		le[i] = (uint8_t)(v >> (8 * i));
+	pl__sha256_update(s, le, sizeof(le));
+}
+
 void pl__sha256_free(struct pl_sha256 *s)
 {
 	if (!s)
