@@ -5,6 +5,8 @@
 #include "plinth/build.h"
 #include "assemble.h"
 #include "baseimg.h"
+#include "catalog.h"
+#include "layercache.h"
 #include "packages.h"
 #include "json.h"
 #include "layer.h"
@@ -183,6 +185,7 @@ static const char *label(const struct pl_recipe *r, const char *key)
 }
 
 struct image_parts {
+	const char *version; /* the image's: the recipe's, unless overridden */
 	const char *created, *mt_layer;
 	const struct pl__layer *layer;
 	const struct pl__base *base;
@@ -200,7 +203,7 @@ static json_t *manifest_json(const struct pl_recipe *r, const struct image_parts
 	pl__digest_str(r->digest, rd);
 	cleanup_json json_t *ann = json_pack(
 	    "{s:s, s:s, s:s, s:s}", "org.opencontainers.image.title", r->name,
-	    "org.opencontainers.image.version", r->version, "org.opencontainers.image.created",
+	    "org.opencontainers.image.version", ip->version, "org.opencontainers.image.created",
 	    ip->created, "dev.plinth.recipe.digest", rd);
 	if (!ann)
 		return NULL;
@@ -246,7 +249,7 @@ static json_t *config_json(const struct pl_recipe *r, const struct image_parts *
 			   const char *user, const char *diff_id, struct pl_error **err)
 {
 	cleanup_free char *created_by =
-	    pl__asprintf(err, "plinth build %s %s", r->name, r->version);
+	    pl__asprintf(err, "plinth build %s %s", r->name, ip->version);
 	if (!created_by)
 		return NULL;
 	const json_t *base_cfg = ip->base->fs ? ip->base->image.config : NULL;
@@ -363,11 +366,90 @@ static int copy_base_layers(struct pl__layout *layout, const struct pl__base *ba
 	return 0;
 }
 
+/*
+ * The layer from the cache when it has one for this build: *hit, with the
+ * blob staged in `layout`.  A key that cannot be made (a source the build
+ * will refuse) or a blob that is gone is a miss; *have_key says whether
+ * the layer made instead can be recorded under `key`.
+ */
+static int cached_layer(const struct pl_recipe *r, const struct pl_build_options *o, uint64_t clock,
+			const struct pl__lock *lock, const struct pl__base *base,
+			struct pl__layout *layout, uint8_t key[PL_SHA256_LEN], bool *have_key,
+			struct pl__cached_layer *out, bool *hit, struct pl_error **err)
+{
+	*have_key = *hit = false;
+	if (!o->layer_cache)
+		return 0;
+	struct pl_error *e = NULL;
+	int rc = pl__layer_key(r, lock, clock, (int)o->compression, key, &e);
+	pl_error_free(e);
+	if (rc == PL_ENOMEM)
+		return pl__error_nomem(err);
+	if (rc < 0)
+		return 0;
+	*have_key = true;
+	cleanup_free char *where = NULL;
+	if ((rc = pl__layer_cache_get(o->layer_cache, key, base->fs, out, &where, err)) <= 0)
+		return rc;
+	e = NULL;
+	rc = pl__layout_blob_copy(layout, where, out->layer.digest, out->layer.size, &e);
+	pl_error_free(e);
+	*hit = rc == 0;
+	return 0;
+}
+
+static int write_layer(const struct pl_recipe *r, const struct pl_build_options *o, uint64_t clock,
+		       struct install_ctx *ictx, struct pl__layout *layout, bool trace,
+		       json_t **questions, struct pl__cached_layer *out, struct pl_error **err)
+{
+	struct pl__baseimg *fs = ictx->base->fs;
+	int rc;
+	if (trace && fs && (rc = pl__baseimg_trace_start(fs, err)) < 0)
+		return rc;
+	cleanup_tree struct pl__tree *tree = NULL;
+	rc = pl__assemble(r, fs, install_packages, ictx, &tree, err);
+	if (trace && fs) {
+		json_t *q = NULL;
+		struct pl_error *e = NULL;
+		if (pl__baseimg_trace_stop(fs, &q, &e) < 0)
+			pl_error_free(e);
+		if (rc == 0)
+			*questions = q;
+		else
+			json_decref(q);
+	}
+	if (rc < 0)
+		return rc;
+	struct pl__progress prog = { o->progress, o->progress_ctx, o->cancel };
+	int fd = -1;
+	if ((rc = pl__layout_blob_open(layout, &fd, err)) < 0)
+		return rc;
+	rc = pl__layer_write(tree, clock, o->compression, fd, &prog, &out->layer, err);
+	if (rc < 0) {
+		pl__closep(&fd);
+		return rc;
+	}
+	out->entries = pl__tree_count(tree);
+	out->packages = ictx->installed;
+	return pl__layout_blob_close(layout, fd, out->layer.digest, err);
+}
+
 int pl_build(const struct pl_recipe *r, const struct pl_build_options *o,
 	     struct pl_build_result *res, struct pl_error **err)
 {
+	return pl__build_on(r, o, NULL, res, err);
+}
+
+int pl__build_on(const struct pl_recipe *r, const struct pl_build_options *o, struct pl__base *on,
+		 struct pl_build_result *res, struct pl_error **err)
+{
 	uint64_t clock = o->has_clock ? o->clock : r->has_epoch ? r->epoch : 0;
-	const char *tag = o->tag ? o->tag : r->version;
+	const char *version = o->version ? o->version : r->version;
+	const char *tag = o->tag ? o->tag : version;
+	struct pl__semver sv;
+	if (!pl__semver_parse(version, strlen(version), true, &sv))
+		return pl__error_set(err, PL_EINVAL, 0,
+				     "invalid image version '%s': use MAJOR.MINOR.PATCH", version);
 	if (!pl_tag_valid(tag))
 		return pl__error_set(err, PL_EINVAL, 0,
 				     "invalid tag '%s': use letters, digits, '_', '.' and '-' (at "
@@ -377,51 +459,48 @@ int pl_build(const struct pl_recipe *r, const struct pl_build_options *o,
 		return pl__error_set(err, PL_EINVAL, 0, "the clock %llu is beyond the year 9999",
 				     (unsigned long long)clock);
 
-	cleanup_base struct pl__base base = { 0 };
+	cleanup_base struct pl__base opened = { 0 };
+	struct pl__base *base = on ? on : &opened;
 	int rc;
-	if (pl__recipe_has_base(r) &&
-	    (rc = pl__base_open(r, o->catalog, o->warn, o->warn_ctx, &base, err)) < 0)
+	if (!on && pl__recipe_has_base(r) &&
+	    (rc = pl__base_open(r, o->catalog, o->warn, o->warn_ctx, &opened, err)) < 0)
 		return rc;
 	struct pl_apt_options apt = o->apt;
 	apt.cancel = o->cancel;
 	cleanup_lock struct pl__lock lock = { 0 };
 	bool from_lock = false;
-	if ((rc = lock_for_build(r, o, &apt, &base, &lock, &from_lock, err)) < 0)
+	if ((rc = lock_for_build(r, o, &apt, base, &lock, &from_lock, err)) < 0)
 		return rc;
 	cleanup_free char *user = NULL;
-	if ((rc = image_user(r, &base, &user, err)) < 0)
-		return rc;
-	struct install_ctx ictx = { r, &lock, &apt, &base, 0 };
-	cleanup_tree struct pl__tree *tree = NULL;
-	if ((rc = pl__assemble(r, base.fs, install_packages, &ictx, &tree, err)) < 0)
+	if ((rc = image_user(r, base, &user, err)) < 0)
 		return rc;
 	cleanup_layout struct pl__layout *layout = NULL;
 	if ((rc = pl__layout_open(o->layout, &layout, err)) < 0)
 		return rc;
-	if (base.fs && (rc = copy_base_layers(layout, &base, err)) < 0)
+	if (base->fs && (rc = copy_base_layers(layout, base, err)) < 0)
 		return rc;
 
-	struct pl__layer layer = { 0 };
-	struct pl__progress prog = { o->progress, o->progress_ctx, o->cancel };
-	int fd = -1;
-	if ((rc = pl__layout_blob_open(layout, &fd, err)) < 0)
+	uint8_t key[PL_SHA256_LEN];
+	bool have_key, hit;
+	struct pl__cached_layer made = { 0 };
+	cleanup_json json_t *questions = NULL;
+	if ((rc = cached_layer(r, o, clock, &lock, base, layout, key, &have_key, &made, &hit,
+			       err)) < 0)
 		return rc;
-	rc = pl__layer_write(tree, clock, o->compression, fd, &prog, &layer, err);
-	if (rc < 0) {
-		pl__closep(&fd);
-		return rc;
-	}
-	if ((rc = pl__layout_blob_close(layout, fd, layer.digest, err)) < 0)
+	struct install_ctx ictx = { r, &lock, &apt, base, 0 };
+	if (!hit &&
+	    (rc = write_layer(r, o, clock, &ictx, layout, have_key, &questions, &made, err)) < 0)
 		return rc;
 
 	char created[32], diff_id[PL_DIGEST_STR_LEN + 1];
 	rfc3339(clock, created);
-	pl__digest_str(layer.diff_id, diff_id);
+	pl__digest_str(made.layer.diff_id, diff_id);
 	struct image_parts ip = {
+		.version = version,
 		.created = created,
 		.mt_layer = o->compression == PL_COMPRESSION_GZIP ? MT_LAYER_GZIP : MT_LAYER_ZSTD,
-		.layer = &layer,
-		.base = &base,
+		.layer = &made.layer,
+		.base = base,
 		.lock = from_lock ? &lock : NULL,
 	};
 	cleanup_json json_t *config = config_json(r, &ip, user, diff_id, err);
@@ -438,23 +517,39 @@ int pl_build(const struct pl_recipe *r, const struct pl_build_options *o,
 	if ((rc = pl__check_cancel(o->cancel, err)) < 0 ||
 	    (rc = pl__layout_commit(layout, &desc, tag, err)) < 0)
 		return rc;
+	/* the layer is in the layout now: worth remembering (but a cache that
+	 * cannot be written does not fail the build) */
+	if (!hit && have_key && (questions || !base->fs)) {
+		struct pl_error *e = NULL;
+		if (pl__layer_cache_put(o->layer_cache, key, base->fs, questions, &made, o->layout,
+					&e) < 0 &&
+		    o->warn) {
+			cleanup_free char *msg =
+			    pl__asprintf(NULL, "the layer cache: %s", pl_error_message(e));
+			if (msg)
+				o->warn(o->warn_ctx, msg);
+		}
+		pl_error_free(e);
+	}
 
 	*res = (struct pl_build_result){ 0 };
 	pl__digest_str(desc.digest, res->manifest_digest);
 	pl__digest_str(ip.config, res->config_digest);
-	pl__digest_str(layer.digest, res->layer_digest);
+	pl__digest_str(made.layer.digest, res->layer_digest);
 	memcpy(res->diff_id, diff_id, sizeof(diff_id));
 	res->manifest_size = desc.size;
-	res->layer_size = layer.size;
-	res->tar_size = layer.tar_size;
-	res->entries = pl__tree_count(tree);
-	res->packages = ictx.installed;
+	res->layer_size = made.layer.size;
+	res->tar_size = made.layer.tar_size;
+	res->entries = made.entries;
+	res->packages = made.packages;
 	res->from_lock = from_lock;
+	res->layer_reused = hit;
 	snprintf(res->tag, sizeof(res->tag), "%s", tag);
-	if (base.fs) {
-		snprintf(res->base, sizeof(res->base), "%s", base.ref);
-		memcpy(res->base_digest, base.digest_str, sizeof(base.digest_str));
-		pl__baseimg_packages(base.fs, &res->base_packages);
+	snprintf(res->version, sizeof(res->version), "%s", version);
+	if (base->fs) {
+		snprintf(res->base, sizeof(res->base), "%s", base->ref);
+		memcpy(res->base_digest, base->digest_str, sizeof(base->digest_str));
+		pl__baseimg_packages(base->fs, &res->base_packages);
 	}
 	return 0;
 }

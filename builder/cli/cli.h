@@ -24,6 +24,7 @@ int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_admit(int argc, char **argv);
+int cmd_rebuild(int argc, char **argv);
 
 /*
  * Catalog options for a command: the directory is `arg` (a --catalog
@@ -47,6 +48,14 @@ extern const char cli_catalog_env_help[];
  */
 int cli_recipe_catalog(const struct pl_recipe *r, const char *arg, char *buf, size_t size,
 		       struct pl_catalog **out);
+
+/* --compression's value into *out; EXIT_USAGE after reporting a bad one,
+ * else 0. */
+int cli_compression(const char *cmd, const char *arg, enum pl_compression *out);
+
+/* SOURCE_DATE_EPOCH into *has and *clock; EXIT_USAGE after reporting a
+ * value that is not a whole number of seconds, else 0. */
+int cli_source_date_epoch(const char *cmd, bool *has, uint64_t *clock);
 
 /* A warning from the library: "plinth: warning: <msg>" on stderr. */
 void cli_warn(void *ctx, const char *msg);

@@ -1,5 +1,5 @@
-/* cmd_build.c - plinth build RECIPE -o DIR [--tag T] [--compression zstd|gzip] [--catalog C]
- * [--frozen] [--json] */
+/* cmd_build.c - plinth build RECIPE -o DIR [--tag T] [--image-version V] [--compression
+ * zstd|gzip] [--catalog C] [--frozen] [--layer-cache DIR] [--json] */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -12,8 +12,9 @@
 #include "cli.h"
 
 static const char usage_text[] =
-    "usage: plinth build RECIPE -o DIR [--tag TAG] [--compression zstd|gzip]\n"
-    "                    [--catalog C] [--frozen] [--json]\n"
+    "usage: plinth build RECIPE -o DIR [--tag TAG] [--image-version V]\n"
+    "                    [--compression zstd|gzip] [--catalog C] [--frozen]\n"
+    "                    [--layer-cache DIR] [--json]\n"
     "\n"
     "Build the image RECIPE describes into the OCI image layout DIR (created\n"
     "when absent; other tags in it are kept) and print its manifest digest as\n"
@@ -29,10 +30,17 @@ static const char usage_text[] =
     "\n"
     "Options:\n"
     "  -o, --output DIR        the OCI layout to write (required)\n"
-    "  -t, --tag TAG           the tag to give the image (default: the recipe's version)\n"
+    "  -t, --tag TAG           the tag to give the image (default: its version)\n"
+    "      --image-version V   the image's version (MAJOR.MINOR.PATCH) instead of\n"
+    "                          the recipe's (plinth rebuild gives rebuilt bases a\n"
+    "                          new patch version)\n"
     "  -c, --compression ALG   zstd (default) or gzip\n"
     "      --catalog C         the catalog a recipe's base is resolved in\n"
     "      --frozen            build only from an up-to-date lock\n"
+    "      --layer-cache DIR   reuse the layer a build with the same inputs made\n"
+    "                          on a base that differs only where this layer does\n"
+    "                          not look (no assembling, no compressing), and\n"
+    "                          record the layers made\n"
     "      --json              print a JSON summary instead\n"
     "  -h, --help              show this help\n"
     "\n"
@@ -59,18 +67,6 @@ static void show_progress(void *ctx, uint64_t done, uint64_t total)
 	fflush(stderr);
 }
 
-static int parse_epoch(const char *s, uint64_t *out)
-{
-	if (!*s || strspn(s, "0123456789") != strlen(s))
-		return -1;
-	errno = 0;
-	unsigned long long v = strtoull(s, NULL, 10);
-	if (errno)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* The summary as one JSON document; -1 when it cannot be made or written. */
 static int print_json(const char *layout, const struct pl_build_result *res)
 {
@@ -86,6 +82,8 @@ static int print_json(const char *layout, const struct pl_build_result *res)
 	if (j &&
 	    (json_object_set_new(j, "packages", json_integer((json_int_t)res->packages)) < 0 ||
 	     json_object_set_new(j, "from_lock", json_boolean(res->from_lock)) < 0 ||
+	     json_object_set_new(j, "version", json_string(res->version)) < 0 ||
+	     json_object_set_new(j, "layer_reused", json_boolean(res->layer_reused)) < 0 ||
 	     json_object_set_new(j, "base", json_string(on_base ? res->base : "scratch")) < 0 ||
 	     json_object_set_new(j, "base_digest",
 				 on_base ? json_string(res->base_digest) : json_null()) < 0 ||
@@ -102,7 +100,34 @@ static int print_json(const char *layout, const struct pl_build_result *res)
 	return rc;
 }
 
-/* ---- shared with cmd_lock.c (declared in cli.h) ---------------------- */
+/* ---- shared with other commands (declared in cli.h) --------------------- */
+
+int cli_compression(const char *cmd, const char *arg, enum pl_compression *out)
+{
+	if (!strcmp(arg, "zstd"))
+		*out = PL_COMPRESSION_ZSTD;
+	else if (!strcmp(arg, "gzip"))
+		*out = PL_COMPRESSION_GZIP;
+	else
+		return cli_usage_error(cmd, "unknown compression '%s' (use zstd or gzip)", arg);
+	return 0;
+}
+
+int cli_source_date_epoch(const char *cmd, bool *has, uint64_t *clock)
+{
+	const char *s = getenv("SOURCE_DATE_EPOCH");
+	*has = false;
+	if (!s || !*s)
+		return 0;
+	errno = 0;
+	unsigned long long v = strspn(s, "0123456789") == strlen(s) ? strtoull(s, NULL, 10) : 0;
+	if (strspn(s, "0123456789") != strlen(s) || errno)
+		return cli_usage_error(
+		    cmd, "SOURCE_DATE_EPOCH must be a whole number of seconds, not '%s'", s);
+	*has = true;
+	*clock = v;
+	return 0;
+}
 
 void cli_warn(void *ctx, const char *msg)
 {
@@ -134,6 +159,8 @@ int cmd_build(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "frozen", no_argument, NULL, 'F' },
 		{ "catalog", required_argument, NULL, 'C' },
+		{ "image-version", required_argument, NULL, 'V' },
+		{ "layer-cache", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -151,13 +178,8 @@ int cmd_build(int argc, char **argv)
 			o.tag = optarg;
 			break;
 		case 'c':
-			if (!strcmp(optarg, "zstd"))
-				o.compression = PL_COMPRESSION_ZSTD;
-			else if (!strcmp(optarg, "gzip"))
-				o.compression = PL_COMPRESSION_GZIP;
-			else
-				return cli_usage_error(
-				    "build", "unknown compression '%s' (use zstd or gzip)", optarg);
+			if (cli_compression("build", optarg, &o.compression))
+				return EXIT_USAGE;
 			break;
 		case 'j':
 			json = true;
@@ -167,6 +189,12 @@ int cmd_build(int argc, char **argv)
 			break;
 		case 'C':
 			catalog = optarg;
+			break;
+		case 'V':
+			o.version = optarg;
+			break;
+		case 'L':
+			o.layer_cache = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -186,16 +214,8 @@ int cmd_build(int argc, char **argv)
 		return cli_usage_error("build", "an output layout is required (-o DIR)");
 	if (o.tag && !pl_tag_valid(o.tag))
 		return cli_usage_error("build", "invalid tag '%s'", o.tag);
-	const char *sde = getenv("SOURCE_DATE_EPOCH");
-	if (sde && *sde) {
-		if (parse_epoch(sde, &o.clock) < 0)
-			return cli_usage_error(
-			    "build",
-			    "SOURCE_DATE_EPOCH must be a whole number of seconds, "
-			    "not '%s'",
-			    sde);
-		o.has_clock = true;
-	}
+	if (cli_source_date_epoch("build", &o.has_clock, &o.clock))
+		return EXIT_USAGE;
 
 	char cache[4096];
 	if (cli_apt_options(&o.apt, cache, sizeof(cache)) != 0)
@@ -229,9 +249,10 @@ int cmd_build(int argc, char **argv)
 	if (rc < 0)
 		return cli_fail(err);
 	if (json ? print_json(o.layout, &res) < 0
-		 : printf("built oci:%s:%s%s%s (%zu entries, layer %llu bytes)\n%s\n", o.layout,
+		 : printf("built oci:%s:%s%s%s (%zu entries, layer %llu bytes%s)\n%s\n", o.layout,
 			  res.tag, res.base[0] ? " on " : "", res.base, res.entries,
-			  (unsigned long long)res.layer_size, res.manifest_digest) < 0)
+			  (unsigned long long)res.layer_size, res.layer_reused ? ", reused" : "",
+			  res.manifest_digest) < 0)
 		return cli_stdout_failed();
 	return cli_flush_stdout();
 }

@@ -27,6 +27,9 @@ struct pl_build_options {
 	/* The tag (org.opencontainers.image.ref.name); NULL: the recipe's
 	 * version.  Tagging again replaces the old reference. */
 	const char *tag;
+	/* The image's version (org.opencontainers.image.version, and the
+	 * default tag): MAJOR.MINOR.PATCH, or NULL for the recipe's. */
+	const char *version;
 	enum pl_compression compression;
 	/* The clock for every timestamp: when has_clock is false the recipe's
 	 * epoch, else 0.  The CLI passes SOURCE_DATE_EPOCH here. */
@@ -54,6 +57,14 @@ struct pl_build_options {
 	struct pl_catalog *catalog;
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;
+	/* A directory of layers kept for reuse, or NULL.  When it holds the
+	 * layer of a build with the same inputs (recipe, locked packages,
+	 * host files' content, clock, compression) on a base that answers
+	 * what that build asked of it the same way (its packages, accounts,
+	 * the paths the layer touches), the layer is taken as it is instead
+	 * of being assembled and compressed again: the image is the same,
+	 * byte for byte.  Every layer made is recorded there. */
+	const char *layer_cache;
 };
 
 struct pl_build_result {
@@ -63,9 +74,11 @@ struct pl_build_result {
 	char diff_id[72];
 	uint64_t manifest_size, layer_size, tar_size;
 	size_t entries;
-	size_t packages; /* Debian packages installed */
-	bool from_lock;  /* ...as pinned by the lock */
+	size_t packages;   /* Debian packages installed */
+	bool from_lock;    /* ...as pinned by the lock */
+	bool layer_reused; /* the layer came from the layer cache */
 	char tag[129];
+	char version[64]; /* the image's */
 	/* The base, when not scratch: NAME@VERSION and its manifest digest. */
 	char base[200];
 	char base_digest[72];

@@ -1,0 +1,61 @@
+/*
+ * layercache.h - derived layers kept for reuse, keyed by what made them.
+ *
+ * A recipe's own layer is a function of its inputs - the recipe, the
+ * packages it pins, the content of its host files, the clock and the
+ * compression - and of the answers its build got from the base (see
+ * pl__baseimg_trace_start).  The cache keeps, per digest of the inputs
+ * (the key), the layer last made from them with the questions asked of
+ * its base and the digest of their answers.  A build whose key is there
+ * and whose base answers the same questions the same way takes the layer
+ * as it is: nothing is assembled or compressed, and the image is the
+ * same, byte for byte, as one built from nothing.
+ *
+ * An entry is DIR/<key hex>.json; the blob itself stays in the layout it
+ * was written to, which the entry names.  Entries are written atomically;
+ * one that cannot be read or whose blob is gone is a miss, never an error.
+ */
+#ifndef PLINTH_LAYERCACHE_H
+#define PLINTH_LAYERCACHE_H
+
+#include "baseimg.h"
+#include "layer.h"
+#include "packages.h"
+
+#define PL__LAYER_CACHE_ENTRY_MAX ((size_t)64 << 20) /* bytes of one entry */
+
+struct pl__cached_layer {
+	struct pl__layer layer;
+	size_t entries;  /* entries in the layer's tree */
+	size_t packages; /* Debian packages it installed */
+};
+
+/*
+ * The key of `r`'s layer when built with the packages `lock` pins, at
+ * `clock`, compressed as `compression` (a pl_compression).  Hashes the
+ * content of every host file the recipe copies.  PL_EINVAL when a source
+ * cannot be read the way a build reads it (the build then says why).
+ */
+int pl__layer_key(const struct pl_recipe *r, const struct pl__lock *lock, uint64_t clock,
+		  int compression, uint8_t key[PL_SHA256_LEN], struct pl_error **err);
+
+/*
+ * Look `key` up in the cache `dir` for a build on `base` (NULL: scratch).
+ * @return 1 with *out filled and *layout set to the layout holding the blob
+ * (allocated), 0 for a miss, or a negative pl_code for an allocation
+ * failure.
+ */
+int pl__layer_cache_get(const char *dir, const uint8_t key[PL_SHA256_LEN],
+			const struct pl__baseimg *base, struct pl__cached_layer *out, char **layout,
+			struct pl_error **err);
+
+/*
+ * Record that `key` made `l`, now in the layout `layout`, on `base` (NULL:
+ * scratch) which was asked `questions` (pl__baseimg_trace_stop()).
+ */
+int pl__layer_cache_put(const char *dir, const uint8_t key[PL_SHA256_LEN],
+			const struct pl__baseimg *base, const json_t *questions,
+			const struct pl__cached_layer *l, const char *layout,
+			struct pl_error **err);
+
+#endif
