@@ -20,6 +20,7 @@ static const struct cmd_spec cmds[] = {
 	{ "verify", cmd_verify, "check an image's signature" },
 	{ "catalog", cmd_catalog, "the signed, versioned catalog of approved bases" },
 	{ "admit", cmd_admit, "may this image run? (signed, every base approved)" },
+	{ "rebuild", cmd_rebuild, "rebuild every image affected by a change of base" },
 	{ NULL, NULL, NULL },
 };
 

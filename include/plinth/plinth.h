@@ -13,6 +13,7 @@
 #include "plinth/build.h"
 #include "plinth/sign.h"
 #include "plinth/catalog.h"
+#include "plinth/rebuild.h"
 
 #define PLINTH_VERSION "0.1.0"
 

@@ -1,0 +1,1043 @@
+/* rebuild.c - the rebuild storm (see plinth/rebuild.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "plinth/rebuild.h"
+#include "baseimg.h"
+#include "catalog.h"
+#include "graph.h"
+#include "json.h"
+#include "layout.h"
+#include "oci.h"
+#include "sign.h"
+
+#define STATE_DIR     ".plinth"
+#define JOURNAL       STATE_DIR "/journal"
+#define LAYERS        STATE_DIR "/layers"
+#define LOCK          STATE_DIR "/lock"
+#define JOURNAL_MAX   ((size_t)256 << 20)
+#define RESULT_MAX    ((size_t)48 << 10) /* a child's report: below a pipe's buffer */
+#define ERROR_MAX     ((size_t)16 << 10)
+#define TAG_ANNOT     "org.opencontainers.image.ref.name"
+#define LOCK_FILE_MAX ((size_t)64 << 20)
+
+struct item {
+	struct pl_rebuild_item pub; /* its strings point at the fields below */
+	const struct pl_recipe *r;  /* the graph's */
+	char *version, *tag, *digest, *old_base, *old_base_digest;
+	char *new_base, *new_base_digest, *error, *new_digest, *supersedes;
+	char *recipe_digest, *lock_digest; /* of the output's annotations */
+	char *path;                        /* OUT/NAME */
+	size_t descendants;                /* items built on it, at any depth */
+	pid_t pid;
+	int rfd; /* the child's report */
+	struct timespec t0;
+};
+
+struct pl_rebuild_plan {
+	struct pl__graph *g;
+	struct item *items; /* in the graph's order */
+	size_t n;
+	unsigned last_run;
+	bool last_finished;
+};
+
+static const char *const why_names[] = {
+	[PL_REBUILD_UNCHANGED] = "unchanged",       [PL_REBUILD_NEW] = "new",
+	[PL_REBUILD_RECIPE] = "recipe changed",     [PL_REBUILD_BASE] = "base changed",
+	[PL_REBUILD_BASE_REBUILT] = "base rebuilt", [PL_REBUILD_UNSIGNED] = "unsigned",
+	[PL_REBUILD_UNPUBLISHED] = "unpublished",
+};
+
+const char *pl_rebuild_why_name(enum pl_rebuild_why why)
+{
+	return (size_t)why < sizeof(why_names) / sizeof(*why_names) ? why_names[why] : "?";
+}
+
+/* Whether the item changes in the run, for what is built on it. */
+static bool changing(const struct item *it)
+{
+	return it->pub.why != PL_REBUILD_UNCHANGED && it->pub.why != PL_REBUILD_UNSIGNED;
+}
+
+/* Whether the item needs a new image (not only a signature or a publish). */
+static bool needs_build(const struct item *it)
+{
+	return it->pub.why != PL_REBUILD_UNCHANGED && it->pub.why != PL_REBUILD_UNSIGNED &&
+	       it->pub.why != PL_REBUILD_UNPUBLISHED;
+}
+
+/* Point the public strings at the owned ones. */
+static void sync_pub(struct item *it)
+{
+	it->pub.version = it->version;
+	it->pub.tag = it->tag;
+	it->pub.digest = it->digest;
+	it->pub.old_base = it->old_base;
+	it->pub.old_base_digest = it->old_base_digest;
+	it->pub.new_base = it->new_base;
+	it->pub.new_base_digest = it->new_base_digest;
+	it->pub.error = it->error;
+	it->pub.new_digest = it->new_digest;
+	it->pub.supersedes = it->supersedes;
+}
+
+static void set_str(char **field, char *v)
+{
+	free(*field);
+	*field = v;
+}
+
+void pl_rebuild_plan_free(struct pl_rebuild_plan *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		struct item *it = &p->items[i];
+		char **f[] = { &it->version,         &it->tag,
+			       &it->digest,          &it->old_base,
+			       &it->old_base_digest, &it->new_base,
+			       &it->new_base_digest, &it->error,
+			       &it->new_digest,      &it->recipe_digest,
+			       &it->lock_digest,     &it->path,
+			       &it->supersedes };
+		for (size_t k = 0; k < sizeof(f) / sizeof(*f); k++)
+			free(*f[k]);
+	}
+	free(p->items);
+	pl__graph_free(p->g);
+	free(p);
+}
+
+size_t pl_rebuild_count(const struct pl_rebuild_plan *p)
+{
+	return p->n;
+}
+
+const struct pl_rebuild_item *pl_rebuild_item(const struct pl_rebuild_plan *p, size_t i)
+{
+	return &p->items[i].pub;
+}
+
+unsigned pl_rebuild_last_run(const struct pl_rebuild_plan *p, bool *finished)
+{
+	*finished = p->last_finished;
+	return p->last_run;
+}
+
+/* ---- the current outputs ---------------------------------------------- */
+
+/* Read `path` whole when it exists: 1 with *text and *len, 0 when it does
+ * not, or a negative pl_code. */
+static int read_optional(const char *path, size_t max, char **text, size_t *len,
+			 struct pl_error **err)
+{
+	if (access(path, F_OK) < 0 && errno == ENOENT)
+		return 0;
+	int rc = pl__read_file(path, max, text, len, err);
+	return rc < 0 ? rc : 1;
+}
+
+/*
+ * The tag of the item's current output in `dir`: for a base, the newest
+ * version in its recipe's MAJOR.MINOR line not older than the recipe's (a
+ * rebuilt base is tagged with a newer patch version); for any other image,
+ * its recipe's version.  NULL with no error when there is none.
+ */
+static int output_tag(const char *dir, const struct item *it, char **out, struct pl_error **err)
+{
+	*out = NULL;
+	cleanup_free char *path = pl__asprintf(err, "%s/index.json", dir);
+	if (!path)
+		return PL_ENOMEM;
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+	cleanup_json json_t *idx = NULL;
+	int rc = read_optional(path, PL_INDEX_MAX, &text, &len, err);
+	if (rc <= 0)
+		return rc;
+	if ((rc = pl__json_parse(path, text, len, &idx, err)) < 0 ||
+	    (rc = pl__index_check(dir, idx, err)) < 0)
+		return rc;
+	struct pl__semver want, best = { { 0 }, 0 };
+	pl__semver_parse(it->r->version, strlen(it->r->version), true, &want);
+	const char *found = NULL;
+	size_t i;
+	json_t *d;
+	json_array_foreach (json_object_get(idx, "manifests"), i, d) {
+		const char *t = json_string_value(
+		    json_object_get(json_object_get(d, "annotations"), TAG_ANNOT));
+		struct pl__semver v;
+		if (!t || !pl__semver_parse(t, strlen(t), true, &v))
+			continue;
+		bool ok = it->pub.is_base ? v.v[0] == want.v[0] && v.v[1] == want.v[1] &&
+						pl__semver_cmp(&v, &want) >= 0
+					  : pl__semver_cmp(&v, &want) == 0;
+		if (ok && (!found || pl__semver_cmp(&v, &best) > 0)) {
+			found = t;
+			best = v;
+		}
+	}
+	if (found && !(*out = pl__strdup(found, err)))
+		return PL_ENOMEM;
+	return 0;
+}
+
+static int dup_annotation(const struct pl__image *im, const char *key, char **out,
+			  struct pl_error **err)
+{
+	const char *v = pl__image_annotation(im, key);
+	*out = NULL;
+	if (v && !(*out = pl__strdup(v, err)))
+		return PL_ENOMEM;
+	return 0;
+}
+
+/* The digest a lock file has now, "sha256:..." or NULL when there is none. */
+static int lock_file_digest(const struct pl_recipe *r, char **out, struct pl_error **err)
+{
+	*out = NULL;
+	cleanup_free char *path = pl_lock_path(r->path, err);
+	if (!path)
+		return PL_ENOMEM;
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+	int rc = read_optional(path, LOCK_FILE_MAX, &text, &len, err);
+	if (rc <= 0)
+		return rc;
+	uint8_t d[PL_SHA256_LEN];
+	char s[PL_DIGEST_STR_LEN + 1];
+	pl__sha256(text, len, d);
+	pl__digest_str(d, s);
+	return (*out = pl__strdup(s, err)) ? 0 : PL_ENOMEM;
+}
+
+/*
+ * Read the item's current output: its tag, digest, what it was built on
+ * and from, and whether `key` signed it (*is_signed).
+ */
+static int read_output(struct item *it, const struct pl_key *key, bool *is_signed,
+		       struct pl_error **err)
+{
+	*is_signed = false;
+	int rc = output_tag(it->path, it, &it->tag, err);
+	if (rc < 0 || !it->tag)
+		return rc;
+	cleanup_image struct pl__image im = { 0 };
+	if ((rc = pl__image_open(it->path, it->tag, false, &im, err)) < 0)
+		return rc;
+	char d[PL_DIGEST_STR_LEN + 1];
+	pl__digest_str(im.digest, d);
+	if (!(it->digest = pl__strdup(d, err)))
+		return PL_ENOMEM;
+	if ((rc = dup_annotation(&im, "org.opencontainers.image.base.name", &it->old_base, err)) <
+		0 ||
+	    (rc = dup_annotation(&im, "org.opencontainers.image.base.digest", &it->old_base_digest,
+				 err)) < 0 ||
+	    (rc = dup_annotation(&im, "dev.plinth.recipe.digest", &it->recipe_digest, err)) < 0 ||
+	    (rc = dup_annotation(&im, "dev.plinth.lock.digest", &it->lock_digest, err)) < 0)
+		return rc;
+	struct pl_verify_result vr;
+	struct pl_error *e = NULL;
+	*is_signed = pl__verify_opened(&im, it->tag, &key, 1, &vr, &e) == 0;
+	pl_error_free(e);
+	return 0;
+}
+
+/* Whether the recipe or its lock changed since the output was built. */
+static int inputs_changed(const struct item *it, bool *changed, struct pl_error **err)
+{
+	char rd[PL_DIGEST_STR_LEN + 1];
+	pl__digest_str(it->r->digest, rd);
+	cleanup_free char *ld = NULL;
+	int rc = lock_file_digest(it->r, &ld, err);
+	if (rc < 0)
+		return rc;
+	*changed = !it->recipe_digest || strcmp(it->recipe_digest, rd) ||
+		   (!ld != !it->lock_digest) || (ld && strcmp(ld, it->lock_digest));
+	return 0;
+}
+
+/* ---- versions ---------------------------------------------------------- */
+
+/*
+ * The version a rebuilt base gets: the next patch after the newest version
+ * the catalog has in the recipe's MAJOR.MINOR line, or the recipe's when
+ * that is newer or the line is empty.
+ */
+static int next_version(struct pl_catalog *c, const struct pl_recipe *r, char **out,
+			struct pl_error **err)
+{
+	struct pl__semver want, v;
+	pl__semver_parse(r->version, strlen(r->version), true, &want);
+	const struct pl_catalog_entry *const *e = NULL;
+	size_t n = 0;
+	int rc = pl_catalog_entries(c, r->name, &e, &n, err);
+	if (rc < 0)
+		return rc;
+	bool any = false;
+	uint32_t newest = 0;
+	for (size_t i = 0; i < n; i++)
+		if (pl__semver_parse(e[i]->version, strlen(e[i]->version), true, &v) &&
+		    v.v[0] == want.v[0] && v.v[1] == want.v[1] && (!any || v.v[2] > newest)) {
+			newest = v.v[2];
+			any = true;
+		}
+	if (!any || want.v[2] > newest)
+		*out = pl__strdup(r->version, err);
+	else if (newest >= INT32_MAX)
+		return pl__error_set(err, PL_ELIMIT, 0,
+				     "base '%s' has no patch version left in %u.%u", r->name,
+				     want.v[0], want.v[1]);
+	else
+		*out = pl__asprintf(err, "%u.%u.%u", want.v[0], want.v[1], newest + 1);
+	return *out ? 0 : PL_ENOMEM;
+}
+
+/* Whether the range of "NAME@RANGE" takes `version` (or, for an exact
+ * pin, its line: a superseded pin resolves through its replacements). */
+static bool range_takes(const char *spec, const char *version)
+{
+	const char *at = strchr(spec, '@');
+	struct pl__semver r, v;
+	if (!at || !pl__semver_parse(at + 1, strlen(at + 1), false, &r) ||
+	    !pl__semver_parse(version, strlen(version), true, &v))
+		return false;
+	for (int i = 0; i < r.n && i < 2; i++)
+		if (r.v[i] != v.v[i])
+			return false;
+	return true;
+}
+
+/* ---- the plan ---------------------------------------------------------- */
+
+/* Problems found while planning, reported together. */
+struct problems {
+	struct pl_buf b;
+	size_t n;
+	bool nomem;
+};
+
+static void problem(struct problems *pr, const char *fmt, ...) PL__PRINTF(2, 3);
+
+static void problem(struct problems *pr, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (pr->n++ < 50)
+		pr->nomem |= pl_buf_addf(&pr->b, NULL, "\n  %s", msg) < 0;
+}
+
+static int plan_base(struct pl_rebuild_plan *p, struct item *it, struct pl_catalog *c,
+		     struct problems *pr, struct pl_error **err)
+{
+	const char *spec = it->r->base;
+	if (!pl__recipe_has_base(it->r))
+		return 0;
+	if (it->pub.parent != PL_REBUILD_NONE) {
+		const struct item *up = &p->items[it->pub.parent];
+		if (!range_takes(spec, up->version)) {
+			problem(pr,
+				"recipe '%s': base '%s' is not what recipe '%s' makes (version "
+				"%s)",
+				it->r->path, spec, up->r->path, up->version);
+			return 0;
+		}
+		if (changing(up)) {
+			set_str(&it->new_base,
+				pl__asprintf(err, "%s@%s", up->pub.name, up->version));
+			if (!it->new_base)
+				return PL_ENOMEM;
+			/* a finished base's image is known already */
+			if (up->pub.why == PL_REBUILD_UNPUBLISHED &&
+			    !(it->new_base_digest = pl__strdup(up->digest, err)))
+				return PL_ENOMEM;
+			if (it->pub.why == PL_REBUILD_UNCHANGED &&
+			    (!it->new_base_digest || !it->old_base_digest ||
+			     strcmp(it->new_base_digest, it->old_base_digest)))
+				it->pub.why = PL_REBUILD_BASE_REBUILT;
+			return 0;
+		}
+	}
+	const struct pl_catalog_entry *e = NULL;
+	cleanup_free char *warning = NULL;
+	struct pl_error *re = NULL;
+	int rc = pl_catalog_resolve(c, spec, &e, &warning, &re);
+	if (rc == PL_ENOMEM || rc == PL_ESYS) {
+		if (err)
+			*err = re;
+		else
+			pl_error_free(re);
+		return rc;
+	}
+	if (rc < 0) {
+		problem(pr, "recipe '%s': base '%s': %s%s", it->r->path, spec, pl_error_message(re),
+			it->pub.parent == PL_REBUILD_NONE ? " (and no recipe here is named so)"
+							  : "");
+		pl_error_free(re);
+		return 0;
+	}
+	if (!(it->new_base = pl__asprintf(err, "%s@%s", e->name, e->version)) ||
+	    !(it->new_base_digest = pl__strdup(e->digest, err)))
+		return PL_ENOMEM;
+	if (it->pub.why == PL_REBUILD_UNCHANGED &&
+	    (!it->old_base_digest || strcmp(it->old_base_digest, e->digest)))
+		it->pub.why = PL_REBUILD_BASE;
+	return 0;
+}
+
+static int plan_item(struct pl_rebuild_plan *p, struct item *it, struct pl_catalog *c,
+		     const struct pl_rebuild_options *o, struct problems *pr, struct pl_error **err)
+{
+	bool is_signed;
+	int rc = read_output(it, o->key, &is_signed, err);
+	if (rc < 0)
+		return pl__error_wrap(err, rc, "the output of recipe '%s'", it->r->path);
+	bool changed = false;
+	if (!it->tag)
+		it->pub.why = PL_REBUILD_NEW;
+	else if ((rc = inputs_changed(it, &changed, err)) < 0)
+		return rc;
+	else if (changed)
+		it->pub.why = PL_REBUILD_RECIPE;
+	/* its version as far as what is built on it goes: what it will be
+	 * when rebuilt, else what it is (the catalog decides the number of
+	 * a rebuilt base) */
+	if ((rc = plan_base(p, it, c, pr, err)) < 0)
+		return rc;
+	if (it->pub.why == PL_REBUILD_UNCHANGED && !is_signed)
+		it->pub.why = PL_REBUILD_UNSIGNED;
+	if (it->pub.is_base &&
+	    (it->pub.why == PL_REBUILD_UNCHANGED || it->pub.why == PL_REBUILD_UNSIGNED)) {
+		const struct pl_catalog_entry *e = NULL;
+		if ((rc = pl_catalog_find_digest(c, it->pub.name, it->digest, &e, err)) < 0)
+			return rc;
+		if (!e)
+			it->pub.why = PL_REBUILD_UNPUBLISHED;
+	}
+	if (needs_build(it))
+		rc = it->pub.is_base ? next_version(c, it->r, &it->version, err)
+		     : (it->version = pl__strdup(it->r->version, err)) ? 0
+								       : PL_ENOMEM;
+	else
+		rc = (it->version = pl__strdup(it->tag, err)) ? 0 : PL_ENOMEM;
+	if (rc < 0 || !it->pub.is_base || !it->tag || !strcmp(it->tag, it->version))
+		return rc;
+	/* the version the current output has, if approved, is replaced */
+	const struct pl_catalog_entry *old = NULL;
+	struct pl_error *e = NULL;
+	if (pl_catalog_get(c, it->pub.name, it->tag, &old, &e) < 0) {
+		pl_error_free(e);
+		return 0;
+	}
+	if (old->status == PL_STATUS_APPROVED || old->status == PL_STATUS_DEPRECATED)
+		return (it->supersedes = pl__strdup(it->tag, err)) ? 0 : PL_ENOMEM;
+	return 0;
+}
+
+/* ---- the journal ------------------------------------------------------- */
+
+/* The last run in the journal, and whether it got to its end. */
+static int journal_scan(const char *out, unsigned *last, bool *finished, struct pl_error **err)
+{
+	*last = 0;
+	*finished = true;
+	cleanup_free char *path = pl__asprintf(err, "%s/" JOURNAL, out);
+	if (!path)
+		return PL_ENOMEM;
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+	int rc = read_optional(path, JOURNAL_MAX, &text, &len, err);
+	if (rc <= 0)
+		return rc < 0 ? pl__error_wrap(err, rc, "the journal") : 0;
+	for (char *line = text; line < text + len;) {
+		char *nl = memchr(line, '\n', (size_t)(text + len - line));
+		size_t n = (size_t)((nl ? nl : text + len) - line);
+		/* a line cut short by a kill is not an event */
+		cleanup_json json_t *j = nl ? json_loadb(line, n, 0, NULL) : NULL;
+		line += n + 1;
+		json_int_t run = json_integer_value(json_object_get(j, "run"));
+		const char *ev = json_string_value(json_object_get(j, "event"));
+		if (!ev || run <= 0 || run > UINT32_MAX)
+			continue;
+		if ((unsigned)run > *last) {
+			*last = (unsigned)run;
+			*finished = false;
+		}
+		if ((unsigned)run == *last && (!strcmp(ev, "end") || !strcmp(ev, "interrupted")))
+			*finished = true;
+	}
+	return 0;
+}
+
+int pl_rebuild_plan(const struct pl_rebuild_options *o, struct pl_rebuild_plan **out,
+		    struct pl_error **err)
+{
+	if (!o->key || !pl_key_is_private(o->key))
+		return pl__error_set(err, PL_EINVAL, 0, "a private key is needed to sign images");
+	cleanup_free struct pl_rebuild_plan *p = pl__calloc(1, sizeof(*p), err);
+	if (!p)
+		return PL_ENOMEM;
+	int rc = pl__graph_load(o->dirs, o->ndirs, &p->g, err);
+	if (rc < 0) {
+		pl__graph_free(p->g);
+		return rc;
+	}
+	struct pl__graph *g = p->g;
+	if (!(p->items = pl__calloc(g->n + 1, sizeof(*p->items), err))) {
+		pl__graph_free(g);
+		return PL_ENOMEM;
+	}
+	p->n = g->n;
+	struct pl_rebuild_plan *plan = steal_pointer(&p);
+	rc = journal_scan(o->out, &plan->last_run, &plan->last_finished, err);
+
+	/* items in the graph's order; parents by item */
+	cleanup_free size_t *at = pl__calloc(g->n + 1, sizeof(*at), err);
+	if (!at)
+		rc = PL_ENOMEM;
+	for (size_t i = 0; rc == 0 && i < g->n; i++) {
+		const struct pl__node *nd = &g->nodes[g->order[i]];
+		struct item *it = &plan->items[i];
+		at[g->order[i]] = i;
+		it->r = nd->recipe;
+		it->rfd = -1;
+		it->pub.name = nd->name;
+		it->pub.recipe = nd->path;
+		it->pub.base_spec = nd->base;
+		it->pub.parent = nd->parent == PL__NO_NODE ? PL_REBUILD_NONE : at[nd->parent];
+		if (it->pub.parent != PL_REBUILD_NONE)
+			plan->items[it->pub.parent].pub.is_base = true;
+		if (!(it->path = pl__asprintf(err, "%s/%s", o->out, nd->name)))
+			rc = PL_ENOMEM;
+	}
+	for (size_t i = plan->n; rc == 0 && i-- > 0;) {
+		size_t up = plan->items[i].pub.parent;
+		if (up != PL_REBUILD_NONE)
+			plan->items[up].descendants += plan->items[i].descendants + 1;
+	}
+
+	struct pl_catalog *c = NULL;
+	if (rc == 0)
+		rc = pl_catalog_open(o->catalog, &c, err);
+	struct problems pr = { 0 };
+	if (rc == 0 && pl_buf_init(&pr.b, 0, err) < 0)
+		rc = PL_ENOMEM;
+	for (size_t i = 0; rc == 0 && i < plan->n; i++) {
+		struct item *it = &plan->items[i];
+		const struct pl_catalog_entry *const *e = NULL;
+		size_t n = 0;
+		if (!it->pub.is_base && (rc = pl_catalog_entries(c, it->pub.name, &e, &n, err)) < 0)
+			break;
+		it->pub.is_base |= n > 0;
+		rc = plan_item(plan, it, c, o, &pr, err);
+		sync_pub(it);
+	}
+	pl_catalog_free(c);
+	if (rc == 0 && (pr.nomem || pr.n)) {
+		rc = pr.nomem ? pl__error_nomem(err)
+			      : pl__error_set(err, PL_EINVAL, 0,
+					      "%zu recipe%s cannot be built, nothing was:%s%s",
+					      pr.n, pr.n == 1 ? "" : "s", pr.b.buf,
+					      pr.n > 50 ? "\n  ..." : "");
+	}
+	pl_buf_release(&pr.b);
+	if (rc < 0) {
+		pl_rebuild_plan_free(plan);
+		return rc;
+	}
+	*out = plan;
+	return 0;
+}
+
+/* ---- the run ----------------------------------------------------------- */
+
+struct run {
+	struct pl_rebuild_plan *p;
+	const struct pl_rebuild_options *o;
+	unsigned number;
+	int journal; /* O_APPEND: each event one write */
+	char *layers;
+	struct pl_catalog *c;
+	bool stale; /* the catalog changed since c was opened */
+	struct pl__base *bases;
+	size_t nbases;
+	size_t done, total, running;
+	struct pl_rebuild_summary *s;
+};
+
+static double since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Append {"run": N, "event": EV, "name": NAME, ...more} to the journal.
+ * A journal that cannot be written does not stop the run: the outputs and
+ * the catalog are what a later run reads back. */
+static void journal(const struct run *ru, const char *ev, const struct item *it, json_t *more)
+{
+	json_t *j = more ? more : json_object();
+	if (!j)
+		return;
+	json_object_set_new(j, "run", json_integer(ru->number));
+	json_object_set_new(j, "event", json_string(ev));
+	if (it)
+		json_object_set_new(j, "name", json_string(it->pub.name));
+	char *text = pl__json_canonical(j);
+	json_decref(j);
+	if (!text)
+		return;
+	size_t n = strlen(text);
+	char *line = realloc(text, n + 2);
+	if (line) {
+		line[n] = '\n';
+		(void)!pl__write_all(ru->journal, line, n + 1);
+		text = line;
+	}
+	free(text);
+}
+
+static int open_catalog(struct run *ru, struct pl_error **err)
+{
+	if (ru->c && !ru->stale)
+		return 0;
+	pl_catalog_free(ru->c);
+	ru->c = NULL;
+	ru->stale = false;
+	return pl_catalog_open(ru->o->catalog, &ru->c, err);
+}
+
+/* The base `it` builds on now, opened once per run and kept (the builds
+ * that fork from here share it). */
+static int base_for(struct run *ru, struct item *it, struct pl__base **out, struct pl_error **err)
+{
+	*out = NULL;
+	if (!pl__recipe_has_base(it->r))
+		return 0;
+	int rc = open_catalog(ru, err);
+	if (rc < 0)
+		return rc;
+	const struct pl_catalog_entry *e = NULL;
+	cleanup_free char *warning = NULL;
+	if ((rc = pl_catalog_resolve(ru->c, it->r->base, &e, &warning, err)) < 0)
+		return pl__error_wrap(err, rc, "base '%s'", it->r->base);
+	if (warning && ru->o->warn) {
+		cleanup_free char *msg = pl__asprintf(err, "recipe '%s': base '%s': %s",
+						      it->r->path, it->r->base, warning);
+		if (!msg)
+			return PL_ENOMEM;
+		ru->o->warn(ru->o->warn_ctx, msg);
+	}
+	set_str(&it->new_base, pl__asprintf(err, "%s@%s", e->name, e->version));
+	set_str(&it->new_base_digest, pl__strdup(e->digest, err));
+	sync_pub(it);
+	if (!it->new_base || !it->new_base_digest)
+		return PL_ENOMEM;
+	for (size_t i = 0; i < ru->nbases; i++)
+		if (!strcmp(ru->bases[i].digest_str, e->digest)) {
+			*out = &ru->bases[i];
+			return 0;
+		}
+	struct pl__base *v = realloc(ru->bases, (ru->nbases + 1) * sizeof(*v));
+	if (!v)
+		return pl__error_nomem(err);
+	ru->bases = v;
+	if ((rc = pl__base_open_entry(e, &v[ru->nbases], err)) < 0)
+		return rc;
+	*out = &v[ru->nbases++];
+	return 0;
+}
+
+/* ---- in the child ---- */
+
+static void child_warn(void *ctx, const char *msg)
+{
+	const struct run *ru = ctx;
+	if (ru->o->warn)
+		ru->o->warn(ru->o->warn_ctx, msg);
+}
+
+/* Build (when it needs it) and sign one item, report to `fd`, exit. */
+static void __attribute__((noreturn))
+child(struct run *ru, struct item *it, struct pl__base *base, int fd, pid_t parent)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);
+	const struct pl_rebuild_options *o = ru->o;
+	struct pl_error *err = NULL;
+	json_t *rep = json_object();
+	int rc = 0;
+	if (needs_build(it)) {
+		struct pl_build_options bo = {
+			.layout = it->path,
+			.version = it->version,
+			.compression = o->compression,
+			.has_clock = o->has_clock,
+			.clock = o->clock,
+			.cancel = o->cancel,
+			.apt = o->apt,
+			.warn = child_warn,
+			.warn_ctx = ru,
+			.layer_cache = ru->layers,
+		};
+		struct pl_build_result res;
+		rc = pl__build_on(it->r, &bo, base, &res, &err);
+		if (rc == 0) {
+			journal(ru, "built", it,
+				json_pack("{s:s, s:s, s:b, s:s*}", "version", res.version, "digest",
+					  res.manifest_digest, "layer_reused", res.layer_reused,
+					  "base_digest", res.base[0] ? res.base_digest : NULL));
+			json_object_set_new(rep, "built", json_true());
+			json_object_set_new(rep, "reused", json_boolean(res.layer_reused));
+			json_object_set_new(
+			    rep, "compressed",
+			    json_integer(res.layer_reused ? 0 : (json_int_t)res.layer_size));
+		}
+	}
+	struct pl_sign_result sr;
+	if (rc == 0 && (rc = pl_sign_image(it->path, it->version, o->key, NULL, &sr, &err)) == 0) {
+		if (sr.added)
+			journal(ru, "signed", it, NULL);
+		json_object_set_new(rep, "digest", json_string(sr.manifest_digest));
+	}
+	if (rc < 0) {
+		const char *m = pl_error_message(err);
+		json_object_set_new(rep, "error",
+				    json_stringn(m, strlen(m) < ERROR_MAX ? strlen(m) : ERROR_MAX));
+	}
+	char *text = rep ? pl__json_canonical(rep) : NULL;
+	if (text && strlen(text) < RESULT_MAX)
+		(void)!pl__write_all(fd, text, strlen(text));
+	_exit(rc == 0 ? 0 : 1);
+}
+
+/* ---- in the parent ---- */
+
+static void report(struct run *ru, const struct item *it)
+{
+	if (ru->o->progress)
+		ru->o->progress(ru->o->progress_ctx, &it->pub, ru->done, ru->total, ru->running);
+}
+
+static void dep_failed(struct run *ru, size_t failed)
+{
+	struct pl_rebuild_plan *p = ru->p;
+	for (size_t i = failed + 1; i < p->n; i++) {
+		struct item *it = &p->items[i];
+		size_t up = it->pub.parent;
+		if (up == PL_REBUILD_NONE || it->pub.state != PL_REBUILD_IDLE ||
+		    it->pub.why == PL_REBUILD_UNCHANGED ||
+		    (p->items[up].pub.state != PL_REBUILD_FAILED &&
+		     p->items[up].pub.state != PL_REBUILD_DEP_FAILED))
+			continue;
+		it->pub.state = PL_REBUILD_DEP_FAILED;
+		set_str(&it->error, pl__strdup(p->items[up].pub.name, NULL));
+		sync_pub(it);
+		journal(ru, "dependency-failed", it,
+			json_pack("{s:s}", "base", p->items[up].pub.name));
+		ru->s->dep_failed++;
+		ru->done++;
+		report(ru, it);
+	}
+}
+
+static void fail(struct run *ru, struct item *it, const char *msg)
+{
+	it->pub.state = PL_REBUILD_FAILED;
+	set_str(&it->error, pl__strdup(msg ? msg : "out of memory", NULL));
+	sync_pub(it);
+	journal(ru, "failed", it, json_pack("{s:s}", "error", msg ? msg : "out of memory"));
+	ru->s->failed++;
+	ru->done++;
+	report(ru, it);
+	dep_failed(ru, (size_t)(it - ru->p->items));
+}
+
+static void fail_err(struct run *ru, struct item *it, struct pl_error *e)
+{
+	fail(ru, it, pl_error_message(e));
+	pl_error_free(e);
+}
+
+/* The item that can start now, bases with the most built on them first. */
+static struct item *next_ready(struct run *ru)
+{
+	struct item *best = NULL;
+	for (size_t i = 0; i < ru->p->n; i++) {
+		struct item *it = &ru->p->items[i];
+		if (it->pub.state != PL_REBUILD_IDLE || it->pub.why == PL_REBUILD_UNCHANGED)
+			continue;
+		size_t up = it->pub.parent;
+		if (up != PL_REBUILD_NONE && changing(&ru->p->items[up]) &&
+		    ru->p->items[up].pub.state != PL_REBUILD_DONE)
+			continue;
+		if (!best || it->descendants > best->descendants)
+			best = it;
+	}
+	return best;
+}
+
+static void start(struct run *ru, struct item *it)
+{
+	struct pl_error *err = NULL;
+	struct pl__base *base = NULL;
+	it->pub.state = PL_REBUILD_RUNNING;
+	clock_gettime(CLOCK_MONOTONIC, &it->t0);
+	journal(ru, "start", it,
+		json_pack("{s:s, s:s}", "version", it->version, "why",
+			  pl_rebuild_why_name(it->pub.why)));
+	if (needs_build(it) && base_for(ru, it, &base, &err) < 0) {
+		fail_err(ru, it, err);
+		return;
+	}
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		fail(ru, it, "cannot make a pipe");
+		return;
+	}
+	fflush(NULL);
+	pid_t parent = getpid(), pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		for (size_t i = 0; i < ru->p->n; i++)
+			if (ru->p->items[i].rfd >= 0)
+				close(ru->p->items[i].rfd);
+		child(ru, it, base, fds[1], parent);
+	}
+	close(fds[1]);
+	if (pid < 0) {
+		close(fds[0]);
+		fail(ru, it, "cannot start a process");
+		return;
+	}
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	it->pid = pid;
+	it->rfd = fds[0];
+	ru->running++;
+	report(ru, it);
+}
+
+/* Publish a rebuilt base and supersede the version it replaces. */
+static int publish(struct run *ru, struct item *it, struct pl_error **err)
+{
+	const char *dirs[] = { it->path }, *tags[] = { it->version };
+	struct pl_publish_result pr;
+	int rc = pl_catalog_publish(ru->o->catalog, ru->o->key, dirs, tags, 1, &pr, err);
+	ru->stale = true;
+	if (rc < 0)
+		return rc;
+	if (!pr.existed) {
+		it->pub.published = true;
+		ru->s->published++;
+		journal(ru, "published", it,
+			json_pack("{s:s, s:s}", "version", it->version, "digest", pr.digest));
+	}
+	/* the version the old output had: the new one replaces it */
+	if (!it->supersedes)
+		return 0;
+	bool changed = false;
+	rc = pl_catalog_supersede(ru->o->catalog, ru->o->key, it->pub.name, it->supersedes,
+				  it->version, &changed, err);
+	ru->stale = true;
+	if (rc == 0 && changed)
+		journal(ru, "superseded", it,
+			json_pack("{s:s, s:s}", "version", it->supersedes, "by", it->version));
+	return rc;
+}
+
+/* A child ended with `status`: take its report and finish the item. */
+static void reap(struct run *ru, struct item *it, int status)
+{
+	char buf[RESULT_MAX];
+	size_t len = 0;
+	for (;;) {
+		ssize_t n = read(it->rfd, buf + len, sizeof(buf) - 1 - len);
+		if (n > 0 && (len += (size_t)n) < sizeof(buf) - 1)
+			continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		break;
+	}
+	buf[len] = '\0';
+	close(it->rfd);
+	it->rfd = -1;
+	it->pid = 0;
+	ru->running--;
+	it->pub.seconds = since(&it->t0);
+	cleanup_json json_t *rep = json_loads(buf, 0, NULL);
+	const char *error = json_string_value(json_object_get(rep, "error"));
+	const char *digest = json_string_value(json_object_get(rep, "digest"));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !digest) {
+		char why[64];
+		if (WIFSIGNALED(status))
+			snprintf(why, sizeof(why), "its build was killed by signal %d",
+				 WTERMSIG(status));
+		else
+			snprintf(why, sizeof(why), "its build failed");
+		fail(ru, it, error ? error : why);
+		return;
+	}
+	it->pub.built = json_is_true(json_object_get(rep, "built"));
+	it->pub.layer_reused = json_is_true(json_object_get(rep, "reused"));
+	it->pub.compressed = (uint64_t)json_integer_value(json_object_get(rep, "compressed"));
+	set_str(&it->new_digest, pl__strdup(digest, NULL));
+	sync_pub(it);
+	struct pl_error *err = NULL;
+	if (it->pub.is_base && publish(ru, it, &err) < 0) {
+		fail_err(ru, it, err);
+		return;
+	}
+	it->pub.state = PL_REBUILD_DONE;
+	journal(ru, "done", it, json_pack("{s:s, s:s}", "version", it->version, "digest", digest));
+	ru->s->rebuilt += it->pub.built;
+	ru->s->reused += it->pub.layer_reused;
+	ru->s->finished += !it->pub.built;
+	ru->s->compressed += it->pub.compressed;
+	ru->done++;
+	report(ru, it);
+}
+
+static struct item *by_pid(struct run *ru, pid_t pid)
+{
+	for (size_t i = 0; i < ru->p->n; i++)
+		if (ru->p->items[i].pid == pid)
+			return &ru->p->items[i];
+	return NULL;
+}
+
+static bool cancelled(const struct run *ru)
+{
+	return ru->o->cancel && *ru->o->cancel;
+}
+
+static void storm(struct run *ru)
+{
+	for (;;) {
+		struct item *it;
+		while (!cancelled(ru) && ru->running < ru->o->jobs && (it = next_ready(ru)))
+			start(ru, it);
+		if (ru->running == 0)
+			return;
+		int status;
+		pid_t pid = waitpid(-1, &status, 0);
+		if (pid < 0 && errno == EINTR) {
+			/* pass a cancel on to the builds; they stop cleanly */
+			for (size_t i = 0; cancelled(ru) && i < ru->p->n; i++)
+				if (ru->p->items[i].pid > 0)
+					kill(ru->p->items[i].pid, SIGTERM);
+			continue;
+		}
+		if (pid < 0)
+			return;
+		if ((it = by_pid(ru, pid)))
+			reap(ru, it, status);
+	}
+}
+
+static unsigned online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+int pl_rebuild_run(struct pl_rebuild_plan *p, const struct pl_rebuild_options *o,
+		   struct pl_rebuild_summary *s, struct pl_error **err)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	*s = (struct pl_rebuild_summary){ .run = p->last_run + 1 };
+	for (size_t i = 0; i < p->n; i++) {
+		s->affected += p->items[i].pub.why != PL_REBUILD_UNCHANGED;
+		s->unchanged += p->items[i].pub.why == PL_REBUILD_UNCHANGED;
+	}
+	cleanup_free char *state = pl__asprintf(err, "%s/" STATE_DIR, o->out);
+	cleanup_free char *lock = pl__asprintf(err, "%s/" LOCK, o->out);
+	cleanup_free char *jpath = pl__asprintf(err, "%s/" JOURNAL, o->out);
+	cleanup_free char *layers = pl__asprintf(err, "%s/" LAYERS, o->out);
+	if (!state || !lock || !jpath || !layers)
+		return PL_ENOMEM;
+	int rc = pl__mkdir_p(state, 0755, err);
+	if (rc < 0)
+		return rc;
+	cleanup_close int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (lfd < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot open '%s'", lock);
+	if (flock(lfd, LOCK_EX | LOCK_NB) < 0)
+		return pl__error_set(err, PL_EINVAL, errno == EWOULDBLOCK ? 0 : errno,
+				     "another plinth rebuild is running on '%s'", o->out);
+	cleanup_close int jfd = open(jpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (jfd < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot open the journal '%s'", jpath);
+	/* the plan may be older than the lock: a run that ended in between
+	 * wrote a later number */
+	unsigned last;
+	bool finished;
+	if ((rc = journal_scan(o->out, &last, &finished, err)) < 0)
+		return rc;
+	s->run = last + 1;
+
+	struct run ru = {
+		.p = p,
+		.o = o,
+		.number = s->run,
+		.journal = jfd,
+		.layers = layers,
+		.total = s->affected,
+		.s = s,
+	};
+	struct pl_rebuild_options with_jobs;
+	if (!o->jobs) {
+		with_jobs = *o;
+		with_jobs.jobs = online_cpus();
+		ru.o = &with_jobs;
+	}
+	journal(&ru, "begin", NULL,
+		json_pack("{s:I, s:I, s:I}", "affected", (json_int_t)s->affected, "unchanged",
+			  (json_int_t)s->unchanged, "jobs", (json_int_t)ru.o->jobs));
+	storm(&ru);
+	for (size_t i = 0; i < p->n; i++) {
+		struct item *it = &p->items[i];
+		if (it->pub.state == PL_REBUILD_IDLE && it->pub.why != PL_REBUILD_UNCHANGED) {
+			it->pub.state = PL_REBUILD_NOT_STARTED;
+			s->not_started++;
+		}
+	}
+	for (size_t i = 0; i < ru.nbases; i++)
+		pl__base_release(&ru.bases[i]);
+	free(ru.bases);
+	pl_catalog_free(ru.c);
+	s->seconds = since(&t0);
+	bool stopped = cancelled(&ru);
+	journal(&ru, stopped ? "interrupted" : "end", NULL,
+		json_pack("{s:I, s:I, s:I, s:I, s:I, s:f}", "rebuilt", (json_int_t)s->rebuilt,
+			  "reused", (json_int_t)s->reused, "failed", (json_int_t)s->failed,
+			  "dependency_failed", (json_int_t)s->dep_failed, "unchanged",
+			  (json_int_t)s->unchanged, "seconds", s->seconds));
+	if (stopped)
+		return pl__error_set(err, PL_EINVAL, 0,
+				     "interrupted: %zu of %zu images not done; run again to "
+				     "finish",
+				     s->affected - s->rebuilt - s->finished, s->affected);
+	if (s->failed || s->dep_failed)
+		return pl__error_set(err, PL_EPOLICY, 0,
+				     "%zu image%s failed to build, %zu more on them were not built",
+				     s->failed, s->failed == 1 ? "" : "s", s->dep_failed);
+	return 0;
+}
