@@ -234,6 +234,13 @@ int pl__layer_cache_get(const char *dir, const uint8_t key[PL_SHA256_LEN],
 		pl_error_free(e);
 		return 0;
 	}
+	return pl__layer_cache_entry(text, len, base, out, layout, err);
+}
+
+int pl__layer_cache_entry(const char *text, size_t len, const struct pl__baseimg *base,
+			  struct pl__cached_layer *out, char **layout, struct pl_error **err)
+{
+	struct pl_error *e = NULL;
 	cleanup_json json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
 	const json_t *l = json_object_get(j, "layer"), *b = json_object_get(j, "base");
 	const char *where = json_string_value(json_object_get(j, "layout"));

@@ -49,6 +49,11 @@ int pl__layer_cache_get(const char *dir, const uint8_t key[PL_SHA256_LEN],
 			const struct pl__baseimg *base, struct pl__cached_layer *out, char **layout,
 			struct pl_error **err);
 
+/* The entry `text` (`len` bytes) for a build on `base`, as
+ * pl__layer_cache_get() takes it: 1, 0 or a negative pl_code. */
+int pl__layer_cache_entry(const char *text, size_t len, const struct pl__baseimg *base,
+			  struct pl__cached_layer *out, char **layout, struct pl_error **err);
+
 /*
  * Record that `key` made `l`, now in the layout `layout`, on `base` (NULL:
  * scratch) which was asked `questions` (pl__baseimg_trace_stop()).

@@ -20,6 +20,7 @@
 #include "json.h"
 #include "layout.h"
 #include "oci.h"
+#include "rebuild-impl.h"
 #include "sign.h"
 
 #define STATE_DIR     ".plinth"
@@ -451,6 +452,29 @@ static int plan_item(struct pl_rebuild_plan *p, struct item *it, struct pl_catal
 
 /* ---- the journal ------------------------------------------------------- */
 
+void pl__journal_scan(const char *text, size_t len, unsigned *last, bool *finished)
+{
+	*last = 0;
+	*finished = true;
+	for (const char *line = text; line < text + len;) {
+		const char *nl = memchr(line, '\n', (size_t)(text + len - line));
+		size_t n = (size_t)((nl ? nl : text + len) - line);
+		/* a line cut short by a kill is not an event */
+		cleanup_json json_t *j = nl ? json_loadb(line, n, 0, NULL) : NULL;
+		line += n + 1;
+		json_int_t run = json_integer_value(json_object_get(j, "run"));
+		const char *ev = json_string_value(json_object_get(j, "event"));
+		if (!ev || run <= 0 || run >= UINT32_MAX)
+			continue;
+		if ((unsigned)run > *last) {
+			*last = (unsigned)run;
+			*finished = false;
+		}
+		if ((unsigned)run == *last && (!strcmp(ev, "end") || !strcmp(ev, "interrupted")))
+			*finished = true;
+	}
+}
+
 /* The last run in the journal, and whether it got to its end. */
 static int journal_scan(const char *out, unsigned *last, bool *finished, struct pl_error **err)
 {
@@ -464,23 +488,7 @@ static int journal_scan(const char *out, unsigned *last, bool *finished, struct 
 	int rc = read_optional(path, JOURNAL_MAX, &text, &len, err);
 	if (rc <= 0)
 		return rc < 0 ? pl__error_wrap(err, rc, "the journal") : 0;
-	for (char *line = text; line < text + len;) {
-		char *nl = memchr(line, '\n', (size_t)(text + len - line));
-		size_t n = (size_t)((nl ? nl : text + len) - line);
-		/* a line cut short by a kill is not an event */
-		cleanup_json json_t *j = nl ? json_loadb(line, n, 0, NULL) : NULL;
-		line += n + 1;
-		json_int_t run = json_integer_value(json_object_get(j, "run"));
-		const char *ev = json_string_value(json_object_get(j, "event"));
-		if (!ev || run <= 0 || run > UINT32_MAX)
-			continue;
-		if ((unsigned)run > *last) {
-			*last = (unsigned)run;
-			*finished = false;
-		}
-		if ((unsigned)run == *last && (!strcmp(ev, "end") || !strcmp(ev, "interrupted")))
-			*finished = true;
-	}
+	pl__journal_scan(text, len, last, finished);
 	return 0;
 }
 

@@ -769,6 +769,65 @@ static void test_scratch(void)
 		  "root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n");
 }
 
+static size_t count_question(const json_t *q, const char *want)
+{
+	size_t i, n = 0;
+	json_t *v;
+	json_array_foreach (q, i, v)
+		n += !strcmp(json_string_value(v), want);
+	return n;
+}
+
+/* What a derived build asks of its base, and how other bases answer. */
+static void test_trace(void)
+{
+	struct pl__baseimg *deb = plinth_base("debian"), *deb2 = plinth_base("debian"),
+			   *alp = plinth_base("alpine");
+	struct pl_error *err = NULL;
+	json_t *q = NULL;
+	check_int(pl__baseimg_trace_start(deb, &err), ==, 0);
+	struct pl__tree *t = derive(deb,
+				    "name: d\nversion: 1.0.0\nbase: base@1\n"
+				    "directories: [{path: /srv/x}]\n",
+				    NULL);
+	check_int(pl__baseimg_trace_stop(deb, &q, &err), ==, 0);
+	check(json_is_array(q));
+	check_int(count_question(q, "g:etc/passwd"), ==, 1);
+	check_int(count_question(q, "g:etc/os-release"), ==, 1);
+	check_int(count_question(q, "g:srv/x"), ==, 1);
+	check_int(count_question(q, "g:var/run"), ==, 0);
+
+	uint8_t a[PL_SHA256_LEN], same[PL_SHA256_LEN], other[PL_SHA256_LEN];
+	check_int(pl__baseimg_answers(deb, q, a, &err), ==, 0);
+	check_int(pl__baseimg_answers(deb2, q, same, &err), ==, 0);
+	check_int(pl__baseimg_answers(alp, q, other, &err), ==, 0);
+	check(memcmp(a, same, PL_SHA256_LEN) == 0);
+	check(memcmp(a, other, PL_SHA256_LEN) != 0);
+	/* what the build did not ask about does not count */
+	json_t *unasked = json_pack("[s, s]", "g:var/run", "P");
+	check_int(pl__baseimg_answers(deb, unasked, a, &err), ==, 0);
+	check_int(pl__baseimg_answers(alp, unasked, other, &err), ==, 0);
+	check(memcmp(a, other, PL_SHA256_LEN) == 0);
+	json_decref(unasked);
+	/* no trace, no questions recorded */
+	check(pl__baseimg_get(deb, "etc") != NULL);
+
+	static const char *const bad[] = { "{}",      "[1]",       "[\"\"]",  "[\"x:a\"]",
+					   "[\"g\"]", "[\"P:x\"]", "[\"gx\"]" };
+	for (size_t i = 0; i < N(bad); i++) {
+		json_t *j = json_loads(bad[i], JSON_DECODE_ANY, NULL);
+		check_int(pl__baseimg_answers(deb, j, a, &err), ==, PL_EINVAL);
+		pl_error_free(err);
+		err = NULL;
+		json_decref(j);
+	}
+	json_decref(q);
+	pl__tree_free(t);
+	pl__baseimg_free(deb);
+	pl__baseimg_free(deb2);
+	pl__baseimg_free(alp);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmp))
@@ -789,6 +848,7 @@ int main(void)
 	test_derived_layer();
 	test_hostile_accounts();
 	test_scratch();
+	test_trace();
 
 	check_int(chdir("/"), ==, 0);
 	pl__remove_tree(AT_FDCWD, tmp);
