@@ -186,7 +186,9 @@ int pl__layer_key(const struct pl_recipe *r, const struct pl__lock *lock, uint64
 		if (!real)
 			return pl__error_set(err, PL_EINVAL, errno, "cannot resolve source '%s'",
 					     src);
-		put_str(s, real);
+		/* the name as written (the recipe's digest has it too), not where
+		 * the recipe sits: a moved checkout keeps its layers */
+		put_str(s, src);
 		if ((rc = hash_at(&w, AT_FDCWD, real, real, 0)) < 0)
 			return rc;
 	}

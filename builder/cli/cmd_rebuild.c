@@ -98,12 +98,12 @@ static void progress(void *ctx, const struct pl_rebuild_item *it, size_t done, s
 		short_digest(it->new_digest, d);
 		switch (it->state) {
 		case PL_REBUILD_DONE:
-			printf("%-10s %s %s %s%s%s (%.2f s)\n",
+			printf("%-10s %s %s %s (%s%s%.2f s)\n",
 			       it->built       ? "rebuilt"
 			       : it->published ? "published"
 					       : "signed",
-			       it->name, it->version, d, it->layer_reused ? ", layer reused" : "",
-			       it->published ? ", published" : "", it->seconds);
+			       it->name, it->version, d, it->layer_reused ? "layer reused, " : "",
+			       it->published && it->built ? "published, " : "", it->seconds);
 			break;
 		case PL_REBUILD_FAILED:
 			printf("%-10s %s: %s\n", "failed", it->name, it->error);
