@@ -18,6 +18,7 @@
 
 struct actx {
 	const struct pl_recipe *r;
+	const char *version;            /* the image's */
 	const struct pl__baseimg *base; /* NULL: scratch */
 	struct pl__tree *t;
 	char *root; /* realpath of the recipe's directory */
@@ -26,7 +27,7 @@ struct actx {
 
 static bool base_has(const struct actx *a, const char *path)
 {
-	return a->base && pl__baseimg_get(a->base, path);
+	return a->base && pl__baseimg_view(a->base, path, 'e');
 }
 
 static char *origin_of(const struct actx *a, struct pl__pos pos)
@@ -255,20 +256,9 @@ static int add_homes(struct actx *a)
  */
 static bool own_os_release(const struct actx *a)
 {
-	const struct pl__bentry *e = a->base ? pl__baseimg_get(a->base, "etc/os-release") : NULL;
-	if (!e)
-		return true;
-	if (e->kind != PL__B_REG || !e->data)
-		return false;
-	for (const char *line = e->data; line; line = strchr(line, '\n')) {
-		line += *line == '\n';
-		if (!strncmp(line, "ID=", 3)) {
-			const char *v = line + 3 + (line[3] == '"');
-			return !strncmp(v, "plinth", 6) &&
-			       (v[6] == '"' || v[6] == '\n' || v[6] == '\0');
-		}
-	}
-	return false;
+	char id[16];
+	int rc = a->base ? pl__baseimg_os_id(a->base, id, sizeof(id)) : 0;
+	return rc == 0 || (rc == 1 && !strcmp(id, "plinth"));
 }
 
 static int add_defaults(struct actx *a)
@@ -319,7 +309,7 @@ static int add_defaults(struct actx *a)
 			"PRETTY_NAME=\"%s %s (plinth)\"\n"
 			"IMAGE_ID=%s\n"
 			"IMAGE_VERSION=%s\n",
-			r->name, r->version, r->name, r->version) < 0)
+			r->name, a->version, r->name, a->version) < 0)
 		return PL_ENOMEM;
 	rc = add_generated(a, "etc/os-release", PL__REG, 0644, 0, 0, &os);
 	return rc < 0 ? rc : add_homes(a);
@@ -476,14 +466,6 @@ static int add_host_tree(struct actx *a, const struct pl__file_spec *f, const ch
 	return rc;
 }
 
-static bool inside(const char *root, const char *path)
-{
-	size_t n = strlen(root);
-	if (!strcmp(root, "/"))
-		return true;
-	return !strncmp(root, path, n) && (path[n] == '/' || path[n] == '\0');
-}
-
 static int add_file(struct actx *a, const struct pl__file_spec *f)
 {
 	const char *src = f->source;
@@ -501,7 +483,7 @@ static int add_file(struct actx *a, const struct pl__file_spec *f)
 		return pl__error_set(a->err, PL_ESYS, errno, "%s:%u:%u: cannot resolve source '%s'",
 				     a->r->path, f->source_pos.line, f->source_pos.col, src);
 	}
-	if (!inside(a->root, real))
+	if (!pl__path_inside(a->root, real))
 		return fail_at(a, f->source_pos,
 			       "source '%s' resolves to '%s', outside the recipe's directory '%s'",
 			       src, real, a->root);
@@ -557,24 +539,31 @@ static int add_declared(struct actx *a)
 
 /* ---- on a base ------------------------------------------------------ */
 
-static bool same_as_base(const struct pl__entry *e, const struct pl__bentry *b)
+/* Whether the base has `e` already: a directory (of the same mode and
+ * owner, unless nobody declared it), a symlink to the same target, a file
+ * with the same content, mode and owner.  Asked as that yes or no, so that
+ * a base patched elsewhere gives the same answer. */
+static bool same_as_base(const struct actx *a, const struct pl__entry *e)
 {
-	if (!b)
+	struct pl__bentry want = { .mode = e->mode, .uid = e->uid, .gid = e->gid };
+	char view;
+	if (e->kind == PL__DIR) {
+		want.kind = PL__B_DIR;
+		view = e->implicit ? 'k' : 'd';
+	} else if (e->kind == PL__SYMLINK) {
+		want.kind = PL__B_SYMLINK;
+		want.target = e->target;
+		view = 'l';
+	} else if (e->data) {
+		want.kind = PL__B_REG;
+		want.size = e->size;
+		pl__sha256(e->data, e->size, want.sha256);
+		view = 'f';
+	} else {
+		/* a host file's content is read only when the layer is written */
 		return false;
-	if (e->kind == PL__DIR)
-		return b->kind == PL__B_DIR &&
-		       (e->implicit ||
-			(b->mode == e->mode && b->uid == e->uid && b->gid == e->gid));
-	if (b->uid != e->uid || b->gid != e->gid)
-		return false;
-	if (e->kind == PL__SYMLINK)
-		return b->kind == PL__B_SYMLINK && !strcmp(b->target, e->target);
-	/* a host file's content is read only when the layer is written */
-	if (b->kind != PL__B_REG || !e->data || b->size != e->size || b->mode != e->mode)
-		return false;
-	uint8_t d[PL_SHA256_LEN];
-	pl__sha256(e->data, e->size, d);
-	return !memcmp(d, b->sha256, PL_SHA256_LEN);
+	}
+	return pl__baseimg_same(a->base, e->path, &want, view);
 }
 
 static const char *bkind_name(enum pl__bkind k)
@@ -617,7 +606,10 @@ static int check_over_base(struct actx *a, const struct pl__entry *e, const stru
 static int move_entry(struct actx *a, struct pl__tree *from, struct pl__tree *to, const char *path)
 {
 	struct pl__entry *e = pl__tree_get(from, path);
-	const struct pl__bentry *b = pl__baseimg_get(a->base, path);
+	/* what is looked at below: the kind, and an implicit directory's mode
+	 * and owner */
+	const struct pl__bentry *b =
+	    pl__baseimg_view(a->base, path, e->kind == PL__DIR && e->implicit ? 'd' : 'k');
 	int rc = check_over_base(a, e, b);
 	if (rc < 0)
 		return rc;
@@ -644,7 +636,7 @@ static int prune(struct actx *a, struct pl__tree **t)
 	pl__tree_sort(from);
 	for (size_t i = 0; i < pl__tree_count(from); i++) {
 		const struct pl__entry *e = pl__tree_at(from, i);
-		if (same_as_base(e, pl__baseimg_get(a->base, e->path)))
+		if (same_as_base(a, e))
 			continue;
 		char path[PL_PATH_MAX + 1];
 		snprintf(path, sizeof(path), "%s", e->path);
@@ -665,7 +657,7 @@ static int prune(struct actx *a, struct pl__tree **t)
 	return 0;
 }
 
-int pl__assemble(const struct pl_recipe *r, const struct pl__baseimg *base,
+int pl__assemble(const struct pl_recipe *r, const char *version, const struct pl__baseimg *base,
 		 pl__assemble_hook packages, void *ctx, struct pl__tree **out,
 		 struct pl_error **err)
 {
@@ -676,7 +668,7 @@ int pl__assemble(const struct pl_recipe *r, const struct pl__baseimg *base,
 	if (!root)
 		return pl__error_set(err, PL_ESYS, errno,
 				     "cannot resolve the recipe's directory '%s'", r->dir);
-	struct actx a = { r, base, t, root, err };
+	struct actx a = { r, version ? version : r->version, base, t, root, err };
 	int rc = add_defaults(&a);
 	if (rc == 0 && packages)
 		rc = packages(ctx, t, err);

@@ -26,8 +26,9 @@ struct pl__baseimg;
  * or target) is left out, except as the parent of one that is not.  A
  * directory plinth needs where the base has something else, or a file or
  * link plinth generates where the base has a directory, is an error.
+ * `version` is the image's (in /etc/os-release); NULL: the recipe's.
  */
-int pl__assemble(const struct pl_recipe *r, const struct pl__baseimg *base,
+int pl__assemble(const struct pl_recipe *r, const char *version, const struct pl__baseimg *base,
 		 pl__assemble_hook packages, void *ctx, struct pl__tree **out,
 		 struct pl_error **err);
 

@@ -186,11 +186,22 @@ static bool hidden(const struct pl__baseimg *b, char *path, unsigned layer)
 	return r && r->hides_self < layer;
 }
 
+static const struct pl__bentry *entry_at(const struct pl__baseimg *b, const char *path)
+{
+	const struct brec *r = rec_get(b, path);
+	return r && r->has_entry ? &r->e : NULL;
+}
+
 const struct pl__bentry *pl__baseimg_get(const struct pl__baseimg *b, const char *path)
 {
 	ask(b, 'g', path);
-	const struct brec *r = rec_get(b, path);
-	return r && r->has_entry ? &r->e : NULL;
+	return entry_at(b, path);
+}
+
+const struct pl__bentry *pl__baseimg_view(const struct pl__baseimg *b, const char *path, char view)
+{
+	ask(b, view, path);
+	return entry_at(b, path);
 }
 
 size_t pl__baseimg_slots(const struct pl__baseimg *b)
@@ -922,6 +933,90 @@ static void put_str(struct pl_sha256 *s, const char *v)
 		pl__sha256_update(s, v, strlen(v) + 1);
 }
 
+static bool is_view(char v)
+{
+	return v && strchr("ekdlfg", v);
+}
+
+/* The part of entry `e` (NULL: none) that view `v` looks at (see
+ * pl__baseimg_view). */
+static void put_view(struct pl_sha256 *s, const struct pl__bentry *e, char v)
+{
+	pl__sha256_update(s, e ? "+" : "-", 1);
+	if (!e || v == 'e')
+		return;
+	pl__sha256_u64(s, e->kind);
+	if (v == 'd' || v == 'f' || v == 'g')
+		pl__sha256_u64(s, e->mode);
+	if (v != 'k') {
+		pl__sha256_u64(s, e->uid);
+		pl__sha256_u64(s, e->gid);
+	}
+	if (v == 'f' || v == 'g') {
+		pl__sha256_u64(s, e->size);
+		pl__sha256_update(s, e->sha256, PL_SHA256_LEN);
+	}
+	if (v == 'l' || v == 'g')
+		put_str(s, e->target);
+}
+
+static void view_digest(const struct pl__bentry *e, char v, uint8_t out[PL_SHA256_LEN])
+{
+	struct pl_sha256 *s = pl__sha256_new(NULL);
+	if (!s) { /* no memory: a digest nothing matches */
+		memset(out, 0xff, PL_SHA256_LEN);
+		return;
+	}
+	put_view(s, e, v);
+	pl__sha256_final(s, out);
+	pl__sha256_free(s);
+}
+
+bool pl__baseimg_same(const struct pl__baseimg *b, const char *path, const struct pl__bentry *want,
+		      char view)
+{
+	uint8_t w[PL_SHA256_LEN], have[PL_SHA256_LEN];
+	char hex[2 * PL_SHA256_LEN + 1];
+	view_digest(want, view, w);
+	pl__hex(w, PL_SHA256_LEN, hex);
+	if (b->trace) {
+		cleanup_free char *arg = pl__asprintf(NULL, "%c:%s:%s", view, hex, path);
+		if (arg)
+			ask(b, '=', arg);
+		else
+			b->trace->failed = true;
+	}
+	view_digest(entry_at(b, path), view, have);
+	return !memcmp(w, have, PL_SHA256_LEN);
+}
+
+/* The ID of the base's /etc/os-release: 1 with it in `out`, 0 when there
+ * is no such file, -1 when it is not a regular file or has no ID line. */
+static int os_id(const struct pl__baseimg *b, char *out, size_t size)
+{
+	const struct pl__bentry *e = entry_at(b, "etc/os-release");
+	if (!e)
+		return 0;
+	if (e->kind != PL__B_REG || !e->data)
+		return -1;
+	for (const char *line = e->data; line; line = strchr(line, '\n')) {
+		line += *line == '\n';
+		if (strncmp(line, "ID=", 3))
+			continue;
+		const char *v = line + 3 + (line[3] == '"');
+		size_t n = strcspn(v, "\"\n");
+		snprintf(out, size, "%.*s", (int)n, v);
+		return 1;
+	}
+	return -1;
+}
+
+int pl__baseimg_os_id(const struct pl__baseimg *b, char *out, size_t size)
+{
+	ask(b, 'I', NULL);
+	return os_id(b, out, size);
+}
+
 static void put_entry(struct pl_sha256 *s, const struct pl__bentry *e)
 {
 	if (!e) {
@@ -965,9 +1060,19 @@ int pl__baseimg_answers(const struct pl__baseimg *b, const json_t *queries,
 			return pl__error_set(err, PL_EINVAL, 0, "question %zu is malformed", i);
 		pl__sha256_update(s, q, strlen(q) + 1);
 		const char *arg = q[1] ? q + 2 : NULL;
-		if (q[0] == 'g' && arg) {
-			const struct brec *r = rec_get(b, arg);
-			put_entry(s, r && r->has_entry ? &r->e : NULL);
+		if (is_view(q[0]) && arg) {
+			put_view(s, entry_at(b, arg), q[0]);
+		} else if (q[0] == '=' && arg && is_view(arg[0]) && arg[1] == ':' &&
+			   strlen(arg) > 67 && arg[66] == ':') {
+			uint8_t have[PL_SHA256_LEN];
+			char hex[2 * PL_SHA256_LEN + 1];
+			view_digest(entry_at(b, arg + 67), arg[0], have);
+			pl__hex(have, PL_SHA256_LEN, hex);
+			pl__sha256_update(s, strncmp(hex, arg + 2, 64) ? "0" : "1", 1);
+		} else if (q[0] == 'I' && !arg) {
+			char id[256] = "";
+			pl__sha256_u64(s, (uint64_t)(os_id(b, id, sizeof(id)) + 1));
+			put_str(s, id);
 		} else if (q[0] == 'p' && arg) {
 			put_pkg(s, find_pkg(b, arg));
 		} else if (q[0] == 'P' && !arg) {

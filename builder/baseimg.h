@@ -142,11 +142,27 @@ void pl__accounts_free(struct pl__account *v, size_t n);
  * cache relies on exactly that.
  *
  * pl__baseimg_trace_stop() gives the questions as a JSON array of strings
- * ("g:PATH", "p:NAME", "P": the package list, "S": every path; the caller
- * owns it).  pl__baseimg_answers() hashes a base's answers to such a list
+ * (the caller owns it): "V:PATH" for pl__baseimg_view() (pl__baseimg_get()
+ * is view 'g'), "=V:HEX:PATH" for pl__baseimg_same(), "p:NAME", "P" (the
+ * package list), "S" (every path), "I" (the os-release ID).  pl__baseimg_answers() hashes a base's answers to such a list
  * (PL_EINVAL for a malformed one).
  */
 int pl__baseimg_trace_start(struct pl__baseimg *b, struct pl_error **err);
+
+/*
+ * The entry at `path`, for a caller that looks only at what `view` names,
+ * so that only that is its answer: 'e' whether there is one, 'k' its kind,
+ * 'd' kind, mode and owner, 'l' kind, owner and link target, 'f' kind,
+ * owner, mode, size and content, 'g' all of it (pl__baseimg_get()).
+ */
+const struct pl__bentry *pl__baseimg_view(const struct pl__baseimg *b, const char *path, char view);
+/* Whether the entry at `path` is `want` in what `view` looks at (no entry
+ * is never `want`); the answer is that yes or no, not the entry. */
+bool pl__baseimg_same(const struct pl__baseimg *b, const char *path, const struct pl__bentry *want,
+		      char view);
+/* The ID= of the base's /etc/os-release, unquoted, in `out`: 1; 0 when it
+ * has none; -1 when it is not a regular file or has no ID line. */
+int pl__baseimg_os_id(const struct pl__baseimg *b, char *out, size_t size);
 int pl__baseimg_trace_stop(struct pl__baseimg *b, json_t **queries, struct pl_error **err);
 int pl__baseimg_answers(const struct pl__baseimg *b, const json_t *queries,
 			uint8_t out[PL_SHA256_LEN], struct pl_error **err);

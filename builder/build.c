@@ -372,7 +372,8 @@ static int copy_base_layers(struct pl__layout *layout, const struct pl__base *ba
  * will refuse) or a blob that is gone is a miss; *have_key says whether
  * the layer made instead can be recorded under `key`.
  */
-static int cached_layer(const struct pl_recipe *r, const struct pl_build_options *o, uint64_t clock,
+static int cached_layer(const struct pl_recipe *r, const char *version,
+			const struct pl_build_options *o, uint64_t clock,
 			const struct pl__lock *lock, const struct pl__base *base,
 			struct pl__layout *layout, uint8_t key[PL_SHA256_LEN], bool *have_key,
 			struct pl__cached_layer *out, bool *hit, struct pl_error **err)
@@ -381,7 +382,7 @@ static int cached_layer(const struct pl_recipe *r, const struct pl_build_options
 	if (!o->layer_cache)
 		return 0;
 	struct pl_error *e = NULL;
-	int rc = pl__layer_key(r, lock, clock, (int)o->compression, key, &e);
+	int rc = pl__layer_key(r, version, lock, clock, (int)o->compression, key, &e);
 	pl_error_free(e);
 	if (rc == PL_ENOMEM)
 		return pl__error_nomem(err);
@@ -398,16 +399,17 @@ static int cached_layer(const struct pl_recipe *r, const struct pl_build_options
 	return 0;
 }
 
-static int write_layer(const struct pl_recipe *r, const struct pl_build_options *o, uint64_t clock,
-		       struct install_ctx *ictx, struct pl__layout *layout, bool trace,
-		       json_t **questions, struct pl__cached_layer *out, struct pl_error **err)
+static int write_layer(const struct pl_recipe *r, const char *version,
+		       const struct pl_build_options *o, uint64_t clock, struct install_ctx *ictx,
+		       struct pl__layout *layout, bool trace, json_t **questions,
+		       struct pl__cached_layer *out, struct pl_error **err)
 {
 	struct pl__baseimg *fs = ictx->base->fs;
 	int rc;
 	if (trace && fs && (rc = pl__baseimg_trace_start(fs, err)) < 0)
 		return rc;
 	cleanup_tree struct pl__tree *tree = NULL;
-	rc = pl__assemble(r, fs, install_packages, ictx, &tree, err);
+	rc = pl__assemble(r, version, fs, install_packages, ictx, &tree, err);
 	if (trace && fs) {
 		json_t *q = NULL;
 		struct pl_error *e = NULL;
@@ -484,12 +486,12 @@ int pl__build_on(const struct pl_recipe *r, const struct pl_build_options *o, st
 	bool have_key, hit;
 	struct pl__cached_layer made = { 0 };
 	cleanup_json json_t *questions = NULL;
-	if ((rc = cached_layer(r, o, clock, &lock, base, layout, key, &have_key, &made, &hit,
-			       err)) < 0)
+	if ((rc = cached_layer(r, version, o, clock, &lock, base, layout, key, &have_key, &made,
+			       &hit, err)) < 0)
 		return rc;
 	struct install_ctx ictx = { r, &lock, &apt, base, 0 };
-	if (!hit &&
-	    (rc = write_layer(r, o, clock, &ictx, layout, have_key, &questions, &made, err)) < 0)
+	if (!hit && (rc = write_layer(r, version, o, clock, &ictx, layout, have_key, &questions,
+				      &made, err)) < 0)
 		return rc;
 
 	char created[32], diff_id[PL_DIGEST_STR_LEN + 1];
@@ -519,6 +521,15 @@ int pl__build_on(const struct pl_recipe *r, const struct pl_build_options *o, st
 		return rc;
 	/* the layer is in the layout now: worth remembering (but a cache that
 	 * cannot be written does not fail the build) */
+	uint8_t after[PL_SHA256_LEN];
+	struct pl_error *ke = NULL;
+	/* a source changed while the layer was written: its layer is not
+	 * what the key says */
+	if (!hit && have_key &&
+	    (pl__layer_key(r, version, &lock, clock, (int)o->compression, after, &ke) < 0 ||
+	     memcmp(after, key, PL_SHA256_LEN)))
+		have_key = false;
+	pl_error_free(ke);
 	if (!hit && have_key && (questions || !base->fs)) {
 		struct pl_error *e = NULL;
 		if (pl__layer_cache_put(o->layer_cache, key, base->fs, questions, &made, o->layout,

@@ -157,6 +157,9 @@ int pl__write_all(int fd, const void *p, size_t n);
 int pl__write_file_atomic(int dirfd, const char *name, const void *p, size_t len, mode_t mode,
 			  struct pl_error **err);
 
+/* Whether the absolute, resolved `path` is `root` or below it. */
+bool pl__path_inside(const char *root, const char *path);
+
 /* opendir(3) for dirfd/name (name "." for dirfd itself), not following a
  * final symlink; NULL with errno set on failure. */
 DIR *pl__opendirat(int dirfd, const char *name);

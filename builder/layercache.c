@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "plinth/plinth.h"
@@ -157,8 +158,44 @@ static int hash_at(struct walk *w, int dirfd, const char *name, const char *host
 	return S_ISDIR(st.st_mode) ? hash_dir(w, fd, host, depth) : hash_content(w, fd, host);
 }
 
-int pl__layer_key(const struct pl_recipe *r, const struct pl__lock *lock, uint64_t clock,
-		  int compression, uint8_t key[PL_SHA256_LEN], struct pl_error **err)
+/*
+ * The digest of the running program, once: a layer made by one build of
+ * plinth is not taken for another's, even under the same version number.
+ * When it cannot be read, a digest no other process has (nothing is
+ * reused).
+ */
+static const uint8_t *self_digest(void)
+{
+	static uint8_t d[PL_SHA256_LEN];
+	static bool done;
+	if (done)
+		return d;
+	cleanup_free char *exe = NULL;
+	size_t len = 0;
+	struct pl_error *e = NULL;
+	if (pl__read_file("/proc/self/exe", (size_t)1 << 30, &exe, &len, &e) == 0) {
+		pl__sha256(exe, len, d);
+	} else {
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		char noise[64];
+		int n = snprintf(noise, sizeof(noise), "%ld %ld %ld", (long)getpid(),
+				 (long)t.tv_sec, t.tv_nsec);
+		pl__sha256(noise, (size_t)n, d);
+	}
+	pl_error_free(e);
+	done = true;
+	return d;
+}
+
+void pl__layer_cache_prime(void)
+{
+	self_digest();
+}
+
+int pl__layer_key(const struct pl_recipe *r, const char *version, const struct pl__lock *lock,
+		  uint64_t clock, int compression, uint8_t key[PL_SHA256_LEN],
+		  struct pl_error **err)
 {
 	uint8_t lockd[PL_SHA256_LEN];
 	int rc = pl__lock_digest(lock, lockd, err);
@@ -170,11 +207,19 @@ int pl__layer_key(const struct pl_recipe *r, const struct pl__lock *lock, uint64
 		return pl__error_nomem(err);
 	put_str(s, KEY_FORMAT);
 	put_str(s, PLINTH_VERSION);
+	pl__sha256_update(s, self_digest(), PL_SHA256_LEN);
+	/* a build from a lock file checks the lock against the base, one
+	 * that resolved its packages afresh does not */
+	pl__sha256_u64(s, lock->path != NULL);
 	pl__sha256_update(s, r->digest, PL_SHA256_LEN);
+	put_str(s, version ? version : r->version);
 	pl__sha256_update(s, lockd, PL_SHA256_LEN);
 	pl__sha256_u64(s, clock);
 	pl__sha256_u64(s, (uint64_t)compression);
 	struct walk w = { s, buf, err };
+	cleanup_free char *root = r->nfiles ? realpath(r->dir, NULL) : NULL;
+	if (r->nfiles && !root)
+		return pl__error_set(err, PL_EINVAL, errno, "cannot resolve '%s'", r->dir);
 	for (size_t i = 0; i < r->nfiles; i++) {
 		const char *src = r->files[i].source;
 		cleanup_free char *joined = pl__asprintf(err, "%s/%s", r->dir, src);
@@ -186,6 +231,10 @@ int pl__layer_key(const struct pl_recipe *r, const struct pl__lock *lock, uint64
 		if (!real)
 			return pl__error_set(err, PL_EINVAL, errno, "cannot resolve source '%s'",
 					     src);
+		/* what a build refuses to copy has no key */
+		if (!pl__path_inside(root, real))
+			return pl__error_set(err, PL_EINVAL, 0, "source '%s' is outside '%s'", src,
+					     root);
 		/* the name as written (the recipe's digest has it too), not where
 		 * the recipe sits: a moved checkout keeps its layers */
 		put_str(s, src);

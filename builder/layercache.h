@@ -31,13 +31,20 @@ struct pl__cached_layer {
 };
 
 /*
- * The key of `r`'s layer when built with the packages `lock` pins, at
+ * The key of `r`'s layer as image version `version` (it is in
+ * /etc/os-release), with the packages `lock` pins (and whether from a lock
+ * file, which is then checked against the base), at
  * `clock`, compressed as `compression` (a pl_compression).  Hashes the
  * content of every host file the recipe copies.  PL_EINVAL when a source
  * cannot be read the way a build reads it (the build then says why).
  */
-int pl__layer_key(const struct pl_recipe *r, const struct pl__lock *lock, uint64_t clock,
-		  int compression, uint8_t key[PL_SHA256_LEN], struct pl_error **err);
+int pl__layer_key(const struct pl_recipe *r, const char *version, const struct pl__lock *lock,
+		  uint64_t clock, int compression, uint8_t key[PL_SHA256_LEN],
+		  struct pl_error **err);
+
+/* Read what every key depends on once, before forking builds that make
+ * keys (so that each does not read it again). */
+void pl__layer_cache_prime(void);
 
 /*
  * Look `key` up in the cache `dir` for a build on `base` (NULL: scratch).

@@ -248,6 +248,14 @@ void pl__sha256_final(struct pl_sha256 *s, uint8_t out[PL_SHA256_LEN])
 	EVP_DigestFinal_ex(s->ctx, out, &n);
 }
 
+bool pl__path_inside(const char *root, const char *path)
+{
+	size_t n = strlen(root);
+	if (!strcmp(root, "/"))
+		return true;
+	return !strncmp(root, path, n) && (path[n] == '/' || path[n] == '\0');
+}
+
 void pl__sha256_u64(struct pl_sha256 *s, uint64_t v)
 {
 	uint8_t le[8];

@@ -572,10 +572,11 @@ static void test_refused(void)
 
 /* ---- a derived recipe's layer on a base --------------------------------- */
 
-static struct pl__baseimg *plinth_base(const char *os_id)
+static struct pl__baseimg *plinth_base_v(const char *os_id, const char *version)
 {
 	char os[128];
-	snprintf(os, sizeof(os), "NAME=\"x\"\nID=%s\nIMAGE_ID=base\n", os_id);
+	snprintf(os, sizeof(os), "NAME=\"x\"\nID=%s\nIMAGE_ID=base\nIMAGE_VERSION=%s\n", os_id,
+		 version);
 	const struct tent v[] = {
 		{ 'd', "etc", NULL, 0755, 0 },
 		{ 'f', "etc/passwd",
@@ -602,6 +603,11 @@ static struct pl__baseimg *plinth_base(const char *os_id)
 	return read_ok(layers);
 }
 
+static struct pl__baseimg *plinth_base(const char *os_id)
+{
+	return plinth_base_v(os_id, "1.0.0");
+}
+
 static struct pl__tree *derive(const struct pl__baseimg *b, const char *yaml, const char *fail)
 {
 	struct pl_recipe *r = NULL;
@@ -609,7 +615,7 @@ static struct pl__tree *derive(const struct pl__baseimg *b, const char *yaml, co
 	struct pl__tree *t = NULL;
 	check_int(pl_recipe_parse("d.yaml", yaml, strlen(yaml), &r, &err), ==, 0);
 	if (r)
-		pl__assemble(r, b, NULL, NULL, &t, &err);
+		pl__assemble(r, NULL, b, NULL, NULL, &t, &err);
 	if (fail) {
 		check_str(err ? pl_error_message(err) : NULL, fail);
 	} else {
@@ -781,7 +787,9 @@ static size_t count_question(const json_t *q, const char *want)
 /* What a derived build asks of its base, and how other bases answer. */
 static void test_trace(void)
 {
-	struct pl__baseimg *deb = plinth_base("debian"), *deb2 = plinth_base("debian"),
+	/* a base rebuilt as another version: its os-release differs, but not
+	 * in what a derived layer looks at (the ID) */
+	struct pl__baseimg *deb = plinth_base("plinth"), *deb2 = plinth_base_v("plinth", "1.0.1"),
 			   *alp = plinth_base("alpine");
 	struct pl_error *err = NULL;
 	json_t *q = NULL;
@@ -793,9 +801,16 @@ static void test_trace(void)
 	check_int(pl__baseimg_trace_stop(deb, &q, &err), ==, 0);
 	check(json_is_array(q));
 	check_int(count_question(q, "g:etc/passwd"), ==, 1);
-	check_int(count_question(q, "g:etc/os-release"), ==, 1);
-	check_int(count_question(q, "g:srv/x"), ==, 1);
+	check_int(count_question(q, "I"), ==, 1); /* the os-release's ID, not all of it */
+	check_int(count_question(q, "g:etc/os-release"), ==, 0);
+	check_int(count_question(q, "e:etc/nsswitch.conf"), ==, 1);
+	check_int(count_question(q, "k:srv/x"), ==, 1);
 	check_int(count_question(q, "g:var/run"), ==, 0);
+	size_t qi, same_q = 0;
+	json_t *v;
+	json_array_foreach (q, qi, v)
+		same_q += !strncmp(json_string_value(v), "=:", 2);
+	check(same_q > 0); /* "is it the same as this?", for what the layer has */
 
 	uint8_t a[PL_SHA256_LEN], same[PL_SHA256_LEN], other[PL_SHA256_LEN];
 	check_int(pl__baseimg_answers(deb, q, a, &err), ==, 0);

@@ -37,7 +37,7 @@ static void key_of(const char *yaml, const struct pl__lock *lock, uint64_t clock
 	write_file("k.yaml", yaml);
 	check_int(pl_recipe_load("k.yaml", &r, &err), ==, 0);
 	memset(out, 0, PL_SHA256_LEN);
-	if (r && pl__layer_key(r, lock, clock, comp, out, &err) < 0) {
+	if (r && pl__layer_key(r, NULL, lock, clock, comp, out, &err) < 0) {
 		tap_diag(pl_error_message(err));
 		check(false);
 	}
@@ -90,6 +90,13 @@ static void test_key(void)
 	snprintf(yaml, sizeof(yaml), "%sdirectories: [{path: /d}]\n", recipe_yaml);
 	key_of(yaml, &none, 0, 0, k);
 	check(!same(k0, k));
+	/* the image's version is in its /etc/os-release */
+	struct pl_recipe *rv = NULL;
+	struct pl_error *ve = NULL;
+	check_int(pl_recipe_load("k.yaml", &rv, &ve), ==, 0);
+	check_int(pl__layer_key(rv, "1.0.1", &none, 0, 0, k, &ve), ==, 0);
+	check(!same(k0, k));
+	pl_recipe_free(rv);
 	struct pl__locked p = { .name = "x",
 				.version = "1",
 				.arch = "amd64",
@@ -97,8 +104,13 @@ static void test_key(void)
 				.filename = "pool/x.deb",
 				.size = 1 };
 	struct pl__lock one = { .arch = "amd64", .p = &p, .n = 1 };
+	uint8_t k1[PL_SHA256_LEN];
+	key_of(recipe_yaml, &one, 0, 0, k1);
+	check(!same(k0, k1));
+	/* the same packages from a lock file are checked against the base */
+	one.path = "k.lock.json";
 	key_of(recipe_yaml, &one, 0, 0, k);
-	check(!same(k0, k));
+	check(!same(k1, k));
 
 	/* a file's time is not what a layer holds */
 	struct timespec ts[2] = { { 12345, 0 }, { 12345, 0 } };
@@ -112,7 +124,7 @@ static void test_key(void)
 	write_file("k.yaml", recipe_yaml);
 	check_int(pl_recipe_load("k.yaml", &r, &err), ==, 0);
 	check_int(rename("a.txt", "a.gone"), ==, 0);
-	check_int(pl__layer_key(r, &none, 0, 0, k, &err), ==, PL_EINVAL);
+	check_int(pl__layer_key(r, NULL, &none, 0, 0, k, &err), ==, PL_EINVAL);
 	check_int(rename("a.gone", "a.txt"), ==, 0);
 	pl_error_free(err);
 	pl_recipe_free(r);
