@@ -1,6 +1,7 @@
 /* rebuild.c - the rebuild storm (see plinth/rebuild.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "catalog.h"
 #include "graph.h"
 #include "json.h"
+#include "layercache.h"
 #include "layout.h"
 #include "oci.h"
 #include "rebuild-impl.h"
@@ -37,12 +39,16 @@ struct item {
 	struct pl_rebuild_item pub; /* its strings point at the fields below */
 	const struct pl_recipe *r;  /* the graph's */
 	char *version, *tag, *digest, *old_base, *old_base_digest;
-	char *new_base, *new_base_digest, *error, *new_digest, *supersedes;
+	char *new_base, *new_base_digest, *error, *new_digest;
+	char **supersedes;
+	size_t nsupersedes;
 	char *recipe_digest, *lock_digest; /* of the output's annotations */
 	char *path;                        /* OUT/NAME */
 	size_t descendants;                /* items built on it, at any depth */
 	pid_t pid;
-	int rfd; /* the child's report */
+	int rfd;       /* the child's report, read as it comes */
+	char *rep;     /* ...into here (RESULT_MAX bytes), */
+	size_t replen; /* ...this much so far */
 	struct timespec t0;
 };
 
@@ -58,7 +64,7 @@ static const char *const why_names[] = {
 	[PL_REBUILD_UNCHANGED] = "unchanged",       [PL_REBUILD_NEW] = "new",
 	[PL_REBUILD_RECIPE] = "recipe changed",     [PL_REBUILD_BASE] = "base changed",
 	[PL_REBUILD_BASE_REBUILT] = "base rebuilt", [PL_REBUILD_UNSIGNED] = "unsigned",
-	[PL_REBUILD_UNPUBLISHED] = "unpublished",
+	[PL_REBUILD_UNPUBLISHED] = "unpublished",   [PL_REBUILD_UNSUPERSEDED] = "unsuperseded",
 };
 
 const char *pl_rebuild_why_name(enum pl_rebuild_why why)
@@ -76,7 +82,7 @@ static bool changing(const struct item *it)
 static bool needs_build(const struct item *it)
 {
 	return it->pub.why != PL_REBUILD_UNCHANGED && it->pub.why != PL_REBUILD_UNSIGNED &&
-	       it->pub.why != PL_REBUILD_UNPUBLISHED;
+	       it->pub.why != PL_REBUILD_UNPUBLISHED && it->pub.why != PL_REBUILD_UNSUPERSEDED;
 }
 
 /* Point the public strings at the owned ones. */
@@ -91,7 +97,8 @@ static void sync_pub(struct item *it)
 	it->pub.new_base_digest = it->new_base_digest;
 	it->pub.error = it->error;
 	it->pub.new_digest = it->new_digest;
-	it->pub.supersedes = it->supersedes;
+	it->pub.supersedes = (const char *const *)it->supersedes;
+	it->pub.nsupersedes = it->nsupersedes;
 }
 
 static void set_str(char **field, char *v)
@@ -111,10 +118,12 @@ void pl_rebuild_plan_free(struct pl_rebuild_plan *p)
 			       &it->old_base_digest, &it->new_base,
 			       &it->new_base_digest, &it->error,
 			       &it->new_digest,      &it->recipe_digest,
-			       &it->lock_digest,     &it->path,
-			       &it->supersedes };
+			       &it->lock_digest,     &it->path };
 		for (size_t k = 0; k < sizeof(f) / sizeof(*f); k++)
 			free(*f[k]);
+		for (size_t k = 0; k < it->nsupersedes; k++)
+			free(it->supersedes[k]);
+		free(it->supersedes);
 	}
 	free(p->items);
 	pl__graph_free(p->g);
@@ -364,7 +373,7 @@ static int plan_base(struct pl_rebuild_plan *p, struct item *it, struct pl_catal
 			if (!it->new_base)
 				return PL_ENOMEM;
 			/* a finished base's image is known already */
-			if (up->pub.why == PL_REBUILD_UNPUBLISHED &&
+			if (!needs_build(up) &&
 			    !(it->new_base_digest = pl__strdup(up->digest, err)))
 				return PL_ENOMEM;
 			if (it->pub.why == PL_REBUILD_UNCHANGED &&
@@ -398,6 +407,38 @@ static int plan_base(struct pl_rebuild_plan *p, struct item *it, struct pl_catal
 	if (it->pub.why == PL_REBUILD_UNCHANGED &&
 	    (!it->old_base_digest || strcmp(it->old_base_digest, e->digest)))
 		it->pub.why = PL_REBUILD_BASE;
+	return 0;
+}
+
+/*
+ * The versions of the base item's line older than its version that the
+ * catalog approves or deprecates (and that are not its image): what its
+ * version supersedes.  A rebuilt base replaces every one of them, not only
+ * the one its previous output had: they are all built on what was patched.
+ */
+static int older_approved(struct pl_catalog *c, struct item *it, struct pl_error **err)
+{
+	struct pl__semver mine, v;
+	pl__semver_parse(it->version, strlen(it->version), true, &mine);
+	const struct pl_catalog_entry *const *e = NULL;
+	size_t n = 0, alloc = 0;
+	int rc = pl_catalog_entries(c, it->pub.name, &e, &n, err);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if ((e[i]->status != PL_STATUS_APPROVED && e[i]->status != PL_STATUS_DEPRECATED) ||
+		    (it->digest && !needs_build(it) && !strcmp(e[i]->digest, it->digest)) ||
+		    !pl__semver_parse(e[i]->version, strlen(e[i]->version), true, &v) ||
+		    v.v[0] != mine.v[0] || v.v[1] != mine.v[1] || pl__semver_cmp(&v, &mine) >= 0)
+			continue;
+		if (it->nsupersedes == alloc &&
+		    pl__grow(&it->supersedes, &alloc, it->nsupersedes + 1, sizeof(*it->supersedes),
+			     err) < 0)
+			return PL_ENOMEM;
+		if (!(it->supersedes[it->nsupersedes] = pl__strdup(e[i]->version, err)))
+			return PL_ENOMEM;
+		it->nsupersedes++;
+	}
 	return 0;
 }
 
@@ -436,17 +477,12 @@ static int plan_item(struct pl_rebuild_plan *p, struct item *it, struct pl_catal
 								       : PL_ENOMEM;
 	else
 		rc = (it->version = pl__strdup(it->tag, err)) ? 0 : PL_ENOMEM;
-	if (rc < 0 || !it->pub.is_base || !it->tag || !strcmp(it->tag, it->version))
+	if (rc < 0 || !it->pub.is_base)
 		return rc;
-	/* the version the current output has, if approved, is replaced */
-	const struct pl_catalog_entry *old = NULL;
-	struct pl_error *e = NULL;
-	if (pl_catalog_get(c, it->pub.name, it->tag, &old, &e) < 0) {
-		pl_error_free(e);
-		return 0;
-	}
-	if (old->status == PL_STATUS_APPROVED || old->status == PL_STATUS_DEPRECATED)
-		return (it->supersedes = pl__strdup(it->tag, err)) ? 0 : PL_ENOMEM;
+	if ((rc = older_approved(c, it, err)) < 0)
+		return rc;
+	if (it->nsupersedes && it->pub.why == PL_REBUILD_UNCHANGED)
+		it->pub.why = PL_REBUILD_UNSUPERSEDED;
 	return 0;
 }
 
@@ -645,6 +681,15 @@ static int base_for(struct run *ru, struct item *it, struct pl__base **out, stru
 	cleanup_free char *warning = NULL;
 	if ((rc = pl_catalog_resolve(ru->c, it->r->base, &e, &warning, err)) < 0)
 		return pl__error_wrap(err, rc, "base '%s'", it->r->base);
+	/* what the plan said it is built on, or nothing */
+	const struct item *up =
+	    it->pub.parent != PL_REBUILD_NONE ? &ru->p->items[it->pub.parent] : NULL;
+	if (up && changing(up) && up->new_digest && strcmp(up->new_digest, e->digest))
+		return pl__error_set(err, PL_EPOLICY, 0,
+				     "base '%s' resolves to %s@%s (%.19s), not to %s@%s (%.19s), "
+				     "which this storm made",
+				     it->r->base, e->name, e->version, e->digest, up->pub.name,
+				     up->version, up->new_digest);
 	if (warning && ru->o->warn) {
 		cleanup_free char *msg = pl__asprintf(err, "recipe '%s': base '%s': %s",
 						      it->r->path, it->r->base, warning);
@@ -727,8 +772,13 @@ child(struct run *ru, struct item *it, struct pl__base *base, int fd, pid_t pare
 	}
 	if (rc < 0) {
 		const char *m = pl_error_message(err);
-		json_object_set_new(rep, "error",
-				    json_stringn(m, strlen(m) < ERROR_MAX ? strlen(m) : ERROR_MAX));
+		size_t n = strlen(m);
+		if (n > ERROR_MAX) /* cut between characters, not inside one */
+			for (n = ERROR_MAX; n > 0 && ((unsigned char)m[n] & 0xC0) == 0x80; n--)
+				;
+		json_object_set_new(rep, "error", json_stringn(m, n));
+		if (o->cancel && *o->cancel)
+			json_object_set_new(rep, "cancelled", json_true());
 	}
 	char *text = rep ? pl__json_canonical(rep) : NULL;
 	if (text && strlen(text) < RESULT_MAX)
@@ -816,6 +866,11 @@ static void start(struct run *ru, struct item *it)
 		return;
 	}
 	int fds[2];
+	if (!(it->rep = malloc(RESULT_MAX))) {
+		fail(ru, it, NULL);
+		return;
+	}
+	it->replen = 0;
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		fail(ru, it, "cannot make a pipe");
 		return;
@@ -857,41 +912,39 @@ static int publish(struct run *ru, struct item *it, struct pl_error **err)
 		journal(ru, "published", it,
 			json_pack("{s:s, s:s}", "version", it->version, "digest", pr.digest));
 	}
-	/* the version the old output had: the new one replaces it */
-	if (!it->supersedes)
-		return 0;
-	bool changed = false;
-	rc = pl_catalog_supersede(ru->o->catalog, ru->o->key, it->pub.name, it->supersedes,
-				  it->version, &changed, err);
-	ru->stale = true;
-	if (rc == 0 && changed)
-		journal(ru, "superseded", it,
-			json_pack("{s:s, s:s}", "version", it->supersedes, "by", it->version));
+	/* the older versions of its line: the new one replaces them */
+	for (size_t i = 0; rc == 0 && i < it->nsupersedes; i++) {
+		bool changed = false;
+		rc = pl_catalog_supersede(ru->o->catalog, ru->o->key, it->pub.name,
+					  it->supersedes[i], it->version, &changed, err);
+		ru->stale = true;
+		if (rc == 0 && changed)
+			journal(ru, "superseded", it,
+				json_pack("{s:s, s:s}", "version", it->supersedes[i], "by",
+					  it->version));
+	}
 	return rc;
 }
 
 /* A child ended with `status`: take its report and finish the item. */
 static void reap(struct run *ru, struct item *it, int status)
 {
-	char buf[RESULT_MAX];
-	size_t len = 0;
-	for (;;) {
-		ssize_t n = read(it->rfd, buf + len, sizeof(buf) - 1 - len);
-		if (n > 0 && (len += (size_t)n) < sizeof(buf) - 1)
-			continue;
-		if (n < 0 && errno == EINTR)
-			continue;
-		break;
-	}
-	buf[len] = '\0';
 	close(it->rfd);
 	it->rfd = -1;
 	it->pid = 0;
 	ru->running--;
 	it->pub.seconds = since(&it->t0);
-	cleanup_json json_t *rep = json_loads(buf, 0, NULL);
+	cleanup_json json_t *rep = it->rep ? json_loadb(it->rep, it->replen, 0, NULL) : NULL;
+	free(it->rep);
+	it->rep = NULL;
 	const char *error = json_string_value(json_object_get(rep, "error"));
 	const char *digest = json_string_value(json_object_get(rep, "digest"));
+	if (json_is_true(json_object_get(rep, "cancelled"))) {
+		/* stopped by the storm's cancel: not done, and not a failure */
+		it->pub.state = PL_REBUILD_NOT_STARTED;
+		journal(ru, "cancelled", it, NULL);
+		return;
+	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !digest) {
 		char why[64];
 		if (WIFSIGNALED(status))
@@ -922,40 +975,70 @@ static void reap(struct run *ru, struct item *it, int status)
 	report(ru, it);
 }
 
-static struct item *by_pid(struct run *ru, pid_t pid)
-{
-	for (size_t i = 0; i < ru->p->n; i++)
-		if (ru->p->items[i].pid == pid)
-			return &ru->p->items[i];
-	return NULL;
-}
-
 static bool cancelled(const struct run *ru)
 {
 	return ru->o->cancel && *ru->o->cancel;
 }
 
+/* Read what the child of `it` wrote so far; true once it closed the pipe
+ * (it is exiting).  What does not fit is read and dropped, so the child
+ * never blocks on a full pipe. */
+static bool drain(struct item *it)
+{
+	char sink[4096];
+	for (;;) {
+		size_t room = it->rep ? RESULT_MAX - it->replen : 0;
+		char *to = room ? it->rep + it->replen : sink;
+		ssize_t n = read(it->rfd, to, room ? room : sizeof(sink));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno != EAGAIN;
+		if (n == 0)
+			return true;
+		if (room)
+			it->replen += (size_t)n;
+	}
+}
+
+/*
+ * Start what can start, wait for a build to end, take its report; until
+ * nothing runs.  The reports are read as they come (poll), so no child
+ * waits on a full pipe, and only the storm's own children are waited for.
+ * A cancel is passed on to the running builds once; they stop cleanly.
+ */
 static void storm(struct run *ru)
 {
+	bool forwarded = false;
+	cleanup_free struct pollfd *pf = calloc(ru->o->jobs, sizeof(*pf));
+	cleanup_free struct item **of = calloc(ru->o->jobs, sizeof(*of));
 	for (;;) {
 		struct item *it;
-		while (!cancelled(ru) && ru->running < ru->o->jobs && (it = next_ready(ru)))
+		while (pf && of && !cancelled(ru) && ru->running < ru->o->jobs &&
+		       (it = next_ready(ru)))
 			start(ru, it);
 		if (ru->running == 0)
 			return;
-		int status;
-		pid_t pid = waitpid(-1, &status, 0);
-		if (pid < 0 && errno == EINTR) {
-			/* pass a cancel on to the builds; they stop cleanly */
-			for (size_t i = 0; cancelled(ru) && i < ru->p->n; i++)
-				if (ru->p->items[i].pid > 0)
-					kill(ru->p->items[i].pid, SIGTERM);
-			continue;
+		size_t k = 0;
+		for (size_t i = 0; i < ru->p->n && k < ru->o->jobs; i++)
+			if (ru->p->items[i].pid > 0) {
+				of[k] = &ru->p->items[i];
+				pf[k++] =
+				    (struct pollfd){ .fd = ru->p->items[i].rfd, .events = POLLIN };
+			}
+		if (cancelled(ru) && !forwarded) {
+			for (size_t i = 0; i < k; i++)
+				kill(of[i]->pid, SIGTERM);
+			forwarded = true;
 		}
-		if (pid < 0)
-			return;
-		if ((it = by_pid(ru, pid)))
-			reap(ru, it, status);
+		if (poll(pf, k, -1) < 0)
+			continue; /* EINTR: a signal, maybe a cancel */
+		for (size_t i = 0; i < k; i++) {
+			int status;
+			if (pf[i].revents && drain(of[i]) &&
+			    waitpid(of[i]->pid, &status, 0) == of[i]->pid)
+				reap(ru, of[i], status);
+		}
 	}
 }
 
@@ -1016,6 +1099,7 @@ int pl_rebuild_run(struct pl_rebuild_plan *p, const struct pl_rebuild_options *o
 		with_jobs.jobs = online_cpus();
 		ru.o = &with_jobs;
 	}
+	pl__layer_cache_prime();
 	journal(&ru, "begin", NULL,
 		json_pack("{s:I, s:I, s:I}", "affected", (json_int_t)s->affected, "unchanged",
 			  (json_int_t)s->unchanged, "jobs", (json_int_t)ru.o->jobs));

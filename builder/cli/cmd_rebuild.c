@@ -27,8 +27,8 @@ static const char usage_text[] =
     "base is done.  A failed build fails only what is built on it.  A rebuilt\n"
     "base (a recipe others build on, or one the catalog has) is published with\n"
     "the next patch version of its line (1.4.2 -> 1.4.3, or the recipe's version\n"
-    "when newer) and supersedes the version it replaces, so what is built on it\n"
-    "follows.  A layer whose inputs did not change is taken from the layer cache\n"
+    "when newer) and supersedes the older versions of that line, so what is\n"
+    "built on it follows.  A layer whose inputs did not change is taken from the layer cache\n"
     "in D/.plinth/layers (no assembling, no compressing); the image is the same\n"
     "as one built from nothing.\n"
     "\n"
@@ -150,6 +150,8 @@ static const char *why_text(const struct pl_rebuild_item *it, char *buf, size_t 
 		return "not signed with the key: sign it";
 	case PL_REBUILD_UNPUBLISHED:
 		return "not in the catalog: publish it";
+	case PL_REBUILD_UNSUPERSEDED:
+		return "older versions of its line are still approved";
 	default:
 		return "unchanged";
 	}
@@ -169,17 +171,31 @@ static int print_plan_text(const struct pl_rebuild_plan *p)
 		char buf[512];
 		if (it->why == PL_REBUILD_UNCHANGED)
 			continue;
-		char extra[160] = "";
-		if (it->is_base && it->supersedes)
-			snprintf(extra, sizeof(extra), " [base: publish, superseding %s]",
-				 it->supersedes);
-		else if (it->is_base && it->why != PL_REBUILD_UNSIGNED)
-			snprintf(extra, sizeof(extra), " [base: publish]");
-		if (printf("  %s %s: %s%s\n", it->name, it->version, why_text(it, buf, sizeof(buf)),
-			   extra) < 0)
+		if (printf("  %s %s: %s", it->name, it->version, why_text(it, buf, sizeof(buf))) <
+		    0)
+			return -1;
+		if (it->is_base && it->why != PL_REBUILD_UNSIGNED &&
+		    fputs(it->nsupersedes ? " [base: publish, superseding " : " [base: publish",
+			  stdout) == EOF)
+			return -1;
+		for (size_t k = 0; k < it->nsupersedes; k++)
+			if (printf("%s%s", k ? ", " : "", it->supersedes[k]) < 0)
+				return -1;
+		if (printf("%s\n", it->is_base && it->why != PL_REBUILD_UNSIGNED ? "]" : "") < 0)
 			return -1;
 	}
 	return printf("%zu unchanged\n", n - affected) < 0 ? -1 : 0;
+}
+
+static json_t *json_strings(const char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++)
+		if (json_array_append_new(a, json_string(v[i])) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
 }
 
 static json_t *str_or_null(const char *s)
@@ -207,7 +223,7 @@ static json_t *item_json(const struct pl_rebuild_plan *p, const struct pl_rebuil
 	    "after",
 	    it->parent != PL_REBUILD_NONE ? json_string(pl_rebuild_item(p, it->parent)->name)
 					  : json_null(),
-	    "supersedes", str_or_null(it->supersedes));
+	    "supersedes", json_strings(it->supersedes, it->nsupersedes));
 	if (!j || !outcome)
 		return j;
 	static const char *const states[] = { "unchanged", "running",           "done",
@@ -258,13 +274,17 @@ static json_t *items_json(const struct pl_rebuild_plan *p, bool outcome)
 	return j;
 }
 
-/* `s` quoted for the shell, then for make ('$' doubled). */
-static int put_quoted(FILE *f, const char *s)
+/* `s` quoted for the shell, then for make: '$' doubled, and in a variable's
+ * value (`assignment`) '#' escaped.  A newline cannot be written. */
+static int put_quoted(FILE *f, const char *s, bool assignment)
 {
-	if (fputc('\'', f) == EOF)
+	if (strchr(s, '\n') || fputc('\'', f) == EOF)
 		return -1;
 	for (; *s; s++) {
-		int rc = *s == '\'' ? fputs("'\\''", f) : *s == '$' ? fputs("$$", f) : fputc(*s, f);
+		int rc = *s == '\''                ? fputs("'\\''", f)
+			 : *s == '$'               ? fputs("$$", f)
+			 : *s == '#' && assignment ? fputs("\\#", f)
+						   : fputc(*s, f);
 		if (rc == EOF)
 			return -1;
 	}
@@ -296,13 +316,13 @@ static int print_make(const struct pl_rebuild_plan *p, const char *catalog, cons
 		    "# The rebuild storm that 'plinth rebuild --plan --format make' planned: one\n"
 		    "# target per image, after its base.  Run it with make -j N (or any\n"
 		    "# make-compatible runner); each image is built, signed and, for a base,\n"
-		    "# published and made to supersede the version it replaces.\n"
+		    "# published and made to supersede the versions it replaces.\n"
 		    "PLINTH ?= plinth\n",
 		    f);
 	if (rc == 0 &&
-	    (fputs("CATALOG ?= ", f) == EOF || put_quoted(f, cat) < 0 ||
-	     fputs("\nKEY ?= ", f) == EOF || put_quoted(f, k) < 0 || fputs("\nOUT ?= ", f) == EOF ||
-	     put_quoted(f, o) < 0 || fputc('\n', f) == EOF))
+	    (fputs("CATALOG ?= ", f) == EOF || put_quoted(f, cat, true) < 0 ||
+	     fputs("\nKEY ?= ", f) == EOF || put_quoted(f, k, true) < 0 ||
+	     fputs("\nOUT ?= ", f) == EOF || put_quoted(f, o, true) < 0 || fputc('\n', f) == EOF))
 		rc = -1;
 	if (rc == 0 && epoch && fprintf(f, "export SOURCE_DATE_EPOCH := %s\n", epoch) < 0)
 		rc = -1;
@@ -310,12 +330,12 @@ static int print_make(const struct pl_rebuild_plan *p, const char *catalog, cons
 		fputs("\n.PHONY: all", f);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		if (pl_rebuild_item(p, i)->why != PL_REBUILD_UNCHANGED)
-			fprintf(f, " %s", pl_rebuild_item(p, i)->name);
+			fprintf(f, " image-%s", pl_rebuild_item(p, i)->name);
 	if (rc == 0)
 		fputs("\nall:", f);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		if (pl_rebuild_item(p, i)->why != PL_REBUILD_UNCHANGED)
-			fprintf(f, " %s", pl_rebuild_item(p, i)->name);
+			fprintf(f, " image-%s", pl_rebuild_item(p, i)->name);
 	if (rc == 0)
 		fputs("\n", f);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -324,14 +344,15 @@ static int print_make(const struct pl_rebuild_plan *p, const char *catalog, cons
 			continue;
 		const struct pl_rebuild_item *up =
 		    it->parent != PL_REBUILD_NONE ? pl_rebuild_item(p, it->parent) : NULL;
-		fprintf(f, "\n%s:%s%s\n", it->name,
-			up && up->why != PL_REBUILD_UNCHANGED ? " " : "",
+		fprintf(f, "\nimage-%s:%s%s\n", it->name,
+			up && up->why != PL_REBUILD_UNCHANGED ? " image-" : "",
 			up && up->why != PL_REBUILD_UNCHANGED ? up->name : "");
-		if (it->why != PL_REBUILD_UNSIGNED && it->why != PL_REBUILD_UNPUBLISHED) {
+		if (it->why != PL_REBUILD_UNSIGNED && it->why != PL_REBUILD_UNPUBLISHED &&
+		    it->why != PL_REBUILD_UNSUPERSEDED) {
 			char *r = absolute(it->recipe);
 			rc = r ? 0 : -1;
 			if (rc == 0 &&
-			    (fputs("\t$(PLINTH) build ", f) == EOF || put_quoted(f, r) < 0 ||
+			    (fputs("\t$(PLINTH) build ", f) == EOF || put_quoted(f, r, false) < 0 ||
 			     fprintf(f,
 				     " -o $(OUT)/%s --image-version %s --compression %s "
 				     "--catalog $(CATALOG) --layer-cache $(OUT)/.plinth/layers\n",
@@ -348,12 +369,13 @@ static int print_make(const struct pl_rebuild_plan *p, const char *catalog, cons
 			    "oci:$(OUT)/%s:%s\n",
 			    it->name, it->version) < 0)
 			rc = -1;
-		if (rc == 0 && it->is_base && it->supersedes &&
-		    fprintf(f,
-			    "\t$(PLINTH) catalog --catalog $(CATALOG) supersede --key $(KEY) "
-			    "%s@%s %s@%s\n",
-			    it->name, it->supersedes, it->name, it->version) < 0)
-			rc = -1;
+		for (size_t j = 0; rc == 0 && it->is_base && j < it->nsupersedes; j++)
+			if (fprintf(
+				f,
+				"\t$(PLINTH) catalog --catalog $(CATALOG) supersede --key $(KEY) "
+				"%s@%s %s@%s\n",
+				it->name, it->supersedes[j], it->name, it->version) < 0)
+				rc = -1;
 	}
 	free(cat);
 	free(k);
@@ -498,8 +520,9 @@ int cmd_rebuild(int argc, char **argv)
 		return cli_usage_error("rebuild", "a signing key is required (--key K)");
 	if (format_set && !plan_only)
 		return cli_usage_error("rebuild", "--format goes with --plan");
-	if (json && fmt == FMT_MAKE)
-		return cli_usage_error("rebuild", "--json and --format make do not go together");
+	if (json && format_set && fmt != FMT_JSON)
+		return cli_usage_error("rebuild", "--json and --format %s do not go together",
+				       fmt == FMT_MAKE ? "make" : "text");
 	if (json)
 		fmt = FMT_JSON;
 	if (plan_only && resume)

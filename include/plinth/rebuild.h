@@ -21,8 +21,8 @@
  * patch version in its recipe's MAJOR.MINOR line after the newest the
  * catalog has (1.4.2 -> 1.4.3), or the recipe's version when that is newer
  * or the line is empty.  It is published with that version and supersedes
- * the version its previous output had, so what is built on it follows in
- * the same run.
+ * every older version of its line the catalog still approves (or
+ * deprecates), so what is built on it follows in the same run.
  *
  * OUT/.plinth holds the run's state: `journal` (JSON lines, one event each:
  * begin, start, built, signed, published, done, failed, dependency-failed,
@@ -52,6 +52,8 @@ enum pl_rebuild_why {
 	PL_REBUILD_BASE_REBUILT, /* its base is rebuilt in this run */
 	PL_REBUILD_UNSIGNED,     /* current, but not signed with the key: sign it */
 	PL_REBUILD_UNPUBLISHED,  /* a current base missing from the catalog: publish it */
+	PL_REBUILD_UNSUPERSEDED, /* a current base that older versions of its line are
+				  * still approved beside: supersede them */
 };
 
 enum pl_rebuild_state {
@@ -78,9 +80,10 @@ struct pl_rebuild_item {
 	/* the base it is built on: NAME@VERSION and digest; for
 	 * PL_REBUILD_BASE_REBUILT the digest is NULL until its base is built */
 	const char *new_base, *new_base_digest;
-	/* a rebuilt base: the catalog version it supersedes (its current
-	 * output's, when the catalog approves it), or NULL */
-	const char *supersedes;
+	/* a base: the older versions of its line that the catalog approves
+	 * or deprecates, which its version supersedes */
+	const char *const *supersedes;
+	size_t nsupersedes;
 	/* what happened, after pl_rebuild_run() */
 	enum pl_rebuild_state state;
 	const char *error;      /* FAILED: why; DEP_FAILED: the base that failed */
