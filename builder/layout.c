@@ -297,7 +297,11 @@ static int check_existing(struct pl__layout *l, struct pl_error **err)
  * Open DIR's parent and remember DIR's last component; remove the staging
  * directories that dead builds of a fresh DIR left there.
  */
-static int open_parent(struct pl__layout *l, struct pl_error **err)
+/* Open the layout's parent; when the layout is being created (`creating`),
+ * remove what creations of it that died left there.  (Not on every open:
+ * listing the parent each time would make N builds into N layouts of one
+ * directory read N^2 names.) */
+static int open_parent(struct pl__layout *l, bool creating, struct pl_error **err)
 {
 	cleanup_free char *copy = pl__strdup(l->path, err);
 	if (!copy)
@@ -323,7 +327,8 @@ static int open_parent(struct pl__layout *l, struct pl_error **err)
 	    !(l->parent_prefix = pl__asprintf(err, ".%s" STAGE_PREFIX, base)) ||
 	    !(l->parent = pl__strdup(parent, err)))
 		return PL_ENOMEM;
-	remove_stale(l->parentfd, l->parent_prefix);
+	if (creating)
+		remove_stale(l->parentfd, l->parent_prefix);
 	return 0;
 }
 
@@ -341,13 +346,13 @@ int pl__layout_open(const char *path, struct pl__layout **out, struct pl_error *
 	if (l->dirfd < 0) {
 		if (errno != ENOENT)
 			return pl__error_set(err, PL_ESYS, errno, "cannot open layout '%s'", path);
-		rc = open_parent(l, err);
+		rc = open_parent(l, true, err);
 		if (rc == 0)
 			rc = make_stage(l, l->parentfd, l->parent, l->parent_prefix, err);
 	} else {
 		rc = check_existing(l, err);
 		if (rc == 0 && strcmp(path, "/"))
-			rc = open_parent(l, err);
+			rc = open_parent(l, false, err);
 		if (rc == 0) {
 			remove_stale(l->dirfd, STAGE_PREFIX);
 			rc = make_stage(l, l->dirfd, path, STAGE_PREFIX, err);
