@@ -375,14 +375,15 @@ static int copy_base_layers(struct pl__layout *layout, const struct pl__base *ba
 static int cached_layer(const struct pl_recipe *r, const char *version,
 			const struct pl_build_options *o, uint64_t clock,
 			const struct pl__lock *lock, const struct pl__base *base,
-			struct pl__layout *layout, uint8_t key[PL_SHA256_LEN], bool *have_key,
+			struct pl__layout *layout, uint8_t key[PL_SHA256_LEN],
+			uint8_t sources[PL_SHA256_LEN], bool *have_key,
 			struct pl__cached_layer *out, bool *hit, struct pl_error **err)
 {
 	*have_key = *hit = false;
 	if (!o->layer_cache)
 		return 0;
 	struct pl_error *e = NULL;
-	int rc = pl__layer_key(r, version, lock, clock, (int)o->compression, key, &e);
+	int rc = pl__layer_key(r, version, lock, clock, (int)o->compression, key, sources, &e);
 	pl_error_free(e);
 	if (rc == PL_ENOMEM)
 		return pl__error_nomem(err);
@@ -486,8 +487,9 @@ int pl__build_on(const struct pl_recipe *r, const struct pl_build_options *o, st
 	bool have_key, hit;
 	struct pl__cached_layer made = { 0 };
 	cleanup_json json_t *questions = NULL;
-	if ((rc = cached_layer(r, version, o, clock, &lock, base, layout, key, &have_key, &made,
-			       &hit, err)) < 0)
+	uint8_t sources[PL_SHA256_LEN];
+	if ((rc = cached_layer(r, version, o, clock, &lock, base, layout, key, sources, &have_key,
+			       &made, &hit, err)) < 0)
 		return rc;
 	struct install_ctx ictx = { r, &lock, &apt, base, 0 };
 	if (!hit && (rc = write_layer(r, version, o, clock, &ictx, layout, have_key, &questions,
@@ -521,12 +523,13 @@ int pl__build_on(const struct pl_recipe *r, const struct pl_build_options *o, st
 		return rc;
 	/* the layer is in the layout now: worth remembering (but a cache that
 	 * cannot be written does not fail the build) */
-	uint8_t after[PL_SHA256_LEN];
+	uint8_t after[PL_SHA256_LEN], sources_after[PL_SHA256_LEN];
 	struct pl_error *ke = NULL;
 	/* a source changed while the layer was written: its layer is not
 	 * what the key says */
 	if (!hit && have_key &&
-	    (pl__layer_key(r, version, &lock, clock, (int)o->compression, after, &ke) < 0 ||
+	    (pl__layer_key(r, version, &lock, clock, (int)o->compression, after, sources_after,
+			   &ke) < 0 ||
 	     memcmp(after, key, PL_SHA256_LEN)))
 		have_key = false;
 	pl_error_free(ke);
@@ -555,6 +558,8 @@ int pl__build_on(const struct pl_recipe *r, const struct pl_build_options *o, st
 	res->packages = made.packages;
 	res->from_lock = from_lock;
 	res->layer_reused = hit;
+	if (have_key)
+		pl__digest_str(sources, res->sources_digest);
 	snprintf(res->tag, sizeof(res->tag), "%s", tag);
 	snprintf(res->version, sizeof(res->version), "%s", version);
 	if (base->fs) {

@@ -193,29 +193,12 @@ void pl__layer_cache_prime(void)
 	self_digest();
 }
 
-int pl__layer_key(const struct pl_recipe *r, const char *version, const struct pl__lock *lock,
-		  uint64_t clock, int compression, uint8_t key[PL_SHA256_LEN],
-		  struct pl_error **err)
+int pl__sources_digest(const struct pl_recipe *r, uint8_t out[PL_SHA256_LEN], struct pl_error **err)
 {
-	uint8_t lockd[PL_SHA256_LEN];
-	int rc = pl__lock_digest(lock, lockd, err);
-	if (rc < 0)
-		return rc;
 	cleanup_sha256 struct pl_sha256 *s = pl__sha256_new(err);
 	cleanup_free char *buf = malloc(READ_CHUNK);
 	if (!s || !buf)
 		return pl__error_nomem(err);
-	put_str(s, KEY_FORMAT);
-	put_str(s, PLINTH_VERSION);
-	pl__sha256_update(s, self_digest(), PL_SHA256_LEN);
-	/* a build from a lock file checks the lock against the base, one
-	 * that resolved its packages afresh does not */
-	pl__sha256_u64(s, lock->path != NULL);
-	pl__sha256_update(s, r->digest, PL_SHA256_LEN);
-	put_str(s, version ? version : r->version);
-	pl__sha256_update(s, lockd, PL_SHA256_LEN);
-	pl__sha256_u64(s, clock);
-	pl__sha256_u64(s, (uint64_t)compression);
 	struct walk w = { s, buf, err };
 	cleanup_free char *root = r->nfiles ? realpath(r->dir, NULL) : NULL;
 	if (r->nfiles && !root)
@@ -231,16 +214,44 @@ int pl__layer_key(const struct pl_recipe *r, const char *version, const struct p
 		if (!real)
 			return pl__error_set(err, PL_EINVAL, errno, "cannot resolve source '%s'",
 					     src);
-		/* what a build refuses to copy has no key */
+		/* what a build refuses to copy has no digest */
 		if (!pl__path_inside(root, real))
 			return pl__error_set(err, PL_EINVAL, 0, "source '%s' is outside '%s'", src,
 					     root);
 		/* the name as written (the recipe's digest has it too), not where
 		 * the recipe sits: a moved checkout keeps its layers */
 		put_str(s, src);
-		if ((rc = hash_at(&w, AT_FDCWD, real, real, 0)) < 0)
+		int rc = hash_at(&w, AT_FDCWD, real, real, 0);
+		if (rc < 0)
 			return rc;
 	}
+	pl__sha256_final(s, out);
+	return 0;
+}
+
+int pl__layer_key(const struct pl_recipe *r, const char *version, const struct pl__lock *lock,
+		  uint64_t clock, int compression, uint8_t key[PL_SHA256_LEN],
+		  uint8_t sources[PL_SHA256_LEN], struct pl_error **err)
+{
+	uint8_t lockd[PL_SHA256_LEN];
+	int rc = pl__lock_digest(lock, lockd, err);
+	if (rc < 0 || (rc = pl__sources_digest(r, sources, err)) < 0)
+		return rc;
+	cleanup_sha256 struct pl_sha256 *s = pl__sha256_new(err);
+	if (!s)
+		return PL_ENOMEM;
+	put_str(s, KEY_FORMAT);
+	put_str(s, PLINTH_VERSION);
+	pl__sha256_update(s, self_digest(), PL_SHA256_LEN);
+	/* a build from a lock file checks the lock against the base, one
+	 * that resolved its packages afresh does not */
+	pl__sha256_u64(s, lock->path != NULL);
+	pl__sha256_update(s, r->digest, PL_SHA256_LEN);
+	put_str(s, version ? version : r->version);
+	pl__sha256_update(s, lockd, PL_SHA256_LEN);
+	pl__sha256_u64(s, clock);
+	pl__sha256_u64(s, (uint64_t)compression);
+	pl__sha256_update(s, sources, PL_SHA256_LEN);
 	pl__sha256_final(s, key);
 	return 0;
 }

@@ -40,7 +40,16 @@ struct pl__cached_layer {
  */
 int pl__layer_key(const struct pl_recipe *r, const char *version, const struct pl__lock *lock,
 		  uint64_t clock, int compression, uint8_t key[PL_SHA256_LEN],
-		  struct pl_error **err);
+		  uint8_t sources[PL_SHA256_LEN], struct pl_error **err);
+
+/*
+ * The digest of the host files `r` copies (part of its key, in `sources`
+ * above): each source's name as written, and what it is - kind, mode,
+ * a file's content, a directory's names and what they are, a link's
+ * target.  PL_EINVAL when a source cannot be read as a build reads it.
+ */
+int pl__sources_digest(const struct pl_recipe *r, uint8_t out[PL_SHA256_LEN],
+		       struct pl_error **err);
 
 /* Read what every key depends on once, before forking builds that make
  * keys (so that each does not read it again). */

@@ -29,6 +29,7 @@
 #define JOURNAL       STATE_DIR "/journal"
 #define LAYERS        STATE_DIR "/layers"
 #define LOCK          STATE_DIR "/lock"
+#define SOURCES       STATE_DIR "/sources"
 #define JOURNAL_MAX   ((size_t)256 << 20)
 #define RESULT_MAX    ((size_t)48 << 10) /* a child's report: below a pipe's buffer */
 #define ERROR_MAX     ((size_t)16 << 10)
@@ -62,9 +63,10 @@ struct pl_rebuild_plan {
 
 static const char *const why_names[] = {
 	[PL_REBUILD_UNCHANGED] = "unchanged",       [PL_REBUILD_NEW] = "new",
-	[PL_REBUILD_RECIPE] = "recipe changed",     [PL_REBUILD_BASE] = "base changed",
-	[PL_REBUILD_BASE_REBUILT] = "base rebuilt", [PL_REBUILD_UNSIGNED] = "unsigned",
-	[PL_REBUILD_UNPUBLISHED] = "unpublished",   [PL_REBUILD_UNSUPERSEDED] = "unsuperseded",
+	[PL_REBUILD_RECIPE] = "recipe changed",     [PL_REBUILD_FILES] = "files changed",
+	[PL_REBUILD_BASE] = "base changed",         [PL_REBUILD_BASE_REBUILT] = "base rebuilt",
+	[PL_REBUILD_UNSIGNED] = "unsigned",         [PL_REBUILD_UNPUBLISHED] = "unpublished",
+	[PL_REBUILD_UNSUPERSEDED] = "unsuperseded",
 };
 
 const char *pl_rebuild_why_name(enum pl_rebuild_why why)
@@ -279,6 +281,55 @@ static int inputs_changed(const struct item *it, bool *changed, struct pl_error 
 	return 0;
 }
 
+/*
+ * Whether the host files the recipe copies differ from what the storm that
+ * built its output read (OUT/.plinth/sources/NAME; without that record, an
+ * output made some other way, nothing is known: no).  A source that cannot
+ * be read any more counts as changed: its build will say why.
+ */
+static int files_changed(const struct item *it, const char *out, bool *changed,
+			 struct pl_error **err)
+{
+	*changed = false;
+	if (!it->r->nfiles)
+		return 0;
+	cleanup_free char *path = pl__asprintf(err, "%s/" SOURCES "/%s", out, it->pub.name);
+	if (!path)
+		return PL_ENOMEM;
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+	int rc = read_optional(path, 256, &text, &len, err);
+	if (rc <= 0)
+		return rc;
+	uint8_t d[PL_SHA256_LEN];
+	char now[PL_DIGEST_STR_LEN + 1];
+	struct pl_error *e = NULL;
+	rc = pl__sources_digest(it->r, d, &e);
+	pl_error_free(e);
+	if (rc == PL_ENOMEM)
+		return pl__error_nomem(err);
+	pl__digest_str(d, now);
+	*changed = rc < 0 || len < PL_DIGEST_STR_LEN || memcmp(text, now, PL_DIGEST_STR_LEN);
+	return 0;
+}
+
+/* Record what the build of `it` read of its host files. */
+static void record_sources(const char *out, const struct item *it, const char *digest)
+{
+	if (!*digest)
+		return;
+	cleanup_free char *dir = pl__asprintf(NULL, "%s/" SOURCES, out);
+	struct pl_error *e = NULL;
+	cleanup_close int dfd = -1;
+	if (dir && pl__mkdir_p(dir, 0755, &e) == 0 &&
+	    (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		cleanup_free char *line = pl__asprintf(NULL, "%s\n", digest);
+		if (line)
+			pl__write_file_atomic(dfd, it->pub.name, line, strlen(line), 0644, &e);
+	}
+	pl_error_free(e);
+}
+
 /* ---- versions ---------------------------------------------------------- */
 
 /*
@@ -461,6 +512,13 @@ static int plan_item(struct pl_rebuild_plan *p, struct item *it, struct pl_catal
 	 * a rebuilt base) */
 	if ((rc = plan_base(p, it, c, pr, err)) < 0)
 		return rc;
+	/* last, as it reads every file: only for what nothing else affects */
+	if (it->pub.why == PL_REBUILD_UNCHANGED) {
+		if ((rc = files_changed(it, o->out, &changed, err)) < 0)
+			return rc;
+		if (changed)
+			it->pub.why = PL_REBUILD_FILES;
+	}
 	if (it->pub.why == PL_REBUILD_UNCHANGED && !is_signed)
 		it->pub.why = PL_REBUILD_UNSIGNED;
 	if (it->pub.is_base &&
@@ -757,6 +815,7 @@ child(struct run *ru, struct item *it, struct pl__base *base, int fd, pid_t pare
 				json_pack("{s:s, s:s, s:b, s:s*}", "version", res.version, "digest",
 					  res.manifest_digest, "layer_reused", res.layer_reused,
 					  "base_digest", res.base[0] ? res.base_digest : NULL));
+			record_sources(o->out, it, res.sources_digest);
 			json_object_set_new(rep, "built", json_true());
 			json_object_set_new(rep, "reused", json_boolean(res.layer_reused));
 			json_object_set_new(

@@ -139,6 +139,9 @@ static const char *why_text(const struct pl_rebuild_item *it, char *buf, size_t 
 	case PL_REBUILD_RECIPE:
 		snprintf(buf, size, "its recipe or lock changed since %s was built", it->tag);
 		return buf;
+	case PL_REBUILD_FILES:
+		snprintf(buf, size, "a file it copies changed since %s was built", it->tag);
+		return buf;
 	case PL_REBUILD_BASE:
 		snprintf(buf, size, "its base is now %s %s (was %s %s)", it->new_base, nd,
 			 it->old_base ? it->old_base : "-", od);

@@ -77,6 +77,9 @@ struct pl_build_result {
 	size_t packages;   /* Debian packages installed */
 	bool from_lock;    /* ...as pinned by the lock */
 	bool layer_reused; /* the layer came from the layer cache */
+	/* With a layer cache: the digest of the host files the recipe copies
+	 * (names, kinds, modes, contents) as the build found them; else "". */
+	char sources_digest[72];
 	char tag[129];
 	char version[64]; /* the image's */
 	/* The base, when not scratch: NAME@VERSION and its manifest digest. */

@@ -9,7 +9,8 @@
  * the OCI layout OUT/NAME, tagged with the image's version.
  *
  * An image is affected when it has no output yet, when its recipe or lock
- * changed since its output was built, when its base resolves to another
+ * changed since its output was built, when a host file it copies changed
+ * since a storm built it (OUT/.plinth/sources has what each build read), when its base resolves to another
  * image than the one its output was built on (the output's
  * org.opencontainers.image.base.digest), or when its base is itself
  * rebuilt.  An output that is current but not signed with the key, or a
@@ -48,6 +49,7 @@ enum pl_rebuild_why {
 	PL_REBUILD_UNCHANGED = 0,
 	PL_REBUILD_NEW,          /* no output yet */
 	PL_REBUILD_RECIPE,       /* its recipe or lock changed since its output */
+	PL_REBUILD_FILES,        /* a host file it copies changed since its output */
 	PL_REBUILD_BASE,         /* its base resolves to another image now */
 	PL_REBUILD_BASE_REBUILT, /* its base is rebuilt in this run */
 	PL_REBUILD_UNSIGNED,     /* current, but not signed with the key: sign it */

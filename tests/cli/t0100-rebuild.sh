@@ -295,6 +295,16 @@ t_is "$("$PLINTH" catalog list --catalog cat --json | jq -r '[.entries[] | selec
 t_is "$(annotation D/app-b-3 1.0.0 org.opencontainers.image.base.digest)" "$(catalog_digest mid-b@1)" \
 	"...and app-b-3 is on mid-b 1.0.5"
 
+# a file a recipe copies changes: that image (only) is rebuilt
+echo "app-a-2 fixed" >r/a/app-a-2.txt
+storm --plan
+t_like "$out" "^1 of 36 images to rebuild" "a changed host file makes its image affected, and only it"
+t_like "$out" "app-a-2 1.0.0: a file it copies changed since 1.0.0 was built" "...saying why"
+storm
+t_like "$out" "rebuild: 1 rebuilt" "...which the storm rebuilds"
+t_is "$(tar -xOf "$(blob D/app-a-2 "$(jq -r '.layers[-1].digest' "$(blob D/app-a-2 "$(manifest_of D/app-a-2 1.0.0)")")")" srv/app-a-2 2>/dev/null)" \
+	"app-a-2 fixed" "...with the new file"
+
 # a new patch line of a base recipe: mid-b's recipe goes to 1.0.9
 sed -i 's/^version: 1.0.0/version: 1.0.9/' r/mids/mid-b.yaml
 storm -j2 --json

@@ -32,12 +32,13 @@ static const char recipe_yaml[] = "name: k\nversion: 1.0.0\n"
 static void key_of(const char *yaml, const struct pl__lock *lock, uint64_t clock, int comp,
 		   uint8_t out[PL_SHA256_LEN])
 {
+	uint8_t src[PL_SHA256_LEN];
 	struct pl_recipe *r = NULL;
 	struct pl_error *err = NULL;
 	write_file("k.yaml", yaml);
 	check_int(pl_recipe_load("k.yaml", &r, &err), ==, 0);
 	memset(out, 0, PL_SHA256_LEN);
-	if (r && pl__layer_key(r, NULL, lock, clock, comp, out, &err) < 0) {
+	if (r && pl__layer_key(r, NULL, lock, clock, comp, out, src, &err) < 0) {
 		tap_diag(pl_error_message(err));
 		check(false);
 	}
@@ -91,10 +92,11 @@ static void test_key(void)
 	key_of(yaml, &none, 0, 0, k);
 	check(!same(k0, k));
 	/* the image's version is in its /etc/os-release */
+	uint8_t src[PL_SHA256_LEN];
 	struct pl_recipe *rv = NULL;
 	struct pl_error *ve = NULL;
 	check_int(pl_recipe_load("k.yaml", &rv, &ve), ==, 0);
-	check_int(pl__layer_key(rv, "1.0.1", &none, 0, 0, k, &ve), ==, 0);
+	check_int(pl__layer_key(rv, "1.0.1", &none, 0, 0, k, src, &ve), ==, 0);
 	check(!same(k0, k));
 	pl_recipe_free(rv);
 	struct pl__locked p = { .name = "x",
@@ -124,7 +126,7 @@ static void test_key(void)
 	write_file("k.yaml", recipe_yaml);
 	check_int(pl_recipe_load("k.yaml", &r, &err), ==, 0);
 	check_int(rename("a.txt", "a.gone"), ==, 0);
-	check_int(pl__layer_key(r, NULL, &none, 0, 0, k, &err), ==, PL_EINVAL);
+	check_int(pl__layer_key(r, NULL, &none, 0, 0, k, src, &err), ==, PL_EINVAL);
 	check_int(rename("a.gone", "a.txt"), ==, 0);
 	pl_error_free(err);
 	pl_recipe_free(r);
