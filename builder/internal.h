@@ -160,6 +160,12 @@ int pl__write_file_atomic(int dirfd, const char *name, const void *p, size_t len
 /* Whether the absolute, resolved `path` is `root` or below it. */
 bool pl__path_inside(const char *root, const char *path);
 
+/* The same without the fsync: readers see the old content or the new one,
+ * but after a crash the file may be empty.  For what is only a hint (a
+ * cache entry), where an fsync per file costs more than it is worth. */
+int pl__write_file_replace(int dirfd, const char *name, const void *p, size_t len, mode_t mode,
+			   struct pl_error **err);
+
 /* opendir(3) for dirfd/name (name "." for dirfd itself), not following a
  * final symlink; NULL with errno set on failure. */
 DIR *pl__opendirat(int dirfd, const char *name);

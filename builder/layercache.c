@@ -371,5 +371,6 @@ int pl__layer_cache_put(const char *dir, const uint8_t key[PL_SHA256_LEN],
 	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return pl__error_set(err, PL_ESYS, errno, "cannot open the layer cache '%s'", dir);
-	return pl__write_file_atomic(dfd, name, text, strlen(text), 0644, err);
+	/* an entry lost or emptied by a crash is a miss: not worth an fsync */
+	return pl__write_file_replace(dfd, name, text, strlen(text), 0644, err);
 }

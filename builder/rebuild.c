@@ -325,7 +325,7 @@ static void record_sources(const char *out, const struct item *it, const char *d
 	    (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
 		cleanup_free char *line = pl__asprintf(NULL, "%s\n", digest);
 		if (line)
-			pl__write_file_atomic(dfd, it->pub.name, line, strlen(line), 0644, &e);
+			pl__write_file_replace(dfd, it->pub.name, line, strlen(line), 0644, &e);
 	}
 	pl_error_free(e);
 }

@@ -149,8 +149,8 @@ int pl__write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-int pl__write_file_atomic(int dirfd, const char *name, const void *p, size_t len, mode_t mode,
-			  struct pl_error **err)
+static int write_replace(int dirfd, const char *name, const void *p, size_t len, mode_t mode,
+			 bool sync, struct pl_error **err)
 {
 	cleanup_free char *tmp = pl__asprintf(err, ".%s.tmp-%ld", name, (long)getpid());
 	if (!tmp)
@@ -161,7 +161,7 @@ int pl__write_file_atomic(int dirfd, const char *name, const void *p, size_t len
 		fd = openat(dirfd, tmp, flags, mode); /* left by a process that died */
 	if (fd < 0)
 		return pl__error_set(err, PL_ESYS, errno, "cannot create '%s'", tmp);
-	if (fchmod(fd, mode) < 0 || pl__write_all(fd, p, len) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, mode) < 0 || pl__write_all(fd, p, len) < 0 || (sync && fsync(fd) < 0)) {
 		int e = errno;
 		unlinkat(dirfd, tmp, 0);
 		return pl__error_set(err, PL_ESYS, e, "cannot write '%s'", name);
@@ -172,6 +172,18 @@ int pl__write_file_atomic(int dirfd, const char *name, const void *p, size_t len
 		return pl__error_set(err, PL_ESYS, e, "cannot rename '%s' to '%s'", tmp, name);
 	}
 	return 0;
+}
+
+int pl__write_file_atomic(int dirfd, const char *name, const void *p, size_t len, mode_t mode,
+			  struct pl_error **err)
+{
+	return write_replace(dirfd, name, p, len, mode, true, err);
+}
+
+int pl__write_file_replace(int dirfd, const char *name, const void *p, size_t len, mode_t mode,
+			   struct pl_error **err)
+{
+	return write_replace(dirfd, name, p, len, mode, false, err);
 }
 
 DIR *pl__opendirat(int dirfd, const char *name)
