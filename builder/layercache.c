@@ -344,6 +344,9 @@ int pl__layer_cache_put(const char *dir, const uint8_t key[PL_SHA256_LEN],
 	char answers[PL_DIGEST_STR_LEN + 1];
 	pl__digest_str(l->layer.digest, digest);
 	pl__digest_str(l->layer.diff_id, diff_id);
+	cleanup_free char *abs = realpath(layout, NULL);
+	if (!abs)
+		return pl__error_set(err, PL_ESYS, errno, "cannot resolve '%s'", layout);
 	json_t *b = json_null();
 	if (base) {
 		uint8_t a[PL_SHA256_LEN];
@@ -353,9 +356,6 @@ int pl__layer_cache_put(const char *dir, const uint8_t key[PL_SHA256_LEN],
 		pl__digest_str(a, answers);
 		b = json_pack("{s:O, s:s}", "questions", questions, "answers", answers);
 	}
-	cleanup_free char *abs = realpath(layout, NULL);
-	if (!abs)
-		return pl__error_set(err, PL_ESYS, errno, "cannot resolve '%s'", layout);
 	cleanup_json json_t *j = json_pack(
 	    "{s:i, s:s, s:{s:s, s:s, s:I, s:I}, s:I, s:I, s:o}", "version", ENTRY_VER, "layout",
 	    abs, "layer", "digest", digest, "diff_id", diff_id, "size", (json_int_t)l->layer.size,
