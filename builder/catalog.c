@@ -1765,13 +1765,18 @@ int pl_catalog_resolve(struct pl_catalog *c, const char *spec, const struct pl_c
 		return pl__error_set(err, PL_EPOLICY, 0, "'%s@%s' is banned: %s", name,
 				     banned->version, banned->reason);
 	const struct pl_catalog_entry *e = pick;
-	for (int hops = 0; e->status == PL_STATUS_SUPERSEDED; hops++) {
+	/* a chain longer than the base's versions goes round in a cycle */
+	for (size_t hops = 0; e->status == PL_STATUS_SUPERSEDED; hops++) {
 		const struct pl_catalog_entry *next = base_version(b, e->superseded_by);
-		if (!next || hops == CHAIN_MAX)
+		if (!next)
 			return pl__error_set(err, PL_EINVAL, 0,
 					     "'%s@%s' is superseded by '%s', which is not in the "
 					     "catalog",
 					     name, e->version, e->superseded_by);
+		if (hops == b->count)
+			return pl__error_set(err, PL_EINVAL, 0,
+					     "'%s@%s' is superseded in a cycle of versions", name,
+					     pick->version);
 		e = next;
 	}
 	if (e->status == PL_STATUS_BANNED)

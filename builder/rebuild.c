@@ -66,7 +66,7 @@ static const char *const why_names[] = {
 	[PL_REBUILD_RECIPE] = "recipe changed",     [PL_REBUILD_FILES] = "files changed",
 	[PL_REBUILD_BASE] = "base changed",         [PL_REBUILD_BASE_REBUILT] = "base rebuilt",
 	[PL_REBUILD_UNSIGNED] = "unsigned",         [PL_REBUILD_UNPUBLISHED] = "unpublished",
-	[PL_REBUILD_UNSUPERSEDED] = "unsuperseded",
+	[PL_REBUILD_UNSUPERSEDED] = "unsuperseded", [PL_REBUILD_BANNED] = "banned",
 };
 
 const char *pl_rebuild_why_name(enum pl_rebuild_why why)
@@ -301,6 +301,11 @@ static int files_changed(const struct item *it, const char *out, bool *changed,
 	int rc = read_optional(path, 256, &text, &len, err);
 	if (rc <= 0)
 		return rc;
+	/* "SOURCES MANIFEST": about the output only while it is that image (a
+	 * plain build since may have read other files) */
+	if (len < 2 * PL_DIGEST_STR_LEN + 1 || text[PL_DIGEST_STR_LEN] != ' ' || !it->digest ||
+	    memcmp(text + PL_DIGEST_STR_LEN + 1, it->digest, PL_DIGEST_STR_LEN))
+		return 0;
 	uint8_t d[PL_SHA256_LEN];
 	char now[PL_DIGEST_STR_LEN + 1];
 	struct pl_error *e = NULL;
@@ -309,12 +314,13 @@ static int files_changed(const struct item *it, const char *out, bool *changed,
 	if (rc == PL_ENOMEM)
 		return pl__error_nomem(err);
 	pl__digest_str(d, now);
-	*changed = rc < 0 || len < PL_DIGEST_STR_LEN || memcmp(text, now, PL_DIGEST_STR_LEN);
+	*changed = rc < 0 || memcmp(text, now, PL_DIGEST_STR_LEN);
 	return 0;
 }
 
 /* Record what the build of `it` read of its host files. */
-static void record_sources(const char *out, const struct item *it, const char *digest)
+static void record_sources(const char *out, const struct item *it, const char *digest,
+			   const char *manifest)
 {
 	if (!*digest)
 		return;
@@ -323,7 +329,7 @@ static void record_sources(const char *out, const struct item *it, const char *d
 	cleanup_close int dfd = -1;
 	if (dir && pl__mkdir_p(dir, 0755, &e) == 0 &&
 	    (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		cleanup_free char *line = pl__asprintf(NULL, "%s\n", digest);
+		cleanup_free char *line = pl__asprintf(NULL, "%s %s\n", digest, manifest);
 		if (line)
 			pl__write_file_replace(dfd, it->pub.name, line, strlen(line), 0644, &e);
 	}
@@ -463,12 +469,17 @@ static int plan_base(struct pl_rebuild_plan *p, struct item *it, struct pl_catal
 
 /*
  * The versions of the base item's line older than its version that the
- * catalog approves or deprecates (and that are not its image): what its
- * version supersedes.  A rebuilt base replaces every one of them, not only
- * the one its previous output had: they are all built on what was patched.
+ * catalog approves or deprecates, that were made here (in OUT/NAME) and are
+ * not its image: what its version supersedes.  A rebuilt base replaces
+ * every one of them, not only the one its previous output had: they are all
+ * built on what was patched.  Versions published from elsewhere (an ops
+ * hotfix) are not the storm's to replace.
  */
 static int older_approved(struct pl_catalog *c, struct item *it, struct pl_error **err)
 {
+	cleanup_free char *here = realpath(it->path, NULL);
+	if (!here)
+		return 0;
 	struct pl__semver mine, v;
 	pl__semver_parse(it->version, strlen(it->version), true, &mine);
 	const struct pl_catalog_entry *const *e = NULL;
@@ -478,6 +489,7 @@ static int older_approved(struct pl_catalog *c, struct item *it, struct pl_error
 		return rc;
 	for (size_t i = 0; i < n; i++) {
 		if ((e[i]->status != PL_STATUS_APPROVED && e[i]->status != PL_STATUS_DEPRECATED) ||
+		    !e[i]->layout || strcmp(e[i]->layout, here) ||
 		    (it->digest && !needs_build(it) && !strcmp(e[i]->digest, it->digest)) ||
 		    !pl__semver_parse(e[i]->version, strlen(e[i]->version), true, &v) ||
 		    v.v[0] != mine.v[0] || v.v[1] != mine.v[1] || pl__semver_cmp(&v, &mine) >= 0)
@@ -521,6 +533,8 @@ static int plan_item(struct pl_rebuild_plan *p, struct item *it, struct pl_catal
 	}
 	if (it->pub.why == PL_REBUILD_UNCHANGED && !is_signed)
 		it->pub.why = PL_REBUILD_UNSIGNED;
+	/* a base's current image: published? still approved? */
+	bool current_approved = false;
 	if (it->pub.is_base &&
 	    (it->pub.why == PL_REBUILD_UNCHANGED || it->pub.why == PL_REBUILD_UNSIGNED)) {
 		const struct pl_catalog_entry *e = NULL;
@@ -528,6 +542,11 @@ static int plan_item(struct pl_rebuild_plan *p, struct item *it, struct pl_catal
 			return rc;
 		if (!e)
 			it->pub.why = PL_REBUILD_UNPUBLISHED;
+		else if (e->status == PL_STATUS_BANNED)
+			it->pub.why = PL_REBUILD_BANNED;
+		else
+			current_approved =
+			    e->status == PL_STATUS_APPROVED || e->status == PL_STATUS_DEPRECATED;
 	}
 	if (needs_build(it))
 		rc = it->pub.is_base ? next_version(c, it->r, &it->version, err)
@@ -535,7 +554,9 @@ static int plan_item(struct pl_rebuild_plan *p, struct item *it, struct pl_catal
 								       : PL_ENOMEM;
 	else
 		rc = (it->version = pl__strdup(it->tag, err)) ? 0 : PL_ENOMEM;
-	if (rc < 0 || !it->pub.is_base)
+	/* a version superseded or banned since is left as it is */
+	if (rc < 0 || !it->pub.is_base ||
+	    !(needs_build(it) || it->pub.why == PL_REBUILD_UNPUBLISHED || current_approved))
 		return rc;
 	if ((rc = older_approved(c, it, err)) < 0)
 		return rc;
@@ -815,7 +836,7 @@ child(struct run *ru, struct item *it, struct pl__base *base, int fd, pid_t pare
 				json_pack("{s:s, s:s, s:b, s:s*}", "version", res.version, "digest",
 					  res.manifest_digest, "layer_reused", res.layer_reused,
 					  "base_digest", res.base[0] ? res.base_digest : NULL));
-			record_sources(o->out, it, res.sources_digest);
+			record_sources(o->out, it, res.sources_digest, res.manifest_digest);
 			json_object_set_new(rep, "built", json_true());
 			json_object_set_new(rep, "reused", json_boolean(res.layer_reused));
 			json_object_set_new(
@@ -846,6 +867,11 @@ child(struct run *ru, struct item *it, struct pl__base *base, int fd, pid_t pare
 }
 
 /* ---- in the parent ---- */
+
+static bool cancelled(const struct run *ru)
+{
+	return ru->o->cancel && *ru->o->cancel;
+}
 
 static void report(struct run *ru, const struct item *it)
 {
@@ -911,28 +937,37 @@ static struct item *next_ready(struct run *ru)
 	return best;
 }
 
-static void start(struct run *ru, struct item *it)
+/* Start `it`: false when it has to wait for a build to end first (no file
+ * descriptor left for its report). */
+static bool start(struct run *ru, struct item *it)
 {
 	struct pl_error *err = NULL;
 	struct pl__base *base = NULL;
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		if ((errno == EMFILE || errno == ENFILE) && ru->running > 0)
+			return false;
+		char msg[128];
+		snprintf(msg, sizeof(msg), "cannot make a pipe: %s", strerror(errno));
+		it->pub.state = PL_REBUILD_RUNNING;
+		fail(ru, it, msg);
+		return true;
+	}
 	it->pub.state = PL_REBUILD_RUNNING;
 	clock_gettime(CLOCK_MONOTONIC, &it->t0);
 	journal(ru, "start", it,
 		json_pack("{s:s, s:s}", "version", it->version, "why",
 			  pl_rebuild_why_name(it->pub.why)));
-	if (needs_build(it) && base_for(ru, it, &base, &err) < 0) {
-		fail_err(ru, it, err);
-		return;
-	}
-	int fds[2];
-	if (!(it->rep = malloc(RESULT_MAX))) {
-		fail(ru, it, NULL);
-		return;
-	}
 	it->replen = 0;
-	if (pipe2(fds, O_CLOEXEC) < 0) {
-		fail(ru, it, "cannot make a pipe");
-		return;
+	if ((needs_build(it) && base_for(ru, it, &base, &err) < 0) ||
+	    (!err && !(it->rep = malloc(RESULT_MAX)))) {
+		close(fds[0]);
+		close(fds[1]);
+		if (err)
+			fail_err(ru, it, err);
+		else
+			fail(ru, it, NULL);
+		return true;
 	}
 	fflush(NULL);
 	pid_t parent = getpid(), pid = fork();
@@ -946,14 +981,17 @@ static void start(struct run *ru, struct item *it)
 	close(fds[1]);
 	if (pid < 0) {
 		close(fds[0]);
+		free(it->rep);
+		it->rep = NULL;
 		fail(ru, it, "cannot start a process");
-		return;
+		return true;
 	}
 	fcntl(fds[0], F_SETFL, O_NONBLOCK);
 	it->pid = pid;
 	it->rfd = fds[0];
 	ru->running++;
 	report(ru, it);
+	return true;
 }
 
 /* Publish a rebuilt base and supersede the version it replaces. */
@@ -998,9 +1036,11 @@ static void reap(struct run *ru, struct item *it, int status)
 	it->rep = NULL;
 	const char *error = json_string_value(json_object_get(rep, "error"));
 	const char *digest = json_string_value(json_object_get(rep, "digest"));
-	if (json_is_true(json_object_get(rep, "cancelled"))) {
-		/* stopped by the storm's cancel: not done, and not a failure */
+	if (json_is_true(json_object_get(rep, "cancelled")) && cancelled(ru)) {
+		/* stopped by the storm's cancel: not done, and not a failure (a
+		 * build stopped by a signal of its own has failed) */
 		it->pub.state = PL_REBUILD_NOT_STARTED;
+		ru->s->not_started++;
 		journal(ru, "cancelled", it, NULL);
 		return;
 	}
@@ -1034,11 +1074,6 @@ static void reap(struct run *ru, struct item *it, int status)
 	report(ru, it);
 }
 
-static bool cancelled(const struct run *ru)
-{
-	return ru->o->cancel && *ru->o->cancel;
-}
-
 /* Read what the child of `it` wrote so far; true once it closed the pipe
  * (it is exiting).  What does not fit is read and dropped, so the child
  * never blocks on a full pipe. */
@@ -1066,16 +1101,46 @@ static bool drain(struct item *it)
  * waits on a full pipe, and only the storm's own children are waited for.
  * A cancel is passed on to the running builds once; they stop cleanly.
  */
+/* Stop: the builds are told to, waited for, and failed with `why`. */
+static void abandon(struct run *ru, const char *why)
+{
+	for (size_t i = 0; i < ru->p->n; i++) {
+		struct item *it = &ru->p->items[i];
+		if (it->pid <= 0)
+			continue;
+		kill(it->pid, SIGKILL);
+		while (waitpid(it->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		close(it->rfd);
+		it->rfd = -1;
+		it->pid = 0;
+		free(it->rep);
+		it->rep = NULL;
+		ru->running--;
+		fail(ru, it, why);
+	}
+}
+
+/*
+ * Start what can start, wait for a build to end, take its report; until
+ * nothing runs.  The reports are read as they come (poll), so no child
+ * waits on a full pipe, and only the storm's own children are waited for.
+ * A cancel is passed on to the running builds once; they stop cleanly.
+ * poll wakes up now and then, so that a cancel that came just before it
+ * is not missed.
+ */
 static void storm(struct run *ru)
 {
 	bool forwarded = false;
 	cleanup_free struct pollfd *pf = calloc(ru->o->jobs, sizeof(*pf));
 	cleanup_free struct item **of = calloc(ru->o->jobs, sizeof(*of));
+	if (!pf || !of)
+		return;
 	for (;;) {
 		struct item *it;
-		while (pf && of && !cancelled(ru) && ru->running < ru->o->jobs &&
-		       (it = next_ready(ru)))
-			start(ru, it);
+		while (!cancelled(ru) && ru->running < ru->o->jobs && (it = next_ready(ru)))
+			if (!start(ru, it))
+				break;
 		if (ru->running == 0)
 			return;
 		size_t k = 0;
@@ -1090,13 +1155,24 @@ static void storm(struct run *ru)
 				kill(of[i]->pid, SIGTERM);
 			forwarded = true;
 		}
-		if (poll(pf, k, -1) < 0)
-			continue; /* EINTR: a signal, maybe a cancel */
+		if (poll(pf, k, forwarded ? -1 : 200) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue; /* a signal, maybe a cancel */
+			abandon(ru, "the storm cannot wait for its builds");
+			return;
+		}
 		for (size_t i = 0; i < k; i++) {
 			int status;
-			if (pf[i].revents && drain(of[i]) &&
-			    waitpid(of[i]->pid, &status, 0) == of[i]->pid)
-				reap(ru, of[i], status);
+			if (!pf[i].revents || !drain(of[i]))
+				continue;
+			pid_t got;
+			while ((got = waitpid(of[i]->pid, &status, 0)) < 0 && errno == EINTR)
+				;
+			/* not our child to wait for (SIGCHLD ignored): its report
+			 * says how it went */
+			if (got < 0)
+				status = 0;
+			reap(ru, of[i], status);
 		}
 	}
 }
@@ -1159,10 +1235,15 @@ int pl_rebuild_run(struct pl_rebuild_plan *p, const struct pl_rebuild_options *o
 		ru.o = &with_jobs;
 	}
 	pl__layer_cache_prime();
+	/* the builds are waited for: not when the caller ignores SIGCHLD */
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, old_chld;
+	sigemptyset(&dfl.sa_mask);
+	sigaction(SIGCHLD, &dfl, &old_chld);
 	journal(&ru, "begin", NULL,
 		json_pack("{s:I, s:I, s:I}", "affected", (json_int_t)s->affected, "unchanged",
 			  (json_int_t)s->unchanged, "jobs", (json_int_t)ru.o->jobs));
 	storm(&ru);
+	sigaction(SIGCHLD, &old_chld, NULL);
 	for (size_t i = 0; i < p->n; i++) {
 		struct item *it = &p->items[i];
 		if (it->pub.state == PL_REBUILD_IDLE && it->pub.why != PL_REBUILD_UNCHANGED) {
@@ -1181,10 +1262,10 @@ int pl_rebuild_run(struct pl_rebuild_plan *p, const struct pl_rebuild_options *o
 			  "reused", (json_int_t)s->reused, "failed", (json_int_t)s->failed,
 			  "dependency_failed", (json_int_t)s->dep_failed, "unchanged",
 			  (json_int_t)s->unchanged, "seconds", s->seconds));
-	if (stopped)
+	if (stopped || s->not_started)
 		return pl__error_set(err, PL_EINVAL, 0,
-				     "interrupted: %zu of %zu images not done; run again to "
-				     "finish",
+				     "%s: %zu of %zu images not done; run again to finish",
+				     stopped ? "interrupted" : "stopped",
 				     s->affected - s->rebuilt - s->finished, s->affected);
 	if (s->failed || s->dep_failed)
 		return pl__error_set(err, PL_EPOLICY, 0,

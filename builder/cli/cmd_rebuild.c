@@ -151,6 +151,8 @@ static const char *why_text(const struct pl_rebuild_item *it, char *buf, size_t 
 		return buf;
 	case PL_REBUILD_UNSIGNED:
 		return "not signed with the key: sign it";
+	case PL_REBUILD_BANNED:
+		return "its image is banned in the catalog: a new version replaces it";
 	case PL_REBUILD_UNPUBLISHED:
 		return "not in the catalog: publish it";
 	case PL_REBUILD_UNSUPERSEDED:

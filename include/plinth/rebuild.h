@@ -52,6 +52,7 @@ enum pl_rebuild_why {
 	PL_REBUILD_FILES,        /* a host file it copies changed since its output */
 	PL_REBUILD_BASE,         /* its base resolves to another image now */
 	PL_REBUILD_BASE_REBUILT, /* its base is rebuilt in this run */
+	PL_REBUILD_BANNED,       /* a base whose current image the catalog banned */
 	PL_REBUILD_UNSIGNED,     /* current, but not signed with the key: sign it */
 	PL_REBUILD_UNPUBLISHED,  /* a current base missing from the catalog: publish it */
 	PL_REBUILD_UNSUPERSEDED, /* a current base that older versions of its line are
