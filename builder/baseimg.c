@@ -834,6 +834,7 @@ struct trace {
 	size_t n, alloc;
 	size_t *seen, nseen; /* nseen: a power of two, more than twice n */
 	bool failed;         /* an allocation failed: the trace is incomplete */
+	bool paused;         /* questions asked now are not recorded */
 };
 
 static void trace_free(struct trace *t)
@@ -892,7 +893,7 @@ static bool trace_grow(struct trace *t)
 static void ask(const struct pl__baseimg *b, char kind, const char *arg)
 {
 	struct trace *t = b->trace;
-	if (!t || t->failed)
+	if (!t || t->failed || t->paused)
 		return;
 	char *q = pl__asprintf(NULL, "%c%s%s", kind, arg ? ":" : "", arg ? arg : "");
 	if (!q || !trace_grow(t)) {
@@ -907,6 +908,24 @@ static void ask(const struct pl__baseimg *b, char kind, const char *arg)
 		}
 	t->q[t->n] = q;
 	seen_put(t, t->n++);
+}
+
+bool pl__baseimg_trace_pause(const struct pl__baseimg *b, bool pause)
+{
+	bool was = b->trace && b->trace->paused;
+	if (b->trace)
+		b->trace->paused = pause;
+	return was;
+}
+
+void pl__baseimg_under(const struct pl__baseimg *b, const char *prefix,
+		       void (*fn)(void *ctx, const struct pl__bentry *e), void *ctx)
+{
+	ask(b, 'u', prefix);
+	size_t n = strlen(prefix);
+	for (size_t i = 0; i < b->n; i++)
+		if (b->v[i].has_entry && !strncmp(b->v[i].e.path, prefix, n))
+			fn(ctx, &b->v[i].e);
 }
 
 int pl__baseimg_trace_start(struct pl__baseimg *b, struct pl_error **err)
@@ -1069,6 +1088,13 @@ int pl__baseimg_answers(const struct pl__baseimg *b, const json_t *queries,
 			view_digest(entry_at(b, arg + 67), arg[0], have);
 			pl__hex(have, PL_SHA256_LEN, hex);
 			pl__sha256_update(s, strncmp(hex, arg + 2, 64) ? "0" : "1", 1);
+		} else if (q[0] == 'u' && arg) {
+			size_t n = strlen(arg);
+			for (size_t k = 0; k < b->n; k++)
+				if (b->v[k].has_entry && !strncmp(b->v[k].e.path, arg, n)) {
+					put_str(s, b->v[k].e.path);
+					put_entry(s, &b->v[k].e);
+				}
 		} else if (q[0] == 'I' && !arg) {
 			char id[256] = "";
 			pl__sha256_u64(s, (uint64_t)(os_id(b, id, sizeof(id)) + 1));

@@ -143,8 +143,9 @@ void pl__accounts_free(struct pl__account *v, size_t n);
  *
  * pl__baseimg_trace_stop() gives the questions as a JSON array of strings
  * (the caller owns it): "V:PATH" for pl__baseimg_view() (pl__baseimg_get()
- * is view 'g'), "=V:HEX:PATH" for pl__baseimg_same(), "p:NAME", "P" (the
- * package list), "S" (every path), "I" (the os-release ID).  pl__baseimg_answers() hashes a base's answers to such a list
+ * is view 'g'), "=V:HEX:PATH" for pl__baseimg_same(), "u:PREFIX" for
+ * pl__baseimg_under(), "p:NAME", "P" (the package list), "S" (every path),
+ * "I" (the os-release ID).  pl__baseimg_answers() hashes a base's answers to such a list
  * (PL_EINVAL for a malformed one).
  */
 int pl__baseimg_trace_start(struct pl__baseimg *b, struct pl_error **err);
@@ -160,6 +161,14 @@ const struct pl__bentry *pl__baseimg_view(const struct pl__baseimg *b, const cha
  * is never `want`); the answer is that yes or no, not the entry. */
 bool pl__baseimg_same(const struct pl__baseimg *b, const char *path, const struct pl__bentry *want,
 		      char view);
+/* Call `fn` for every entry whose path starts with `prefix`; the answer is
+ * all of those entries. */
+void pl__baseimg_under(const struct pl__baseimg *b, const char *prefix,
+		       void (*fn)(void *ctx, const struct pl__bentry *e), void *ctx);
+/* Stop (pause true) or go on recording questions; returns whether it was
+ * paused.  For checks whose outcome is pass or fail, never part of a
+ * layer, which a build taking a cached layer makes again itself. */
+bool pl__baseimg_trace_pause(const struct pl__baseimg *b, bool pause);
 /* The ID= of the base's /etc/os-release, unquoted, in `out`: 1; 0 when it
  * has none; -1 when it is not a regular file or has no ID line. */
 int pl__baseimg_os_id(const struct pl__baseimg *b, char *out, size_t size);

@@ -393,11 +393,53 @@ static int cached_layer(const struct pl_recipe *r, const char *version,
 	cleanup_free char *where = NULL;
 	if ((rc = pl__layer_cache_get(o->layer_cache, key, base->fs, out, &where, err)) <= 0)
 		return rc;
+	/* a lock read from a file is checked against the base, as the build
+	 * that made the layer checked it against its own */
+	if (base->fs && lock->path && out->packages) {
+		size_t n = json_array_size(out->pinned), want = 0;
+		for (size_t i = 0; i < lock->n; i++)
+			want += !pl__baseimg_package(base->fs, lock->p[i].name);
+		if (n != want) /* not what a build of this lock on this base made */
+			return 0;
+		cleanup_free const char **v = pl__calloc(n + 1, sizeof(*v), err);
+		if (!v)
+			return PL_ENOMEM;
+		for (size_t i = 0; i < n; i++)
+			v[i] = json_string_value(json_array_get(out->pinned, i));
+		if ((rc = pl__packages_check_pinned(r, lock, base->fs, base->ref, v, n, err)) < 0)
+			return rc;
+	}
 	e = NULL;
 	rc = pl__layout_blob_copy(layout, where, out->layer.digest, out->layer.size, &e);
 	pl_error_free(e);
 	*hit = rc == 0;
 	return 0;
+}
+
+static void cached_release(struct pl__cached_layer *c)
+{
+	json_decref(c->pinned);
+}
+
+/* The control paragraphs of the packages the layer installed, as
+ * pl__packages_check_pinned() takes them; NULL when there is no check. */
+static json_t *pinned_controls(const struct pl__lock *lock, const struct pl__baseimg *fs,
+			       struct pl__tree *tree)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < lock->n; i++) {
+		if (pl__baseimg_package(fs, lock->p[i].name))
+			continue;
+		cleanup_free char *path =
+		    pl__asprintf(NULL, "var/lib/dpkg/status.d/%s", lock->p[i].name);
+		const struct pl__entry *e = path ? pl__tree_get(tree, path) : NULL;
+		if (!e || !e->data ||
+		    json_array_append_new(a, json_stringn(e->data, e->size)) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
 }
 
 static int write_layer(const struct pl_recipe *r, const char *version,
@@ -407,6 +449,9 @@ static int write_layer(const struct pl_recipe *r, const char *version,
 {
 	struct pl__baseimg *fs = ictx->base->fs;
 	int rc;
+	/* what a cache entry that was not taken said */
+	json_decref(out->pinned);
+	*out = (struct pl__cached_layer){ 0 };
 	if (trace && fs && (rc = pl__baseimg_trace_start(fs, err)) < 0)
 		return rc;
 	cleanup_tree struct pl__tree *tree = NULL;
@@ -434,6 +479,8 @@ static int write_layer(const struct pl_recipe *r, const char *version,
 	}
 	out->entries = pl__tree_count(tree);
 	out->packages = ictx->installed;
+	if (trace && fs && ictx->lock->path && ictx->installed)
+		out->pinned = pinned_controls(ictx->lock, fs, tree);
 	return pl__layout_blob_close(layout, fd, out->layer.digest, err);
 }
 
@@ -485,7 +532,7 @@ int pl__build_on(const struct pl_recipe *r, const struct pl_build_options *o, st
 
 	uint8_t key[PL_SHA256_LEN];
 	bool have_key, hit;
-	struct pl__cached_layer made = { 0 };
+	__attribute__((cleanup(cached_release))) struct pl__cached_layer made = { 0 };
 	cleanup_json json_t *questions = NULL;
 	uint8_t sources[PL_SHA256_LEN];
 	if ((rc = cached_layer(r, version, o, clock, &lock, base, layout, key, sources, &have_key,
@@ -533,6 +580,10 @@ int pl__build_on(const struct pl_recipe *r, const struct pl_build_options *o, st
 	     memcmp(after, key, PL_SHA256_LEN)))
 		have_key = false;
 	pl_error_free(ke);
+	/* a layer that needs its lock checked on a base is kept only with what
+	 * the check needs */
+	if (base->fs && lock.path && made.packages && !made.pinned)
+		have_key = false;
 	if (!hit && have_key && (questions || !base->fs)) {
 		struct pl_error *e = NULL;
 		if (pl__layer_cache_put(o->layer_cache, key, base->fs, questions, &made, o->layout,

@@ -308,6 +308,14 @@ int pl__layer_cache_entry(const char *text, size_t len, const struct pl__baseimg
 	const char *where = json_string_value(json_object_get(j, "layout"));
 	uint64_t entries, packages, version;
 	struct pl__cached_layer c = { 0 };
+	json_t *pinned = json_object_get(j, "pinned");
+	size_t pi;
+	json_t *pv;
+	json_array_foreach (pinned, pi, pv)
+		if (!json_is_string(pv))
+			return 0;
+	if (pinned && !json_is_array(pinned))
+		return 0;
 	if (!get_size(j, "version", &version) || version != ENTRY_VER || !where ||
 	    where[0] != '/' || !get_digest(l, "digest", c.layer.digest) ||
 	    !get_digest(l, "diff_id", c.layer.diff_id) || !get_size(l, "size", &c.layer.size) ||
@@ -332,6 +340,7 @@ int pl__layer_cache_entry(const char *text, size_t len, const struct pl__baseimg
 		return PL_ENOMEM;
 	c.entries = (size_t)entries;
 	c.packages = (size_t)packages;
+	c.pinned = json_incref(pinned);
 	*out = c;
 	return 1;
 }
@@ -361,6 +370,8 @@ int pl__layer_cache_put(const char *dir, const uint8_t key[PL_SHA256_LEN],
 	    abs, "layer", "digest", digest, "diff_id", diff_id, "size", (json_int_t)l->layer.size,
 	    "tar_size", (json_int_t)l->layer.tar_size, "entries", (json_int_t)l->entries,
 	    "packages", (json_int_t)l->packages, "base", b);
+	if (j && l->pinned && json_object_set(j, "pinned", l->pinned) < 0)
+		return pl__error_nomem(err);
 	cleanup_free char *text = j ? pl__json_canonical(j) : NULL;
 	cleanup_free char *name = entry_name(key, err);
 	if (!text || !name)

@@ -28,6 +28,10 @@ struct pl__cached_layer {
 	struct pl__layer layer;
 	size_t entries;  /* entries in the layer's tree */
 	size_t packages; /* Debian packages it installed */
+	/* From a lock file on a base: the control paragraphs of the packages
+	 * installed, for the stale-lock check a taken layer is put through
+	 * (pl__packages_check_pinned); else NULL.  Owned. */
+	json_t *pinned;
 };
 
 /*

@@ -838,15 +838,15 @@ static int add_meta(struct ictx *c, const char *pkg, const char *suffix, const c
 
 /* The control file must describe the package the lock pins; what it
  * needs and provides goes to `rels`. */
-static int read_control(const struct pl__locked *p, const struct pl__deb *d, const char *name,
-			struct rels *rels, struct pl_error **err)
+static int read_control_text(const struct pl__locked *p, const char *text, size_t len,
+			     const char *name, struct rels *rels, struct pl_error **err)
 {
 	struct pl__deb822 dd;
 	cleanup_para struct pl__para para = { 0 };
 	cleanup_free char *where = pl__asprintf(err, "%s: control", name);
 	if (!where)
 		return PL_ENOMEM;
-	pl__deb822_init(&dd, where, d->control, d->control_len);
+	pl__deb822_init(&dd, where, text, len);
 	int rc = pl__deb822_next(&dd, &para, err);
 	if (rc < 0)
 		return rc;
@@ -867,6 +867,12 @@ static int read_control(const struct pl__locked *p, const struct pl__deb *d, con
 			rc = parse_rel(where, field[i], f->value, f->value_len, out[i], err);
 	}
 	return rc < 0 ? rc : 0;
+}
+
+static int read_control(const struct pl__locked *p, const struct pl__deb *d, const char *name,
+			struct rels *rels, struct pl_error **err)
+{
+	return read_control_text(p, d->control, d->control_len, name, rels, err);
 }
 
 static int install_deb(struct ictx *c, const struct pl__locked *p, const char *data, size_t len,
@@ -935,13 +941,43 @@ static int cmp_cert(const void *a, const void *b)
  * the byte order of their names (ca-certificates.conf's order), each
  * followed by a newline when it lacks one.
  */
+struct certs {
+	struct cert *v;
+	size_t n, alloc;
+	struct pl__tree *t;
+	bool nomem;
+};
+
+/* A certificate of the base's, unless this layer replaces it. */
+static void base_cert(void *ctx, const struct pl__bentry *e)
+{
+	static const char dir[] = "usr/share/ca-certificates/";
+	struct certs *cs = ctx;
+	if (e->kind != PL__B_REG || !e->data || strncmp(e->path, dir, sizeof(dir) - 1) ||
+	    pl__tree_get(cs->t, e->path))
+		return;
+	if (cs->n == cs->alloc &&
+	    pl__grow(&cs->v, &cs->alloc, cs->n + 1, sizeof(*cs->v), NULL) < 0) {
+		cs->nomem = true;
+		return;
+	}
+	cs->v[cs->n++] = (struct cert){ e->path, e->data, e->size };
+}
+
 static int ca_bundle(struct ictx *c)
 {
 	static const char dir[] = "usr/share/ca-certificates/";
 	if (!pl__tree_get(c->t, "usr/share/ca-certificates"))
 		return 0;
 	size_t total = pl__tree_count(c->t), n = 0;
-	size_t nbase = c->base ? pl__baseimg_slots(c->base) : 0;
+	/* the base's: only what is below the directory is asked for */
+	struct certs bc = { .t = c->t };
+	if (c->base)
+		pl__baseimg_under(c->base, dir, base_cert, &bc);
+	cleanup_free struct cert *base_certs = bc.v;
+	if (bc.nomem)
+		return pl__error_nomem(c->err);
+	size_t nbase = bc.n;
 	cleanup_free struct cert *certs = pl__calloc(total + nbase + 1, sizeof(*certs), c->err);
 	if (!certs)
 		return PL_ENOMEM;
@@ -952,13 +988,8 @@ static int ca_bundle(struct ictx *c)
 		    len > 4 && !strcmp(e->path + len - 4, ".crt"))
 			certs[n++] = (struct cert){ e->path, e->data, e->size };
 	}
-	/* the base's certificates, unless this layer replaces them */
-	for (size_t i = 0; i < nbase; i++) {
-		const struct pl__bentry *e = pl__baseimg_at(c->base, i);
-		if (e && e->kind == PL__B_REG && e->data &&
-		    !strncmp(e->path, dir, sizeof(dir) - 1) && !pl__tree_get(c->t, e->path))
-			certs[n++] = (struct cert){ e->path, e->data, e->size };
-	}
+	for (size_t i = 0; i < nbase; i++)
+		certs[n++] = base_certs[i];
 	qsort(certs, n, sizeof(*certs), cmp_cert);
 	cleanup_buf struct pl_buf b = { 0 };
 	if (pl_buf_init(&b, 0, c->err) < 0)
@@ -1181,9 +1212,45 @@ int pl__packages_install(const struct pl_recipe *r, const struct pl__lock *l,
 		    (rc = install_deb(&c, p, data, p->size, &pinned.v[pinned.n++])) < 0)
 			return rc;
 	}
-	if (base && l->path && (rc = check_pinned(r, l, base, base_ref, &pinned, err)) < 0)
-		return rc;
+	/* pass or fail, never part of the layer: a build that takes this layer
+	 * from the cache makes the check itself (pl__packages_check_pinned) */
+	if (base && l->path) {
+		bool was = pl__baseimg_trace_pause(base, true);
+		rc = check_pinned(r, l, base, base_ref, &pinned, err);
+		pl__baseimg_trace_pause(base, was);
+		if (rc < 0)
+			return rc;
+	}
 	if ((rc = merge_usr(&c)) < 0)
 		return rc;
 	return ca_bundle(&c);
+}
+
+int pl__packages_check_pinned(const struct pl_recipe *r, const struct pl__lock *l,
+			      const struct pl__baseimg *base, const char *base_ref,
+			      const char *const *controls, size_t n, struct pl_error **err)
+{
+	cleanup_rels_list struct rels_list pinned = { 0 };
+	if (!(pinned.v = pl__calloc(n + 1, sizeof(*pinned.v), err)))
+		return PL_ENOMEM;
+	size_t k = 0;
+	for (size_t i = 0; i < l->n && pinned.n < n; i++) {
+		const struct pl__locked *p = &l->p[i];
+		if (pl__baseimg_package(base, p->name))
+			continue;
+		cleanup_free char *name =
+		    pl__asprintf(err, "%s_%s_%s.deb", p->name, p->version, p->arch);
+		if (!name)
+			return PL_ENOMEM;
+		int rc = read_control_text(p, controls[k], strlen(controls[k]), name,
+					   &pinned.v[pinned.n++], err);
+		k++;
+		if (rc < 0)
+			return rc;
+	}
+	if (k != n)
+		return pl__error_set(err, PL_EINVAL, 0,
+				     "the layer cache holds %zu control files for %zu packages", n,
+				     k);
+	return check_pinned(r, l, base, base_ref, &pinned, err);
 }

@@ -43,6 +43,19 @@ int pl__lock_inputs(const struct pl_recipe *r, const char *arch, uint8_t out[PL_
 #define PL__LOCK_ABSENT 1
 int pl__lock_read(const char *path, struct pl__lock *out, struct pl_error **err);
 
+struct pl__baseimg;
+
+/*
+ * The check pl__packages_install() makes of a lock read from a file on a
+ * base (every dependency of what it installs met, no conflict with the
+ * base), for a layer taken from the layer cache: `controls` are the control
+ * paragraphs of the packages it installs, in the lock's order, as the build
+ * that made the layer read them.
+ */
+int pl__packages_check_pinned(const struct pl_recipe *r, const struct pl__lock *l,
+			      const struct pl__baseimg *base, const char *base_ref,
+			      const char *const *controls, size_t n, struct pl_error **err);
+
 /* The digest of what the lock pins (its canonical JSON); an empty lock
  * (no packages, no architecture) has the digest of nothing. */
 int pl__lock_digest(const struct pl__lock *l, uint8_t out[PL_SHA256_LEN], struct pl_error **err);

@@ -371,11 +371,44 @@ done
 run_plinth catalog resolve --catalog cat chain@1.0.0
 t_like "$out$err" "chain@1.0.70" "an exact pin follows 70 supersedes to the newest"
 
+# ---- a patch of the base's packages: layers that install packages are reused ------
+# (an image on base@1 that installs newpkg, which depends on the base's libbase)
+recipe p2 leaf-pkg 1.0.0 base@1 "repositories: [{uri: '\${APT_URL}/good', suites: [stable], components: [main], keyring: ../../good.gpg}]
+packages: [newpkg]
+"
+mkdir r2 && mv r/p2 r2/p
+"$PLINTH" lock r2/p/leaf-pkg.yaml --catalog cat >/dev/null || exit 1
+run_plinth rebuild --catalog cat --key ops.key --out D2 r2
+t_is "$rc" 0 "an image with packages of its own is built"
+# ops patches basetool: base 1.0.5 has basetool 1.1
+apt_deb basetool 1.1 Depends="libbase (>= 1.0)" FILE=/usr/bin/basetool:tool-fixed >/dev/null
+apt_archive srv/good stable || exit 1
+rm ops/base.lock.json
+"$PLINTH" lock ops/base.yaml >/dev/null || exit 1
+publish_base 5 || exit 1
+t_is "$(jq -r '.packages[] | select(.name == "basetool") | .version' ops/base.lock.json)" 1.1 "the patched base has basetool 1.1"
+run_plinth rebuild --catalog cat --key ops.key --out D2 r2 --json
+t_is "$(echo "$out" | jq -r '.affected[0] | [.reason, .state, (.layer_reused | tostring)] | join(" ")')" \
+	"base changed done true" "its layer is reused on a base whose packages changed"
+"$PLINTH" build r2/p/leaf-pkg.yaml -o clean-pkg --catalog cat >/dev/null 2>&1
+t_is "$(manifest_of clean-pkg 1.0.0)" "$(manifest_of D2/leaf-pkg 1.0.0)" "...byte-identical to a clean build"
+# ops drops basetool, and with it libbase, which newpkg needs: the lock is
+# stale, for a build that takes the layer from the cache as for a clean one
+sed -i 's/^packages: \[basetool\]/packages: []/' ops/base.yaml
+rm ops/base.lock.json
+publish_base 6 || exit 1
+run_plinth rebuild --catalog cat --key ops.key --out D2 r2 --json
+t_is "$rc" 1 "on a base without what its packages need, the storm fails it"
+t_like "$(echo "$out" | jq -r '.affected[0].error')" "lock '.*leaf-pkg.lock.json' is stale: package 'newpkg' depends on 'libbase'" \
+	"...as a stale lock"
+run_plinth build r2/p/leaf-pkg.yaml -o clean-pkg2 --catalog cat
+t_like "$err" "lock '.*leaf-pkg.lock.json' is stale: package 'newpkg' depends on 'libbase'" "...as a clean build does"
+
 # ---- one run at a time; usage ------------------------------------------------------
 flock D/.plinth/lock sleep 3 &
 holder=$!
 sleep 0.3
-publish_base 5 || exit 1
+publish_base 7 || exit 1
 storm
 t_is "$rc" 1 "a second storm on the same output is refused"
 t_like "$err" "another plinth rebuild is running on 'D'" "...saying why"
