@@ -406,8 +406,9 @@ static int cached_layer(const struct pl_recipe *r, const char *version,
 			return PL_ENOMEM;
 		for (size_t i = 0; i < n; i++)
 			v[i] = json_string_value(json_array_get(out->pinned, i));
-		if ((rc = pl__packages_check_pinned(r, lock, base->fs, base->ref, v, n, err)) < 0)
-			return rc;
+		rc = pl__packages_check_pinned(r, lock, base->fs, base->ref, v, n, err);
+		if (rc != 0)
+			return rc < 0 ? rc : 0;
 	}
 	e = NULL;
 	rc = pl__layout_blob_copy(layout, where, out->layer.digest, out->layer.size, &e);

@@ -858,10 +858,12 @@ static int read_control_text(const struct pl__locked *p, const char *text, size_
 		return pl__error_set(err, PL_EINVAL, 0,
 				     "%s: its control file does not describe '%s' %s", name,
 				     p->name, p->version);
-	static const char *const field[] = { "Pre-Depends", "Depends", "Provides" };
-	struct pl__relations *out[] = { &rels->rel.pre, &rels->rel.dep, &rels->rel.provides };
+	static const char *const field[] = { "Pre-Depends", "Depends", "Provides", "Conflicts",
+					     "Breaks" };
+	struct pl__relations *out[] = { &rels->rel.pre, &rels->rel.dep, &rels->rel.provides,
+					&rels->rel.conflicts, &rels->rel.breaks };
 	*rels = (struct rels){ .name = p->name, .version = p->version };
-	for (size_t i = 0; rc >= 0 && i < 3; i++) {
+	for (size_t i = 0; rc >= 0 && i < sizeof(field) / sizeof(*field); i++) {
 		const struct pl__field *f = pl__para_get(&para, field[i]);
 		if (f)
 			rc = parse_rel(where, field[i], f->value, f->value_len, out[i], err);
@@ -1242,15 +1244,19 @@ int pl__packages_check_pinned(const struct pl_recipe *r, const struct pl__lock *
 		    pl__asprintf(err, "%s_%s_%s.deb", p->name, p->version, p->arch);
 		if (!name)
 			return PL_ENOMEM;
+		/* a paragraph that is not this package's: not what a build of
+		 * this lock kept, so not a layer to take */
+		struct pl_error *e = NULL;
 		int rc = read_control_text(p, controls[k], strlen(controls[k]), name,
-					   &pinned.v[pinned.n++], err);
+					   &pinned.v[pinned.n++], &e);
+		pl_error_free(e);
 		k++;
+		if (rc == PL_ENOMEM)
+			return pl__error_nomem(err);
 		if (rc < 0)
-			return rc;
+			return PL__PINNED_FOREIGN;
 	}
 	if (k != n)
-		return pl__error_set(err, PL_EINVAL, 0,
-				     "the layer cache holds %zu control files for %zu packages", n,
-				     k);
+		return PL__PINNED_FOREIGN;
 	return check_pinned(r, l, base, base_ref, &pinned, err);
 }

@@ -50,8 +50,10 @@ struct pl__baseimg;
  * base (every dependency of what it installs met, no conflict with the
  * base), for a layer taken from the layer cache: `controls` are the control
  * paragraphs of the packages it installs, in the lock's order, as the build
- * that made the layer read them.
+ * that made the layer read them.  PL__PINNED_FOREIGN (no error set) when
+ * they are not that: the layer is not one to take.
  */
+#define PL__PINNED_FOREIGN 1
 int pl__packages_check_pinned(const struct pl_recipe *r, const struct pl__lock *l,
 			      const struct pl__baseimg *base, const char *base_ref,
 			      const char *const *controls, size_t n, struct pl_error **err);

@@ -380,6 +380,12 @@ mkdir r2 && mv r/p2 r2/p
 "$PLINTH" lock r2/p/leaf-pkg.yaml --catalog cat >/dev/null || exit 1
 run_plinth rebuild --catalog cat --key ops.key --out D2 r2
 t_is "$rc" 0 "an image with packages of its own is built"
+# (and one whose package conflicts with the basetool to come)
+apt_deb compat 1.0 Conflicts="basetool (>= 1.1)" FILE=/usr/share/compat/data:c >/dev/null
+apt_archive srv/good stable || exit 1
+mkdir r3
+printf 'name: compat\nversion: 1.0.0\nbase: base@1\nrepositories: [{uri: "${APT_URL}/good", suites: [stable], components: [main], keyring: ../good.gpg}]\npackages: [compat]\n' >r3/compat.yaml
+"$PLINTH" lock r3/compat.yaml --catalog cat >/dev/null || exit 1
 # ops patches basetool: base 1.0.5 has basetool 1.1
 apt_deb basetool 1.1 Depends="libbase (>= 1.0)" FILE=/usr/bin/basetool:tool-fixed >/dev/null
 apt_archive srv/good stable || exit 1
@@ -392,15 +398,27 @@ t_is "$(echo "$out" | jq -r '.affected[0] | [.reason, .state, (.layer_reused | t
 	"base changed done true" "its layer is reused on a base whose packages changed"
 "$PLINTH" build r2/p/leaf-pkg.yaml -o clean-pkg --catalog cat >/dev/null 2>&1
 t_is "$(manifest_of clean-pkg 1.0.0)" "$(manifest_of D2/leaf-pkg 1.0.0)" "...byte-identical to a clean build"
-# ops drops basetool, and with it libbase, which newpkg needs: the lock is
-# stale, for a build that takes the layer from the cache as for a clean one
-sed -i 's/^packages: \[basetool\]/packages: []/' ops/base.yaml
+run_plinth build r3/compat.yaml -o compat-img --catalog cat --layer-cache lc3
+t_like "$err" "lock 'r3/compat.lock.json' is stale: package 'compat' conflicts with 'basetool \(>= 1.1\)', which the base 'base@1.0.5' has" \
+	"a locked package that conflicts with the patched base's is a stale lock"
+# ops moves basetool to libbase-ng, which ships the very files libbase did:
+# nothing the layer looks at changes, but libbase, which newpkg needs, is
+# gone.  The layer is the cache's (no .deb is fetched), and the lock check
+# fails it as it fails a clean build.
+apt_deb libbase-ng 1.0 FILE=/usr/lib/x86_64-linux-gnu/libbase.so.1:base >/dev/null
+apt_deb basetool 1.2 Depends="libbase-ng" FILE=/usr/bin/basetool:tool-fixed >/dev/null
+apt_archive srv/good stable || exit 1
 rm ops/base.lock.json
+"$PLINTH" lock ops/base.yaml >/dev/null || exit 1
 publish_base 6 || exit 1
+t_is "$(jq -r '[.packages[].name] | join(" ")' ops/base.lock.json)" "basetool libbase-ng" "the base now has libbase-ng, not libbase"
+rm -rf "$PLINTH_CACHE"
+fetched=$(grep -c 'newpkg' "$APT_LOG")
 run_plinth rebuild --catalog cat --key ops.key --out D2 r2 --json
-t_is "$rc" 1 "on a base without what its packages need, the storm fails it"
+t_is "$rc" 1 "on a base without what its packages need, the storm fails the image"
 t_like "$(echo "$out" | jq -r '.affected[0].error')" "lock '.*leaf-pkg.lock.json' is stale: package 'newpkg' depends on 'libbase'" \
 	"...as a stale lock"
+t_is "$(grep -c 'newpkg' "$APT_LOG")" "$fetched" "...having taken the layer from the cache (newpkg was not fetched)"
 run_plinth build r2/p/leaf-pkg.yaml -o clean-pkg2 --catalog cat
 t_like "$err" "lock '.*leaf-pkg.lock.json' is stale: package 'newpkg' depends on 'libbase'" "...as a clean build does"
 

@@ -38,6 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int rc = pl__layer_cache_entry(text, len, i ? empty : NULL, &l, &layout, &err);
 		if (rc < 0 || (rc == 1) != (layout != NULL) || (layout && layout[0] != '/'))
 			abort();
+		if (rc == 1)
+			json_decref(l.pinned);
 		free(layout);
 	}
 	pl__baseimg_free(empty);
