@@ -1009,6 +1009,30 @@ static int publish(struct run *ru, struct item *it, struct pl_error **err)
 		journal(ru, "published", it,
 			json_pack("{s:s, s:s}", "version", it->version, "digest", pr.digest));
 	}
+	/* a deprecation of the version it replaces (the newest of them) goes
+	 * on to it, before the old ones are superseded */
+	if (it->nsupersedes && (rc = open_catalog(ru, err)) < 0)
+		return rc;
+	const struct pl_catalog_entry *old = NULL;
+	struct pl_error *ge = NULL;
+	if (it->nsupersedes &&
+	    pl_catalog_get(ru->c, it->pub.name, it->supersedes[it->nsupersedes - 1], &old, &ge) < 0)
+		old = NULL;
+	pl_error_free(ge);
+	if (old && old->status == PL_STATUS_DEPRECATED) {
+		cleanup_free char *reason = old->reason ? pl__strdup(old->reason, err) : NULL;
+		bool changed = false;
+		if (old->reason && !reason)
+			return PL_ENOMEM;
+		rc = pl_catalog_set_status(ru->o->catalog, ru->o->key, it->pub.name, it->version,
+					   PL_STATUS_DEPRECATED, reason, &changed, err);
+		ru->stale = true;
+		if (rc < 0)
+			return rc;
+		if (changed)
+			journal(ru, "deprecated", it,
+				json_pack("{s:s, s:s?}", "version", it->version, "reason", reason));
+	}
 	/* the older versions of its line: the new one replaces them */
 	for (size_t i = 0; rc == 0 && i < it->nsupersedes; i++) {
 		bool changed = false;

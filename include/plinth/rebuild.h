@@ -22,13 +22,17 @@
  * patch version in its recipe's MAJOR.MINOR line after the newest the
  * catalog has (1.4.2 -> 1.4.3), or the recipe's version when that is newer
  * or the line is empty.  It is published with that version and supersedes
- * every older version of its line the catalog still approves (or
- * deprecates), so what is built on it follows in the same run.
+ * every older version of its line made in OUT/NAME that the catalog still
+ * approves (or deprecates), so what is built on it follows in the same
+ * run; when the one it replaces was deprecated, it is deprecated too, for
+ * the same reason.
  *
  * OUT/.plinth holds the run's state: `journal` (JSON lines, one event each:
- * begin, start, built, signed, published, done, failed, dependency-failed,
- * end, interrupted, every one with its run number), `layers` (the layer
- * cache, see pl_build_options.layer_cache) and `lock` (one run at a time).
+ * begin, start, built, signed, published, deprecated, superseded, done,
+ * failed, dependency-failed, cancelled, end, interrupted, every one with
+ * its run number), `sources` (what each build read of its host files),
+ * `layers` (the layer cache, see pl_build_options.layer_cache) and `lock`
+ * (one run at a time).
  * Since what is done is read back from the outputs and the catalog, a run
  * that was killed at any point is finished by running again; the journal
  * records who did what.

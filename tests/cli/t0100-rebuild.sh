@@ -346,8 +346,12 @@ t_is "$(echo "$out" | jq -r '.affected[] | select(.name == "mid-a") | [.reason, 
 "$PLINTH" build r/mids/mid-b.yaml -o "$TMP/hotfix" --catalog cat --image-version 1.0.10 >/dev/null 2>&1
 "$PLINTH" sign --key ops.key "oci:$TMP/hotfix:1.0.10" >/dev/null
 "$PLINTH" catalog publish --catalog cat --key ops.key "oci:$TMP/hotfix:1.0.10" >/dev/null
+# and ops deprecated top-a 3.0.5, which the storm replaces
+"$PLINTH" catalog deprecate --catalog cat --key ops.key top-a@3.0.5 --reason "moving to 4.x" >/dev/null
 storm -j2
 t_is "$rc" 0 "the storm runs"
+t_is "$("$PLINTH" catalog show --catalog cat --json top-a@3.0.6 | jq -r '.entries[0] | [.status, .reason] | join(" ")')" \
+	"deprecated moving to 4.x" "the version replacing a deprecated one is deprecated, for the same reason"
 t_is "$("$PLINTH" catalog list --catalog cat --json | jq -r '[.entries[] | select(.name == "mid-a" or .name == "mid-b") | select(.status == "approved") | .name + "@" + .version] | sort | join(" ")')" \
 	"mid-a@2.1.5 mid-b@1.0.10 mid-b@1.0.9" "...publishing mid-a 2.1.5, and leaving ops' hotfix of mid-b as it is"
 t_is "$(annotation D/app-b-1 1.0.0 org.opencontainers.image.base.name)" "mid-b:1.0.10" "...as the catalog resolves it"
