@@ -31,7 +31,7 @@
 #define LOCK          STATE_DIR "/lock"
 #define SOURCES       STATE_DIR "/sources"
 #define JOURNAL_MAX   ((size_t)256 << 20)
-#define RESULT_MAX    ((size_t)48 << 10) /* a child's report: below a pipe's buffer */
+#define RESULT_MAX    ((size_t)48 << 10) /* of a child's report kept (more is dropped) */
 #define ERROR_MAX     ((size_t)16 << 10)
 #define TAG_ANNOT     "org.opencontainers.image.ref.name"
 #define LOCK_FILE_MAX ((size_t)64 << 20)
