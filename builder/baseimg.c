@@ -1036,19 +1036,15 @@ int pl__baseimg_os_id(const struct pl__baseimg *b, char *out, size_t size)
 	return os_id(b, out, size);
 }
 
-static void put_entry(struct pl_sha256 *s, const struct pl__bentry *e)
+/* Every entry whose path starts with `prefix` ("" for all), whole. */
+static void put_under(struct pl_sha256 *s, const struct pl__baseimg *b, const char *prefix)
 {
-	if (!e) {
-		pl__sha256_update(s, "-", 1);
-		return;
-	}
-	pl__sha256_u64(s, e->kind);
-	pl__sha256_u64(s, e->mode);
-	pl__sha256_u64(s, e->uid);
-	pl__sha256_u64(s, e->gid);
-	pl__sha256_u64(s, e->size);
-	pl__sha256_update(s, e->sha256, PL_SHA256_LEN);
-	put_str(s, e->target);
+	size_t n = strlen(prefix);
+	for (size_t k = 0; k < b->n; k++)
+		if (b->v[k].has_entry && !strncmp(b->v[k].e.path, prefix, n)) {
+			put_str(s, b->v[k].e.path);
+			put_view(s, &b->v[k].e, 'g');
+		}
 }
 
 static void put_pkg(struct pl_sha256 *s, const struct pl__base_pkg *p)
@@ -1089,12 +1085,7 @@ int pl__baseimg_answers(const struct pl__baseimg *b, const json_t *queries,
 			pl__hex(have, PL_SHA256_LEN, hex);
 			pl__sha256_update(s, strncmp(hex, arg + 2, 64) ? "0" : "1", 1);
 		} else if (q[0] == 'u' && arg) {
-			size_t n = strlen(arg);
-			for (size_t k = 0; k < b->n; k++)
-				if (b->v[k].has_entry && !strncmp(b->v[k].e.path, arg, n)) {
-					put_str(s, b->v[k].e.path);
-					put_entry(s, &b->v[k].e);
-				}
+			put_under(s, b, arg);
 		} else if (q[0] == 'I' && !arg) {
 			char id[256] = "";
 			pl__sha256_u64(s, (uint64_t)(os_id(b, id, sizeof(id)) + 1));
@@ -1106,11 +1097,7 @@ int pl__baseimg_answers(const struct pl__baseimg *b, const json_t *queries,
 			for (size_t k = 0; k < b->npkgs; k++)
 				put_pkg(s, &b->pkgs[k]);
 		} else if (q[0] == 'S' && !arg) {
-			for (size_t k = 0; k < b->n; k++)
-				if (b->v[k].has_entry) {
-					put_str(s, b->v[k].e.path);
-					put_entry(s, &b->v[k].e);
-				}
+			put_under(s, b, "");
 		} else {
 			return pl__error_set(err, PL_EINVAL, 0, "question %zu is malformed", i);
 		}
