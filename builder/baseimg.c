@@ -43,6 +43,7 @@ struct pl__baseimg {
 	struct pl__base_pkg *pkgs;
 	size_t npkgs, pkgs_alloc;
 	struct trace *trace; /* questions asked, while on (pl__baseimg_trace_start) */
+	const struct pl__fs_visitor *visitor; /* borrowed; NULL for none */
 };
 
 static void trace_free(struct trace *t);
@@ -318,9 +319,10 @@ static int check_tar_bytes(const struct pl__baseimg *b, struct archive *a, struc
  * decompress it all the same, uncounted.
  */
 static int read_data(const struct pl__baseimg *b, struct archive *a, const char *path,
-		     struct pl_sha256 *sha, struct pl_buf *kept, uint64_t *size,
+		     struct pl_sha256 *sha, struct pl_buf *kept, uint64_t *size, bool visit,
 		     struct pl_error **err)
 {
+	const struct pl__fs_visitor *v = visit ? b->visitor : NULL;
 	*size = 0;
 	for (;;) {
 		char chunk[READ_CHUNK];
@@ -339,6 +341,8 @@ static int read_data(const struct pl__baseimg *b, struct archive *a, const char 
 		if (kept && pl_buf_add(kept, chunk, (size_t)n, NULL) < 0)
 			return pl__error_set(err, PL_ELIMIT, 0, "'/%s' is larger than %zu bytes",
 					     path, PL__BASE_FILE_MAX);
+		if (v && v->data && (rc = v->data(v->ctx, chunk, (size_t)n, err)) < 0)
+			return rc;
 	}
 }
 
@@ -347,7 +351,7 @@ static int skip_data(const struct pl__baseimg *b, struct archive *a, const char 
 		     struct pl_error **err)
 {
 	uint64_t size;
-	return read_data(b, a, path, NULL, NULL, &size, err);
+	return read_data(b, a, path, NULL, NULL, &size, false, err);
 }
 
 static int read_content(struct pl__baseimg *b, struct archive *a, struct brec *r,
@@ -358,10 +362,13 @@ static int read_content(struct pl__baseimg *b, struct archive *a, struct brec *r
 	cleanup_buf struct pl_buf kept = { 0 };
 	if (!sha || (keep && pl_buf_init(&kept, PL__BASE_FILE_MAX, err) < 0))
 		return PL_ENOMEM;
-	int rc = read_data(b, a, r->e.path, sha, keep ? &kept : NULL, &r->e.size, err);
+	int rc = read_data(b, a, r->e.path, sha, keep ? &kept : NULL, &r->e.size, true, err);
 	if (rc < 0)
 		return rc;
 	pl__sha256_final(sha, r->e.sha256);
+	const struct pl__fs_visitor *v = b->visitor;
+	if (v && v->end && (rc = v->end(v->ctx, &r->e, err)) < 0)
+		return rc;
 	if (!keep)
 		return 0;
 	if (kept.len > PL__BASE_KEPT_MAX - b->kept)
@@ -449,6 +456,9 @@ static int take_entry(struct pl__baseimg *b, struct archive *a, struct archive_e
 	r->layer = layer;
 	if (kind != PL__B_DIR)
 		r->hides_below = min_layer(r->hides_below, layer);
+	const struct pl__fs_visitor *v = b->visitor;
+	if (v && v->entry && (rc = v->entry(v->ctx, &r->e, err)) < 0)
+		return rc;
 	return kind == PL__B_REG ? read_content(b, a, r, err) : skip_data(b, a, path, err);
 }
 
@@ -672,8 +682,19 @@ const struct pl__base_pkg *pl__baseimg_package(const struct pl__baseimg *b, cons
 	return find_pkg(b, name);
 }
 
+void pl__baseimg_visit(struct pl__baseimg *b, const struct pl__fs_visitor *v)
+{
+	b->visitor = v;
+}
+
 int pl__baseimg_read(const char *dir, const json_t *layers, struct pl__baseimg **out,
 		     struct pl_error **err)
+{
+	return pl__baseimg_read_visit(dir, layers, NULL, out, err);
+}
+
+int pl__baseimg_read_visit(const char *dir, const json_t *layers, const struct pl__fs_visitor *v,
+			   struct pl__baseimg **out, struct pl_error **err)
 {
 	if (!json_is_array(layers))
 		return pl__error_set(err, PL_EINVAL, 0, "the manifest has no 'layers' list");
@@ -684,6 +705,7 @@ int pl__baseimg_read(const char *dir, const json_t *layers, struct pl__baseimg *
 	cleanup_baseimg struct pl__baseimg *b = pl__baseimg_new(err);
 	if (!b)
 		return PL_ENOMEM;
+	b->visitor = v;
 	for (size_t i = n; i-- > 0;) {
 		const json_t *d = json_array_get(layers, i);
 		const char *mt = json_string_value(json_object_get(d, "mediaType"));
@@ -706,6 +728,7 @@ int pl__baseimg_read(const char *dir, const json_t *layers, struct pl__baseimg *
 	int rc = pl__baseimg_finish(b, err);
 	if (rc < 0)
 		return rc;
+	b->visitor = NULL;
 	*out = steal_pointer(&b);
 	return 0;
 }

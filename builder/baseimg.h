@@ -96,6 +96,30 @@ int pl__baseimg_add_layer(struct pl__baseimg *b, int fd, const char *media_type,
 			  const uint8_t digest[PL_SHA256_LEN], uint64_t size,
 			  struct pl_error **err);
 
+/*
+ * What reads the whole filesystem (scan, SBOM, unpacking for tests) is
+ * shown each visible entry as its layer is read: entry() with it (a
+ * regular file's size and sha256 are not known yet), then, for a regular
+ * file, data() with its content in chunks and end() with the entry, size
+ * and sha256 filled in.  Layers go from the top down, so a path is shown
+ * once it is final; only a layer that has a path twice shows it twice (the
+ * later one counts), and a directory may be shown after paths below it.
+ * An error a callback returns fails the read.
+ */
+struct pl__fs_visitor {
+	int (*entry)(void *ctx, const struct pl__bentry *e, struct pl_error **err);
+	int (*data)(void *ctx, const void *p, size_t n, struct pl_error **err);
+	int (*end)(void *ctx, const struct pl__bentry *e, struct pl_error **err);
+	void *ctx;
+};
+
+/* Show what the next layers add to `v` (borrowed; NULL for nothing). */
+void pl__baseimg_visit(struct pl__baseimg *b, const struct pl__fs_visitor *v);
+
+/* pl__baseimg_read(), showing every visible entry to `v`. */
+int pl__baseimg_read_visit(const char *dir, const json_t *layers, const struct pl__fs_visitor *v,
+			   struct pl__baseimg **out, struct pl_error **err);
+
 /* Parse the installed packages out of the status.d files, once every layer
  * is in. */
 int pl__baseimg_finish(struct pl__baseimg *b, struct pl_error **err);
