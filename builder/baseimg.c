@@ -687,14 +687,22 @@ void pl__baseimg_visit(struct pl__baseimg *b, const struct pl__fs_visitor *v)
 	b->visitor = v;
 }
 
+static int layout_blob(void *ctx, const uint8_t digest[PL_SHA256_LEN], int *fd,
+		       struct pl_error **err)
+{
+	return pl__blob_open(ctx, digest, fd, err);
+}
+
 int pl__baseimg_read(const char *dir, const json_t *layers, struct pl__baseimg **out,
 		     struct pl_error **err)
 {
-	return pl__baseimg_read_visit(dir, layers, NULL, out, err);
+	struct pl__blob_source src = { layout_blob, (void *)dir };
+	return pl__baseimg_read_visit(&src, layers, NULL, out, err);
 }
 
-int pl__baseimg_read_visit(const char *dir, const json_t *layers, const struct pl__fs_visitor *v,
-			   struct pl__baseimg **out, struct pl_error **err)
+int pl__baseimg_read_visit(const struct pl__blob_source *src, const json_t *layers,
+			   const struct pl__fs_visitor *v, struct pl__baseimg **out,
+			   struct pl_error **err)
 {
 	if (!json_is_array(layers))
 		return pl__error_set(err, PL_EINVAL, 0, "the manifest has no 'layers' list");
@@ -718,7 +726,7 @@ int pl__baseimg_read_visit(const char *dir, const json_t *layers, const struct p
 					     "size)",
 					     i);
 		cleanup_close int fd = -1;
-		int rc = pl__blob_open(dir, digest, &fd, err);
+		int rc = src->open(src->ctx, digest, &fd, err);
 		if (rc == 0)
 			rc = pl__baseimg_add_layer(b, fd, mt, digest,
 						   (uint64_t)json_integer_value(size), err);

@@ -116,9 +116,18 @@ struct pl__fs_visitor {
 /* Show what the next layers add to `v` (borrowed; NULL for nothing). */
 void pl__baseimg_visit(struct pl__baseimg *b, const struct pl__fs_visitor *v);
 
-/* pl__baseimg_read(), showing every visible entry to `v`. */
-int pl__baseimg_read_visit(const char *dir, const json_t *layers, const struct pl__fs_visitor *v,
-			   struct pl__baseimg **out, struct pl_error **err);
+/* Where layer blobs come from: open() gives a file descriptor for reading
+ * the blob `digest` (its content is checked by the reader). */
+struct pl__blob_source {
+	int (*open)(void *ctx, const uint8_t digest[PL_SHA256_LEN], int *fd, struct pl_error **err);
+	void *ctx;
+};
+
+/* pl__baseimg_read(), with the blobs from `src`, showing every visible
+ * entry to `v` (NULL for none). */
+int pl__baseimg_read_visit(const struct pl__blob_source *src, const json_t *layers,
+			   const struct pl__fs_visitor *v, struct pl__baseimg **out,
+			   struct pl_error **err);
 
 /* Parse the installed packages out of the status.d files, once every layer
  * is in. */

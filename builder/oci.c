@@ -297,3 +297,82 @@ int pl__image_open_digest(const char *dir, const uint8_t digest[PL_SHA256_LEN],
 	}
 	return 0;
 }
+
+/* The artifact manifest `d` (an index.json descriptor) if it is of type
+ * `type` about `subject`: its only layer's content in *out. */
+static int artifact_layer(const char *dir, const json_t *d, const uint8_t subject[PL_SHA256_LEN],
+			  const char *type, size_t max, char **out, size_t *len,
+			  struct pl_error **err)
+{
+	uint8_t digest[PL_SHA256_LEN];
+	uint64_t size;
+	int rc = descriptor(d, "a descriptor in index.json", digest, &size, err);
+	if (rc < 0)
+		return rc;
+	cleanup_json json_t *m = NULL;
+	if ((rc = read_json_blob(dir, digest, true, size, NULL, NULL, &m, err)) < 0)
+		return rc;
+	uint8_t sd[PL_SHA256_LEN], ld[PL_SHA256_LEN];
+	uint64_t ssize, lsize;
+	const json_t *sub = json_object_get(m, "subject");
+	const json_t *layers = json_object_get(m, "layers");
+	const char *at = json_string_value(json_object_get(m, "artifactType"));
+	if (!sub || !at || strcmp(at, type) || descriptor(sub, "subject", sd, &ssize, NULL) < 0 ||
+	    memcmp(sd, subject, PL_SHA256_LEN))
+		return PL__OCI_NO_TAG;
+	char ds[PL_DIGEST_STR_LEN + 1];
+	pl__digest_str(digest, ds);
+	if (json_array_size(layers) != 1 ||
+	    (rc = descriptor(json_array_get(layers, 0), "layers[0]", ld, &lsize, err)) < 0)
+		return rc < 0 ? pl__error_wrap(err, rc, "artifact %s", ds)
+			      : pl__error_set(err, PL_EINVAL, 0,
+					      "artifact %s does not have exactly one layer", ds);
+	if (lsize > max)
+		return pl__error_set(err, PL_ELIMIT, 0,
+				     "artifact %s: its %llu bytes exceed the limit of %zu", ds,
+				     (unsigned long long)lsize, max);
+	if ((rc = pl__blob_read(dir, ld, max, out, len, err)) < 0)
+		return rc;
+	if (*len != lsize) {
+		free(*out);
+		*out = NULL;
+		return pl__error_set(
+		    err, PL_EDIGEST, 0,
+		    "artifact %s: its layer is %zu bytes, its descriptor says %llu", ds, *len,
+		    (unsigned long long)lsize);
+	}
+	return 0;
+}
+
+int pl__referrer_read(const char *dir, const uint8_t subject[PL_SHA256_LEN],
+		      const char *artifact_type, size_t max, char **out, size_t *len,
+		      struct pl_error **err)
+{
+	cleanup_free char *path = pl__asprintf(err, "%s/index.json", dir);
+	if (!path)
+		return PL_ENOMEM;
+	cleanup_free char *data = NULL;
+	size_t n = 0;
+	int rc = pl__read_file(path, PL_INDEX_MAX, &data, &n, err);
+	if (rc < 0)
+		return rc;
+	json_error_t je;
+	cleanup_json json_t *idx = json_loadb(data, n, JSON_REJECT_DUPLICATES, &je);
+	if (!idx)
+		return pl__error_set(err, PL_EINVAL, 0, "'%s': line %d, column %d: %s", path,
+				     je.line, je.column, je.text);
+	if ((rc = pl__index_check(dir, idx, err)) < 0)
+		return rc;
+	const json_t *manifests = json_object_get(idx, "manifests");
+	for (size_t i = json_array_size(manifests); i-- > 0;) {
+		const json_t *d = json_array_get(manifests, i);
+		const char *at = json_string_value(json_object_get(d, "artifactType"));
+		const char *mt = json_string_value(json_object_get(d, "mediaType"));
+		if (!at || strcmp(at, artifact_type) || !mt || strcmp(mt, PL__MT_MANIFEST))
+			continue;
+		if ((rc = artifact_layer(dir, d, subject, artifact_type, max, out, len, err)) !=
+		    PL__OCI_NO_TAG)
+			return rc;
+	}
+	return PL__OCI_NO_TAG;
+}

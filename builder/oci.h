@@ -70,6 +70,18 @@ int pl__blob_read(const char *dir, const uint8_t digest[PL_SHA256_LEN], size_t m
 int pl__blob_open(const char *dir, const uint8_t digest[PL_SHA256_LEN], int *fd,
 		  struct pl_error **err);
 
+/*
+ * An artifact stored beside the image `subject` in the layout `dir`: the
+ * content of the only layer of the last manifest in index.json whose
+ * artifactType is `artifact_type` and whose subject is `subject` (at most
+ * `max` bytes, checked against its digest).  @return 0 with *out
+ * (NUL-terminated) and *len, PL__OCI_NO_TAG when there is none, or a
+ * negative pl_code.
+ */
+int pl__referrer_read(const char *dir, const uint8_t subject[PL_SHA256_LEN],
+		      const char *artifact_type, size_t max, char **out, size_t *len,
+		      struct pl_error **err);
+
 /* Parse a descriptor's "digest" ("sha256:<64 lowercase hex>") into `out`. */
 bool pl__digest_parse(const char *s, uint8_t out[PL_SHA256_LEN]);
 
