@@ -61,6 +61,7 @@ struct pl__strv {
 
 struct pl__kv {
 	char *key, *value;
+	struct pl__pos pos; /* of the key */
 };
 
 struct pl__kvv {

@@ -1,8 +1,8 @@
 /*
  * recipe.c - strict parser for recipe schema v1.
  *
- * libyaml's events are turned into a small tree of nodes that keeps every
- * node's position, then the tree is checked against the schema.  Aliases,
+ * The YAML is read into a tree of nodes that keeps every node's position
+ * (ytree.h), then the tree is checked against the schema.  Aliases,
  * anchors and tags are refused (a recipe never needs them, and aliases allow
  * exponential expansion); so are duplicate keys, NUL bytes, more than one
  * document and anything over the PL_RECIPE_MAX / PL_YAML_* limits.
@@ -12,365 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yaml.h>
-
 #include "debversion.h"
 #include "recipe-impl.h"
-
-/* ---- a position-keeping YAML tree ---------------------------------- */
-
-enum ykind { Y_SCALAR, Y_SEQ, Y_MAP };
-
-struct ynode {
-	enum ykind kind;
-	bool plain;           /* scalar written without quotes or block style */
-	char *value;          /* scalar text, NUL-terminated */
-	struct ynode **items; /* seq: elements; map: key, value, key, value... */
-	size_t n, alloc;
-	struct pl__pos pos;
-};
-
-static void ynode_free(struct ynode *y)
-{
-	if (!y)
-		return;
-	for (size_t i = 0; i < y->n; i++)
-		ynode_free(y->items[i]);
-	free(y->items);
-	free(y->value);
-	free(y);
-}
-
-static void ynode_freep(struct ynode **y)
-{
-	ynode_free(*y);
-}
-#define cleanup_ynode __attribute__((cleanup(ynode_freep)))
-
-static void yaml_event_release(yaml_event_t *e)
-{
-	yaml_event_delete(e);
-}
-
-struct ctx {
-	const char *file;
-	struct pl_error **err;
-};
-
-#define PL__POSFMT "%s:%u:%u: "
-
-static int fail_at(struct ctx *c, struct pl__pos pos, const char *fmt, ...) PL__PRINTF(3, 4);
-
-static int fail_at(struct ctx *c, struct pl__pos pos, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return pl__error_set(c->err, PL_EINVAL, 0, PL__POSFMT "%s", c->file, pos.line, pos.col,
-			     msg);
-}
-
-static struct pl__pos mark_pos(yaml_mark_t m)
-{
-	return (struct pl__pos){ (unsigned)m.line + 1, (unsigned)m.column + 1 };
-}
-
-static int ynode_push(struct ctx *c, struct ynode *parent, struct ynode *child)
-{
-	if (pl__grow(&parent->items, &parent->alloc, parent->n + 1, sizeof(*parent->items),
-		     c->err) < 0)
-		return PL_ENOMEM;
-	parent->items[parent->n++] = child;
-	return 0;
-}
-
-/* Check that a freshly completed map key does not repeat an earlier one. */
-static int check_key_kind(struct ctx *c, const struct ynode *map)
-{
-	const struct ynode *key = map->items[map->n - 1];
-	if (key->kind != Y_SCALAR)
-		return fail_at(c, key->pos, "mapping keys must be plain strings");
-	return 0;
-}
-
-static int cmp_key_index(const void *a, const void *b, void *items)
-{
-	const struct ynode *const *v = items;
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	int d = strcmp(v[x]->value, v[y]->value);
-	return d ? d : (x > y) - (x < y);
-}
-
-/*
- * Refuse a key that repeats an earlier one, naming the first repetition in
- * document order.  Sorting keeps a mapping of many keys O(n log n).
- */
-static int check_dup_keys(struct ctx *c, const struct ynode *map)
-{
-	size_t n = map->n / 2;
-	if (n < 2)
-		return 0;
-	cleanup_free size_t *idx = pl__calloc(n, sizeof(*idx), c->err);
-	if (!idx)
-		return PL_ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		idx[i] = 2 * i;
-	qsort_r(idx, n, sizeof(*idx), cmp_key_index, map->items);
-	size_t dup = SIZE_MAX, first = 0;
-	for (size_t i = 1; i < n; i++) {
-		if (strcmp(map->items[idx[i]]->value, map->items[idx[i - 1]]->value))
-			continue;
-		size_t f = i - 1;
-		while (f > 0 && !strcmp(map->items[idx[f - 1]]->value, map->items[idx[i]]->value))
-			f--;
-		if (idx[i] < dup) {
-			dup = idx[i];
-			first = idx[f];
-		}
-	}
-	if (dup == SIZE_MAX)
-		return 0;
-	const struct ynode *k = map->items[dup], *k0 = map->items[first];
-	return fail_at(c, k->pos, "duplicate key '%s' (first at line %u, column %u)", k->value,
-		       k0->pos.line, k0->pos.col);
-}
-
-static int yaml_problem(struct ctx *c, const yaml_parser_t *p)
-{
-	struct pl__pos pos = mark_pos(p->problem_mark);
-	if (p->error == YAML_MEMORY_ERROR)
-		return pl__error_nomem(c->err);
-	return fail_at(c, pos, "%s%s%s", p->problem ? p->problem : "malformed YAML",
-		       p->context ? " " : "", p->context ? p->context : "");
-}
-
-static int load_events(struct ctx *c, yaml_parser_t *parser, struct ynode **out)
-{
-	struct ynode *stack[PL_YAML_DEPTH_MAX + 1];
-	size_t depth = 0, nodes = 0, docs = 0;
-	cleanup_ynode struct ynode *root = NULL;
-
-	for (;;) {
-		__attribute__((cleanup(yaml_event_release))) yaml_event_t ev;
-		if (!yaml_parser_parse(parser, &ev))
-			return yaml_problem(c, parser);
-		struct pl__pos pos = mark_pos(ev.start_mark);
-		if (ev.type == YAML_STREAM_END_EVENT)
-			break;
-		if (ev.type == YAML_DOCUMENT_START_EVENT && ++docs > 1)
-			return fail_at(c, pos, "a recipe is a single YAML document");
-		if (ev.type == YAML_ALIAS_EVENT)
-			return fail_at(c, pos, "aliases are not allowed in a recipe");
-
-		const unsigned char *anchor = NULL, *tag = NULL;
-		enum ykind kind;
-		switch (ev.type) {
-		case YAML_SCALAR_EVENT:
-			anchor = ev.data.scalar.anchor;
-			tag = ev.data.scalar.tag;
-			kind = Y_SCALAR;
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-			anchor = ev.data.sequence_start.anchor;
-			tag = ev.data.sequence_start.tag;
-			kind = Y_SEQ;
-			break;
-		case YAML_MAPPING_START_EVENT:
-			anchor = ev.data.mapping_start.anchor;
-			tag = ev.data.mapping_start.tag;
-			kind = Y_MAP;
-			break;
-		case YAML_MAPPING_END_EVENT:
-			if (check_dup_keys(c, stack[depth - 1]) < 0)
-				return PL_EINVAL;
-			depth--;
-			continue;
-		case YAML_SEQUENCE_END_EVENT:
-			depth--;
-			continue;
-		default:
-			continue;
-		}
-		if (anchor)
-			return fail_at(c, pos, "anchors are not allowed in a recipe");
-		if (tag)
-			return fail_at(c, pos, "tags are not allowed in a recipe");
-		if (++nodes > PL_YAML_NODES_MAX)
-			return fail_at(c, pos, "recipe has more than %d nodes", PL_YAML_NODES_MAX);
-
-		struct ynode *y = pl__calloc(1, sizeof(*y), c->err);
-		if (!y)
-			return PL_ENOMEM;
-		y->kind = kind;
-		y->pos = pos;
-		if (kind == Y_SCALAR) {
-			size_t n = ev.data.scalar.length;
-			if (memchr(ev.data.scalar.value, '\0', n)) {
-				free(y);
-				return fail_at(c, pos, "NUL bytes are not allowed in a recipe");
-			}
-			y->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-			y->value = pl__strndup((const char *)ev.data.scalar.value, n, c->err);
-			if (!y->value) {
-				free(y);
-				return PL_ENOMEM;
-			}
-		}
-		if (depth == 0) {
-			root = y;
-		} else {
-			struct ynode *parent = stack[depth - 1];
-			if (ynode_push(c, parent, y) < 0) {
-				ynode_free(y);
-				return PL_ENOMEM;
-			}
-			if (parent->kind == Y_MAP && parent->n % 2 == 1 &&
-			    check_key_kind(c, parent) < 0)
-				return PL_EINVAL;
-		}
-		if (kind != Y_SCALAR) {
-			if (depth == PL_YAML_DEPTH_MAX)
-				return fail_at(c, pos, "recipe is nested deeper than %d levels",
-					       PL_YAML_DEPTH_MAX);
-			stack[depth++] = y;
-		}
-	}
-	if (!root)
-		return fail_at(c, (struct pl__pos){ 1, 1 }, "recipe is empty");
-	*out = steal_pointer(&root);
-	return 0;
-}
-
-static int load_tree(struct ctx *c, const char *data, size_t len, struct ynode **out)
-{
-	if (len > PL_RECIPE_MAX)
-		return pl__error_set(c->err, PL_ELIMIT, 0, "%s: recipe is larger than %zu bytes",
-				     c->file, PL_RECIPE_MAX);
-	yaml_parser_t parser;
-	if (!yaml_parser_initialize(&parser))
-		return pl__error_nomem(c->err);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
-	int rc = load_events(c, &parser, out);
-	yaml_parser_delete(&parser);
-	return rc;
-}
-
-/* ---- typed access with positions ----------------------------------- */
-
-static const char *kind_name(const struct ynode *y)
-{
-	if (y->kind == Y_SEQ)
-		return "a list";
-	if (y->kind == Y_MAP)
-		return "a mapping";
-	return "a scalar";
-}
-
-static bool is_null(const struct ynode *y)
-{
-	return y->kind == Y_SCALAR && y->plain &&
-	       (!*y->value || !strcmp(y->value, "~") || !strcmp(y->value, "null") ||
-		!strcmp(y->value, "Null") || !strcmp(y->value, "NULL"));
-}
-
-static int want_kind(struct ctx *c, const struct ynode *y, enum ykind k, const char *key)
-{
-	static const char *want[] = { "a string", "a list", "a mapping" };
-	if (y->kind == k && !(k == Y_SCALAR && is_null(y)))
-		return 0;
-	return fail_at(c, y->pos, "'%s' must be %s, not %s", key, want[k],
-		       is_null(y) ? "null" : kind_name(y));
-}
-
-static int get_str(struct ctx *c, const struct ynode *y, const char *key, char **out)
-{
-	if (want_kind(c, y, Y_SCALAR, key) < 0)
-		return PL_EINVAL;
-	free(*out);
-	*out = pl__strdup(y->value, c->err);
-	return *out ? 0 : PL_ENOMEM;
-}
-
-static int get_u64(struct ctx *c, const struct ynode *y, const char *key, uint64_t max,
-		   uint64_t *out)
-{
-	if (want_kind(c, y, Y_SCALAR, key) < 0)
-		return PL_EINVAL;
-	const char *s = y->value;
-	if (!y->plain || !*s || strspn(s, "0123456789") != strlen(s))
-		return fail_at(c, y->pos, "'%s' must be a whole number, not '%s'", key, s);
-	if (s[0] == '0' && s[1])
-		return fail_at(c, y->pos,
-			       "'%s' must be written without leading zeros (YAML may "
-			       "read '%s' as octal)",
-			       key, s);
-	errno = 0;
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || v > max)
-		return fail_at(c, y->pos, "'%s' must be at most %llu, not '%s'", key,
-			       (unsigned long long)max, s);
-	*out = v;
-	return 0;
-}
-
-static const char *const *closest(const char *word, const char *const *known)
-{
-	const char *const *best = NULL;
-	size_t best_d = 3;
-	for (const char *const *k = known; *k; k++) {
-		size_t d = pl__edit_distance(word, *k, 2);
-		if (d < best_d) {
-			best_d = d;
-			best = k;
-		}
-	}
-	return best;
-}
-
-/* Reject keys of `map` that are not in `known` (NULL-terminated). */
-static int check_keys(struct ctx *c, const struct ynode *map, const char *const *known,
-		      const char *where)
-{
-	for (size_t i = 0; i < map->n; i += 2) {
-		const struct ynode *k = map->items[i];
-		const char *const *p;
-		for (p = known; *p && strcmp(*p, k->value); p++)
-			;
-		if (*p)
-			continue;
-		const char *const *near = closest(k->value, known);
-		char in[128] = "";
-		if (where)
-			snprintf(in, sizeof(in), " in '%s'", where);
-		if (near)
-			return fail_at(c, k->pos, "unknown key '%s'%s (did you mean '%s'?)",
-				       k->value, in, *near);
-		return fail_at(c, k->pos, "unknown key '%s'%s", k->value, in);
-	}
-	return 0;
-}
-
-static const struct ynode *lookup(const struct ynode *map, const char *key)
-{
-	for (size_t i = 0; i < map->n; i += 2)
-		if (!strcmp(map->items[i]->value, key))
-			return map->items[i + 1];
-	return NULL;
-}
-
-static int require(struct ctx *c, const struct ynode *map, const char *key, const char *where,
-		   const struct ynode **out)
-{
-	*out = lookup(map, key);
-	if (*out)
-		return 0;
-	if (where)
-		return fail_at(c, map->pos, "'%s' needs a '%s'", where, key);
-	return fail_at(c, map->pos, "recipe needs a '%s'", key);
-}
+#include "ytree.h"
 
 /* ---- value checks --------------------------------------------------- */
 
@@ -420,48 +64,52 @@ static bool valid_range(const char *s)
 }
 
 /* `base`: "scratch" or NAME@RANGE. */
-static int check_base(struct ctx *c, const struct ynode *y)
+static int check_base(struct pl__yctx *c, const struct pl__ynode *y)
 {
 	const char *s = y->value, *at = strchr(s, '@');
 	if (!strcmp(s, "scratch"))
 		return 0;
 	if (!at)
-		return fail_at(c, y->pos,
-			       "'base' must be 'scratch' or NAME@RANGE from the catalog (such as "
-			       "base@1, base@1.4 or base@1.4.2), not '%s'",
-			       s);
+		return pl__y_fail_at(
+		    c, y->pos,
+		    "'base' must be 'scratch' or NAME@RANGE from the catalog (such as "
+		    "base@1, base@1.4 or base@1.4.2), not '%s'",
+		    s);
 	char name[160];
 	size_t n = (size_t)(at - s);
 	snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1), s);
 	if (n >= sizeof(name) || !valid_name(name))
-		return fail_at(c, y->pos,
-			       "base '%s': the name must match [a-z0-9][a-z0-9._-]* (at most 128 "
-			       "characters)",
-			       s);
+		return pl__y_fail_at(
+		    c, y->pos,
+		    "base '%s': the name must match [a-z0-9][a-z0-9._-]* (at most 128 "
+		    "characters)",
+		    s);
 	if (!valid_range(at + 1))
-		return fail_at(c, y->pos,
-			       "base '%s': the range must be MAJOR, MAJOR.MINOR or "
-			       "MAJOR.MINOR.PATCH (decimal, no leading zeros, each below 2^31)",
-			       s);
+		return pl__y_fail_at(
+		    c, y->pos,
+		    "base '%s': the range must be MAJOR, MAJOR.MINOR or "
+		    "MAJOR.MINOR.PATCH (decimal, no leading zeros, each below 2^31)",
+		    s);
 	return 0;
 }
 
-static int check_image_path(struct ctx *c, const struct ynode *y, const char *key)
+static int check_image_path(struct pl__yctx *c, const struct pl__ynode *y, const char *key)
 {
 	const char *p = y->value;
 	if (p[0] != '/')
-		return fail_at(c, y->pos, "'%s' must be an absolute path, not '%s'", key, p);
+		return pl__y_fail_at(c, y->pos, "'%s' must be an absolute path, not '%s'", key, p);
 	if (strlen(p) > PL_PATH_MAX)
-		return fail_at(c, y->pos, "'%s' is longer than %d bytes", key, PL_PATH_MAX);
+		return pl__y_fail_at(c, y->pos, "'%s' is longer than %d bytes", key, PL_PATH_MAX);
 	if (!strcmp(p, "/"))
-		return fail_at(c, y->pos, "'%s' cannot be the root directory", key);
+		return pl__y_fail_at(c, y->pos, "'%s' cannot be the root directory", key);
 	for (const char *s = p + 1;;) {
 		size_t n = strcspn(s, "/");
 		if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
-			return fail_at(c, y->pos,
-				       "'%s' must be a normalised path (no empty, '.' or '..' "
-				       "components, no trailing '/'), not '%s'",
-				       key, p);
+			return pl__y_fail_at(
+			    c, y->pos,
+			    "'%s' must be a normalised path (no empty, '.' or '..' "
+			    "components, no trailing '/'), not '%s'",
+			    key, p);
 		if (!s[n])
 			break;
 		s += n + 1;
@@ -469,25 +117,25 @@ static int check_image_path(struct ctx *c, const struct ynode *y, const char *ke
 	return 0;
 }
 
-static int get_path(struct ctx *c, const struct ynode *y, const char *key, char **out)
+static int get_path(struct pl__yctx *c, const struct pl__ynode *y, const char *key, char **out)
 {
-	if (want_kind(c, y, Y_SCALAR, key) < 0 || check_image_path(c, y, key) < 0)
+	if (pl__y_want_kind(c, y, PL__Y_SCALAR, key) < 0 || check_image_path(c, y, key) < 0)
 		return PL_EINVAL;
-	return get_str(c, y, key, out);
+	return pl__y_get_str(c, y, key, out);
 }
 
-static int get_mode(struct ctx *c, const struct ynode *y, uint32_t *out)
+static int get_mode(struct pl__yctx *c, const struct pl__ynode *y, uint32_t *out)
 {
-	if (want_kind(c, y, Y_SCALAR, "mode") < 0)
+	if (pl__y_want_kind(c, y, PL__Y_SCALAR, "mode") < 0)
 		return PL_EINVAL;
 	const char *s = y->value;
 	size_t n = strlen(s);
 	if (n < 3 || n > 5 || strspn(s, "01234567") != n || (n == 5 && s[0] != '0'))
-		return fail_at(c, y->pos, "'mode' must be an octal mode such as \"0755\", not '%s'",
-			       s);
+		return pl__y_fail_at(c, y->pos,
+				     "'mode' must be an octal mode such as \"0755\", not '%s'", s);
 	*out = (uint32_t)strtoul(s, NULL, 8);
 	if (*out > 07777)
-		return fail_at(c, y->pos, "'mode' %s has bits beyond 07777", s);
+		return pl__y_fail_at(c, y->pos, "'mode' %s has bits beyond 07777", s);
 	return 0;
 }
 
@@ -504,28 +152,29 @@ static bool parse_id(const char *s, size_t n, uint32_t *out)
 	return true;
 }
 
-static int get_owner(struct ctx *c, const struct ynode *y, uint32_t *uid, uint32_t *gid)
+static int get_owner(struct pl__yctx *c, const struct pl__ynode *y, uint32_t *uid, uint32_t *gid)
 {
-	if (want_kind(c, y, Y_SCALAR, "owner") < 0)
+	if (pl__y_want_kind(c, y, PL__Y_SCALAR, "owner") < 0)
 		return PL_EINVAL;
 	const char *s = y->value, *colon = strchr(s, ':');
 	if (!colon || !parse_id(s, (size_t)(colon - s), uid) ||
 	    !parse_id(colon + 1, strlen(colon + 1), gid))
-		return fail_at(c, y->pos,
-			       "'owner' must be numeric UID:GID such as \"0:0\", not '%s'", s);
+		return pl__y_fail_at(
+		    c, y->pos, "'owner' must be numeric UID:GID such as \"0:0\", not '%s'", s);
 	return 0;
 }
 
-static int get_strv(struct ctx *c, const struct ynode *y, const char *key, struct pl__strv *out)
+static int get_strv(struct pl__yctx *c, const struct pl__ynode *y, const char *key,
+		    struct pl__strv *out)
 {
-	if (want_kind(c, y, Y_SEQ, key) < 0)
+	if (pl__y_want_kind(c, y, PL__Y_SEQ, key) < 0)
 		return PL_EINVAL;
 	out->v = pl__calloc(y->n + 1, sizeof(char *), c->err);
 	if (!out->v)
 		return PL_ENOMEM;
 	out->set = true;
 	for (size_t i = 0; i < y->n; i++) {
-		if (get_str(c, y->items[i], key, &out->v[i]) < 0)
+		if (pl__y_get_str(c, y->items[i], key, &out->v[i]) < 0)
 			return PL_EINVAL;
 		out->n++;
 	}
@@ -534,22 +183,23 @@ static int get_strv(struct ctx *c, const struct ynode *y, const char *key, struc
 
 typedef bool (*key_check)(const char *key);
 
-static int get_kvv(struct ctx *c, const struct ynode *y, const char *key, key_check ok,
+static int get_kvv(struct pl__yctx *c, const struct pl__ynode *y, const char *key, key_check ok,
 		   const char *what, struct pl__kvv *out)
 {
-	if (want_kind(c, y, Y_MAP, key) < 0)
+	if (pl__y_want_kind(c, y, PL__Y_MAP, key) < 0)
 		return PL_EINVAL;
 	out->v = pl__calloc(y->n / 2 + 1, sizeof(*out->v), c->err);
 	if (!out->v)
 		return PL_ENOMEM;
 	for (size_t i = 0; i < y->n; i += 2) {
-		const struct ynode *k = y->items[i], *v = y->items[i + 1];
+		const struct pl__ynode *k = y->items[i], *v = y->items[i + 1];
 		if (!ok(k->value))
-			return fail_at(c, k->pos, "'%s' is not a valid %s", k->value, what);
+			return pl__y_fail_at(c, k->pos, "'%s' is not a valid %s", k->value, what);
 		struct pl__kv *kv = &out->v[out->n++];
+		kv->pos = k->pos;
 		if (!(kv->key = pl__strdup(k->value, c->err)))
 			return PL_ENOMEM;
-		if (get_str(c, v, k->value, &kv->value) < 0)
+		if (pl__y_get_str(c, v, k->value, &kv->value) < 0)
 			return PL_EINVAL;
 	}
 	return 0;
@@ -574,16 +224,16 @@ static bool label_key_ok(const char *k)
  * Check that `seq` is a list of mappings whose keys are all in `known`.
  * Returns zeroed room for its elements (of `size` bytes), NULL on error.
  */
-static void *list_of_maps(struct ctx *c, const struct ynode *seq, const char *key,
+static void *list_of_maps(struct pl__yctx *c, const struct pl__ynode *seq, const char *key,
 			  const char *const *known, size_t size)
 {
 	char item[64];
 	snprintf(item, sizeof(item), "%s[]", key);
-	if (want_kind(c, seq, Y_SEQ, key) < 0)
+	if (pl__y_want_kind(c, seq, PL__Y_SEQ, key) < 0)
 		return NULL;
 	for (size_t i = 0; i < seq->n; i++)
-		if (want_kind(c, seq->items[i], Y_MAP, item) < 0 ||
-		    check_keys(c, seq->items[i], known, key) < 0)
+		if (pl__y_want_kind(c, seq->items[i], PL__Y_MAP, item) < 0 ||
+		    pl__y_check_keys(c, seq->items[i], known, key) < 0)
 			return NULL;
 	return pl__calloc(seq->n, size, c->err);
 }
@@ -592,40 +242,40 @@ static const char *const file_keys[] = { "path", "source", "sha256", "mode", "ow
 static const char *const dir_keys[] = { "path", "mode", "owner", NULL };
 static const char *const link_keys[] = { "path", "target", NULL };
 
-static int parse_files(struct ctx *c, struct pl_recipe *r, const struct ynode *seq)
+static int parse_files(struct pl__yctx *c, struct pl_recipe *r, const struct pl__ynode *seq)
 {
 	if (!(r->files = list_of_maps(c, seq, "files", file_keys, sizeof(*r->files))))
 		return PL_EINVAL;
 	for (size_t i = 0; i < seq->n; i++) {
-		const struct ynode *m = seq->items[i], *v;
+		const struct pl__ynode *m = seq->items[i], *v;
 		struct pl__file_spec *f = &r->files[r->nfiles++];
 		f->pos = m->pos;
-		if (require(c, m, "path", "files[]", &v) < 0 ||
+		if (pl__y_require(c, m, "path", "files[]", &v) < 0 ||
 		    get_path(c, v, "path", &f->path) < 0)
 			return PL_EINVAL;
-		if (require(c, m, "source", "files[]", &v) < 0 ||
-		    get_str(c, v, "source", &f->source) < 0)
+		if (pl__y_require(c, m, "source", "files[]", &v) < 0 ||
+		    pl__y_get_str(c, v, "source", &f->source) < 0)
 			return PL_EINVAL;
 		f->source_pos = v->pos;
-		if ((v = lookup(m, "sha256"))) {
-			if (want_kind(c, v, Y_SCALAR, "sha256") < 0)
+		if ((v = pl__y_lookup(m, "sha256"))) {
+			if (pl__y_want_kind(c, v, PL__Y_SCALAR, "sha256") < 0)
 				return PL_EINVAL;
 			const char *h = v->value;
 			if (!strncmp(h, "sha256:", 7))
 				h += 7;
 			if (!pl__hex_sha256(h, f->sha256))
-				return fail_at(c, v->pos,
-					       "'sha256' must be 64 lowercase hex digits, not '%s'",
-					       v->value);
+				return pl__y_fail_at(
+				    c, v->pos, "'sha256' must be 64 lowercase hex digits, not '%s'",
+				    v->value);
 			f->has_sha256 = true;
 			f->sha256_pos = v->pos;
 		}
-		if ((v = lookup(m, "mode"))) {
+		if ((v = pl__y_lookup(m, "mode"))) {
 			if (get_mode(c, v, &f->mode) < 0)
 				return PL_EINVAL;
 			f->has_mode = true;
 		}
-		if ((v = lookup(m, "owner"))) {
+		if ((v = pl__y_lookup(m, "owner"))) {
 			if (get_owner(c, v, &f->uid, &f->gid) < 0)
 				return PL_EINVAL;
 			f->has_owner = true;
@@ -634,23 +284,23 @@ static int parse_files(struct ctx *c, struct pl_recipe *r, const struct ynode *s
 	return 0;
 }
 
-static int parse_dirs(struct ctx *c, struct pl_recipe *r, const struct ynode *seq)
+static int parse_dirs(struct pl__yctx *c, struct pl_recipe *r, const struct pl__ynode *seq)
 {
 	if (!(r->dirs = list_of_maps(c, seq, "directories", dir_keys, sizeof(*r->dirs))))
 		return PL_EINVAL;
 	for (size_t i = 0; i < seq->n; i++) {
-		const struct ynode *m = seq->items[i], *v;
+		const struct pl__ynode *m = seq->items[i], *v;
 		struct pl__dir_spec *d = &r->dirs[r->ndirs++];
 		d->pos = m->pos;
-		if (require(c, m, "path", "directories[]", &v) < 0 ||
+		if (pl__y_require(c, m, "path", "directories[]", &v) < 0 ||
 		    get_path(c, v, "path", &d->path) < 0)
 			return PL_EINVAL;
-		if ((v = lookup(m, "mode"))) {
+		if ((v = pl__y_lookup(m, "mode"))) {
 			if (get_mode(c, v, &d->mode) < 0)
 				return PL_EINVAL;
 			d->has_mode = true;
 		}
-		if ((v = lookup(m, "owner"))) {
+		if ((v = pl__y_lookup(m, "owner"))) {
 			if (get_owner(c, v, &d->uid, &d->gid) < 0)
 				return PL_EINVAL;
 			d->has_owner = true;
@@ -659,22 +309,23 @@ static int parse_dirs(struct ctx *c, struct pl_recipe *r, const struct ynode *se
 	return 0;
 }
 
-static int parse_links(struct ctx *c, struct pl_recipe *r, const struct ynode *seq)
+static int parse_links(struct pl__yctx *c, struct pl_recipe *r, const struct pl__ynode *seq)
 {
 	if (!(r->links = list_of_maps(c, seq, "symlinks", link_keys, sizeof(*r->links))))
 		return PL_EINVAL;
 	for (size_t i = 0; i < seq->n; i++) {
-		const struct ynode *m = seq->items[i], *v;
+		const struct pl__ynode *m = seq->items[i], *v;
 		struct pl__link_spec *l = &r->links[r->nlinks++];
 		l->pos = m->pos;
-		if (require(c, m, "path", "symlinks[]", &v) < 0 ||
+		if (pl__y_require(c, m, "path", "symlinks[]", &v) < 0 ||
 		    get_path(c, v, "path", &l->path) < 0)
 			return PL_EINVAL;
-		if (require(c, m, "target", "symlinks[]", &v) < 0 ||
-		    get_str(c, v, "target", &l->target) < 0)
+		if (pl__y_require(c, m, "target", "symlinks[]", &v) < 0 ||
+		    pl__y_get_str(c, v, "target", &l->target) < 0)
 			return PL_EINVAL;
 		if (strlen(l->target) > PL_PATH_MAX)
-			return fail_at(c, v->pos, "'target' is longer than %d bytes", PL_PATH_MAX);
+			return pl__y_fail_at(c, v->pos, "'target' is longer than %d bytes",
+					     PL_PATH_MAX);
 	}
 	return 0;
 }
@@ -696,7 +347,7 @@ static int cmp_declared(const void *a, const void *b)
 	return x->pos.col < y->pos.col ? -1 : x->pos.col > y->pos.col;
 }
 
-static int check_duplicates(struct ctx *c, const struct pl_recipe *r)
+static int check_duplicates(struct pl__yctx *c, const struct pl_recipe *r)
 {
 	size_t n = r->nfiles + r->ndirs + r->nlinks;
 	if (n < 2)
@@ -714,7 +365,7 @@ static int check_duplicates(struct ctx *c, const struct pl_recipe *r)
 	qsort(all, n, sizeof(*all), cmp_declared);
 	for (size_t i = 1; i < n; i++)
 		if (!strcmp(all[i].path, all[i - 1].path))
-			return fail_at(
+			return pl__y_fail_at(
 			    c, all[i].pos,
 			    "duplicate path '%s' (already declared at line %u, column %u)",
 			    all[i].path, all[i - 1].pos.line, all[i - 1].pos.col);
@@ -743,17 +394,17 @@ static bool passwd_field_ok(const char *s)
 	return true;
 }
 
-static int check_account(struct ctx *c, const char *kind, const char *name, uint32_t id,
+static int check_account(struct pl__yctx *c, const char *kind, const char *name, uint32_t id,
 			 struct pl__pos pos)
 {
 	if (!account_name_ok(name))
-		return fail_at(c, pos, "'%s' is not a valid %s name", name, kind);
+		return pl__y_fail_at(c, pos, "'%s' is not a valid %s name", name, kind);
 	for (size_t i = 0; i < sizeof(builtin_accounts) / sizeof(builtin_accounts[0]); i++) {
 		if (!strcmp(name, builtin_accounts[i].name))
-			return fail_at(c, pos, "%s name '%s' is built in", kind, name);
+			return pl__y_fail_at(c, pos, "%s name '%s' is built in", kind, name);
 		if (id == builtin_accounts[i].id)
-			return fail_at(c, pos, "%s id %u is taken by the built-in '%s'", kind, id,
-				       builtin_accounts[i].name);
+			return pl__y_fail_at(c, pos, "%s id %u is taken by the built-in '%s'", kind,
+					     id, builtin_accounts[i].name);
 	}
 	return 0;
 }
@@ -762,59 +413,61 @@ static const char *const user_keys[] = { "name", "uid", "gid", "home", "shell", 
 static const char *const group_keys[] = { "name", "gid", NULL };
 static const char *const account_keys[] = { "users", "groups", "run-as", NULL };
 
-static int parse_groups(struct ctx *c, struct pl_recipe *r, const struct ynode *seq)
+static int parse_groups(struct pl__yctx *c, struct pl_recipe *r, const struct pl__ynode *seq)
 {
 	if (!(r->groups = list_of_maps(c, seq, "groups", group_keys, sizeof(*r->groups))))
 		return PL_EINVAL;
 	for (size_t i = 0; i < seq->n; i++) {
-		const struct ynode *m = seq->items[i], *v;
+		const struct pl__ynode *m = seq->items[i], *v;
 		struct pl__group *g = &r->groups[r->ngroups++];
 		uint64_t id;
 		g->pos = m->pos;
-		if (require(c, m, "name", "groups[]", &v) < 0 ||
-		    get_str(c, v, "name", &g->name) < 0)
+		if (pl__y_require(c, m, "name", "groups[]", &v) < 0 ||
+		    pl__y_get_str(c, v, "name", &g->name) < 0)
 			return PL_EINVAL;
-		if (require(c, m, "gid", "groups[]", &v) < 0 ||
-		    get_u64(c, v, "gid", UINT32_MAX - 1, &id) < 0)
+		if (pl__y_require(c, m, "gid", "groups[]", &v) < 0 ||
+		    pl__y_get_u64(c, v, "gid", UINT32_MAX - 1, &id) < 0)
 			return PL_EINVAL;
 		g->gid = (uint32_t)id;
 		if (check_account(c, "group", g->name, g->gid, m->pos) < 0)
 			return PL_EINVAL;
 		for (size_t j = 0; j + 1 < r->ngroups; j++)
 			if (!strcmp(r->groups[j].name, g->name) || r->groups[j].gid == g->gid)
-				return fail_at(c, m->pos, "group '%s' (gid %u) clashes with '%s'",
-					       g->name, g->gid, r->groups[j].name);
+				return pl__y_fail_at(c, m->pos,
+						     "group '%s' (gid %u) clashes with '%s'",
+						     g->name, g->gid, r->groups[j].name);
 	}
 	return 0;
 }
 
-static int parse_users(struct ctx *c, struct pl_recipe *r, const struct ynode *seq)
+static int parse_users(struct pl__yctx *c, struct pl_recipe *r, const struct pl__ynode *seq)
 {
 	if (!(r->users = list_of_maps(c, seq, "users", user_keys, sizeof(*r->users))))
 		return PL_EINVAL;
 	for (size_t i = 0; i < seq->n; i++) {
-		const struct ynode *m = seq->items[i], *v;
+		const struct pl__ynode *m = seq->items[i], *v;
 		struct pl__user *u = &r->users[r->nusers++];
 		uint64_t id;
 		u->pos = m->pos;
-		if (require(c, m, "name", "users[]", &v) < 0 || get_str(c, v, "name", &u->name) < 0)
+		if (pl__y_require(c, m, "name", "users[]", &v) < 0 ||
+		    pl__y_get_str(c, v, "name", &u->name) < 0)
 			return PL_EINVAL;
-		if (require(c, m, "uid", "users[]", &v) < 0 ||
-		    get_u64(c, v, "uid", UINT32_MAX - 1, &id) < 0)
+		if (pl__y_require(c, m, "uid", "users[]", &v) < 0 ||
+		    pl__y_get_u64(c, v, "uid", UINT32_MAX - 1, &id) < 0)
 			return PL_EINVAL;
 		u->uid = u->gid = (uint32_t)id;
-		if ((v = lookup(m, "gid"))) {
-			if (get_u64(c, v, "gid", UINT32_MAX - 1, &id) < 0)
+		if ((v = pl__y_lookup(m, "gid"))) {
+			if (pl__y_get_u64(c, v, "gid", UINT32_MAX - 1, &id) < 0)
 				return PL_EINVAL;
 			u->gid = (uint32_t)id;
 		}
-		if ((v = lookup(m, "home"))) {
+		if ((v = pl__y_lookup(m, "home"))) {
 			if (get_path(c, v, "home", &u->home) < 0)
 				return PL_EINVAL;
 		} else if (!(u->home = pl__asprintf(c->err, "/home/%s", u->name))) {
 			return PL_ENOMEM;
 		}
-		if ((v = lookup(m, "shell"))) {
+		if ((v = pl__y_lookup(m, "shell"))) {
 			if (get_path(c, v, "shell", &u->shell) < 0)
 				return PL_EINVAL;
 		} else if (!(u->shell = pl__strdup("/sbin/nologin", c->err))) {
@@ -824,19 +477,20 @@ static int parse_users(struct ctx *c, struct pl_recipe *r, const struct ynode *s
 			return PL_EINVAL;
 		/* They become fields of /etc/passwd lines. */
 		if (!passwd_field_ok(u->home) || !passwd_field_ok(u->shell))
-			return fail_at(c,
-				       lookup(m, passwd_field_ok(u->home) ? "shell" : "home")->pos,
-				       "'%s' may not hold ':' or control characters",
-				       passwd_field_ok(u->home) ? "shell" : "home");
+			return pl__y_fail_at(
+			    c, pl__y_lookup(m, passwd_field_ok(u->home) ? "shell" : "home")->pos,
+			    "'%s' may not hold ':' or control characters",
+			    passwd_field_ok(u->home) ? "shell" : "home");
 		for (size_t j = 0; j + 1 < r->nusers; j++)
 			if (!strcmp(r->users[j].name, u->name) || r->users[j].uid == u->uid)
-				return fail_at(c, m->pos, "user '%s' (uid %u) clashes with '%s'",
-					       u->name, u->uid, r->users[j].name);
+				return pl__y_fail_at(c, m->pos,
+						     "user '%s' (uid %u) clashes with '%s'",
+						     u->name, u->uid, r->users[j].name);
 	}
 	return 0;
 }
 
-static int resolve_run_as(struct ctx *c, struct pl_recipe *r, struct pl__pos pos)
+static int resolve_run_as(struct pl__yctx *c, struct pl_recipe *r, struct pl__pos pos)
 {
 	const char *s = r->run_as;
 	for (size_t i = 0; i < sizeof(builtin_accounts) / sizeof(builtin_accounts[0]); i++)
@@ -863,24 +517,24 @@ static int resolve_run_as(struct ctx *c, struct pl_recipe *r, struct pl__pos pos
 		r->run_uid = r->run_gid = 0;
 		return 0;
 	}
-	return fail_at(c, pos,
-		       "'run-as' names no account: '%s' (use nonroot, root, a user "
-		       "from 'accounts', or UID[:GID])",
-		       s);
+	return pl__y_fail_at(c, pos,
+			     "'run-as' names no account: '%s' (use nonroot, root, a user "
+			     "from 'accounts', or UID[:GID])",
+			     s);
 }
 
-static int parse_accounts(struct ctx *c, struct pl_recipe *r, const struct ynode *m)
+static int parse_accounts(struct pl__yctx *c, struct pl_recipe *r, const struct pl__ynode *m)
 {
-	const struct ynode *v;
-	if (want_kind(c, m, Y_MAP, "accounts") < 0 ||
-	    check_keys(c, m, account_keys, "accounts") < 0)
+	const struct pl__ynode *v;
+	if (pl__y_want_kind(c, m, PL__Y_MAP, "accounts") < 0 ||
+	    pl__y_check_keys(c, m, account_keys, "accounts") < 0)
 		return PL_EINVAL;
-	if ((v = lookup(m, "groups")) && parse_groups(c, r, v) < 0)
+	if ((v = pl__y_lookup(m, "groups")) && parse_groups(c, r, v) < 0)
 		return PL_EINVAL;
-	if ((v = lookup(m, "users")) && parse_users(c, r, v) < 0)
+	if ((v = pl__y_lookup(m, "users")) && parse_users(c, r, v) < 0)
 		return PL_EINVAL;
-	if ((v = lookup(m, "run-as"))) {
-		if (get_str(c, v, "run-as", &r->run_as) < 0)
+	if ((v = pl__y_lookup(m, "run-as"))) {
+		if (pl__y_get_str(c, v, "run-as", &r->run_as) < 0)
 			return PL_EINVAL;
 		r->run_as_set = true;
 		r->run_as_pos = v->pos;
@@ -913,17 +567,17 @@ static bool stop_signal_ok(const char *s)
 }
 
 /* "8080", "8080/tcp", "53/udp", "9/sctp", normalised to "PORT/PROTO". */
-static int get_port(struct ctx *c, const struct ynode *y, char **out)
+static int get_port(struct pl__yctx *c, const struct pl__ynode *y, char **out)
 {
-	if (want_kind(c, y, Y_SCALAR, "ports") < 0)
+	if (pl__y_want_kind(c, y, PL__Y_SCALAR, "ports") < 0)
 		return PL_EINVAL;
 	const char *s = y->value, *slash = strchr(s, '/');
 	const char *proto = slash ? slash + 1 : "tcp";
 	uint32_t port;
 	if (!parse_id(s, slash ? (size_t)(slash - s) : strlen(s), &port) || port < 1 ||
 	    port > 65535 || (strcmp(proto, "tcp") && strcmp(proto, "udp") && strcmp(proto, "sctp")))
-		return fail_at(c, y->pos, "'ports' entries look like 8080/tcp or 53/udp, not '%s'",
-			       s);
+		return pl__y_fail_at(c, y->pos,
+				     "'ports' entries look like 8080/tcp or 53/udp, not '%s'", s);
 	*out = pl__asprintf(c->err, "%u/%s", port, proto);
 	return *out ? 0 : PL_ENOMEM;
 }
@@ -931,34 +585,35 @@ static int get_port(struct ctx *c, const struct ynode *y, char **out)
 static const char *const config_keys[] = { "entrypoint", "cmd",         "env",   "workdir",
 					   "labels",     "stop-signal", "ports", NULL };
 
-static int parse_config(struct ctx *c, struct pl_recipe *r, const struct ynode *m)
+static int parse_config(struct pl__yctx *c, struct pl_recipe *r, const struct pl__ynode *m)
 {
-	const struct ynode *v;
-	if (want_kind(c, m, Y_MAP, "config") < 0 || check_keys(c, m, config_keys, "config") < 0)
+	const struct pl__ynode *v;
+	if (pl__y_want_kind(c, m, PL__Y_MAP, "config") < 0 ||
+	    pl__y_check_keys(c, m, config_keys, "config") < 0)
 		return PL_EINVAL;
-	if ((v = lookup(m, "entrypoint")) && get_strv(c, v, "entrypoint", &r->entrypoint) < 0)
+	if ((v = pl__y_lookup(m, "entrypoint")) && get_strv(c, v, "entrypoint", &r->entrypoint) < 0)
 		return PL_EINVAL;
-	if ((v = lookup(m, "cmd")) && get_strv(c, v, "cmd", &r->cmd) < 0)
+	if ((v = pl__y_lookup(m, "cmd")) && get_strv(c, v, "cmd", &r->cmd) < 0)
 		return PL_EINVAL;
-	if ((v = lookup(m, "env")) &&
+	if ((v = pl__y_lookup(m, "env")) &&
 	    get_kvv(c, v, "env", env_key_ok, "environment variable name", &r->env) < 0)
 		return PL_EINVAL;
-	if ((v = lookup(m, "labels")) &&
+	if ((v = pl__y_lookup(m, "labels")) &&
 	    get_kvv(c, v, "labels", label_key_ok, "label", &r->labels) < 0)
 		return PL_EINVAL;
-	if ((v = lookup(m, "workdir")) && get_path(c, v, "workdir", &r->workdir) < 0)
+	if ((v = pl__y_lookup(m, "workdir")) && get_path(c, v, "workdir", &r->workdir) < 0)
 		return PL_EINVAL;
-	if ((v = lookup(m, "stop-signal"))) {
-		if (get_str(c, v, "stop-signal", &r->stop_signal) < 0)
+	if ((v = pl__y_lookup(m, "stop-signal"))) {
+		if (pl__y_get_str(c, v, "stop-signal", &r->stop_signal) < 0)
 			return PL_EINVAL;
 		if (!stop_signal_ok(r->stop_signal))
-			return fail_at(c, v->pos,
-				       "'stop-signal' must be a signal name such as "
-				       "SIGTERM, not '%s'",
-				       r->stop_signal);
+			return pl__y_fail_at(c, v->pos,
+					     "'stop-signal' must be a signal name such as "
+					     "SIGTERM, not '%s'",
+					     r->stop_signal);
 	}
-	if ((v = lookup(m, "ports"))) {
-		if (want_kind(c, v, Y_SEQ, "ports") < 0)
+	if ((v = pl__y_lookup(m, "ports"))) {
+		if (pl__y_want_kind(c, v, PL__Y_SEQ, "ports") < 0)
 			return PL_EINVAL;
 		r->ports.v = pl__calloc(v->n + 1, sizeof(char *), c->err);
 		if (!r->ports.v)
@@ -1107,11 +762,11 @@ static const char *regex_too_costly(const char *p)
 	return NULL;
 }
 
-static int check_regex(struct ctx *c, const struct ynode *y, const char *key)
+static int check_regex(struct pl__yctx *c, const struct pl__ynode *y, const char *key)
 {
 	const char *why_not = regex_too_costly(y->value);
 	if (why_not)
-		return fail_at(c, y->pos, "'%s' is refused: %s", key, why_not);
+		return pl__y_fail_at(c, y->pos, "'%s' is refused: %s", key, why_not);
 	regex_t re;
 	int rc = regcomp(&re, y->value, REG_EXTENDED | REG_NOSUB);
 	if (rc == 0) {
@@ -1120,36 +775,38 @@ static int check_regex(struct ctx *c, const struct ynode *y, const char *key)
 	}
 	char why[256];
 	regerror(rc, &re, why, sizeof(why));
-	return fail_at(c, y->pos, "'%s' is not a valid extended regular expression: %s", key, why);
+	return pl__y_fail_at(c, y->pos, "'%s' is not a valid extended regular expression: %s", key,
+			     why);
 }
 
 static const char *const test_keys[] = { "run", "expect-exit", "expect-stdout", "expect-stderr",
 					 NULL };
 
-static int parse_tests(struct ctx *c, struct pl_recipe *r, const struct ynode *seq)
+static int parse_tests(struct pl__yctx *c, struct pl_recipe *r, const struct pl__ynode *seq)
 {
 	if (!(r->tests = list_of_maps(c, seq, "tests", test_keys, sizeof(*r->tests))))
 		return PL_EINVAL;
 	for (size_t i = 0; i < seq->n; i++) {
-		const struct ynode *m = seq->items[i], *v;
+		const struct pl__ynode *m = seq->items[i], *v;
 		struct pl__test *t = &r->tests[r->ntests++];
 		t->pos = m->pos;
-		if (require(c, m, "run", "tests[]", &v) < 0 || get_strv(c, v, "run", &t->run) < 0)
+		if (pl__y_require(c, m, "run", "tests[]", &v) < 0 ||
+		    get_strv(c, v, "run", &t->run) < 0)
 			return PL_EINVAL;
 		if (t->run.n == 0)
-			return fail_at(c, v->pos, "'run' needs at least the program to run");
-		if ((v = lookup(m, "expect-exit"))) {
+			return pl__y_fail_at(c, v->pos, "'run' needs at least the program to run");
+		if ((v = pl__y_lookup(m, "expect-exit"))) {
 			uint64_t code;
-			if (get_u64(c, v, "expect-exit", 255, &code) < 0)
+			if (pl__y_get_u64(c, v, "expect-exit", 255, &code) < 0)
 				return PL_EINVAL;
 			t->expect_exit = (int)code;
 		}
-		if ((v = lookup(m, "expect-stdout")) &&
-		    (get_str(c, v, "expect-stdout", &t->expect_stdout) < 0 ||
+		if ((v = pl__y_lookup(m, "expect-stdout")) &&
+		    (pl__y_get_str(c, v, "expect-stdout", &t->expect_stdout) < 0 ||
 		     check_regex(c, v, "expect-stdout") < 0))
 			return PL_EINVAL;
-		if ((v = lookup(m, "expect-stderr")) &&
-		    (get_str(c, v, "expect-stderr", &t->expect_stderr) < 0 ||
+		if ((v = pl__y_lookup(m, "expect-stderr")) &&
+		    (pl__y_get_str(c, v, "expect-stderr", &t->expect_stderr) < 0 ||
 		     check_regex(c, v, "expect-stderr") < 0))
 			return PL_EINVAL;
 	}
@@ -1167,64 +824,65 @@ static bool suite_ok(const char *s)
 	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }
 
-static int get_words(struct ctx *c, const struct ynode *y, const char *key,
+static int get_words(struct pl__yctx *c, const struct pl__ynode *y, const char *key,
 		     bool (*ok)(const char *), struct pl__strv *out)
 {
 	if (get_strv(c, y, key, out) < 0)
 		return PL_EINVAL;
 	if (out->n == 0)
-		return fail_at(c, y->pos, "'%s' needs at least one entry", key);
+		return pl__y_fail_at(c, y->pos, "'%s' needs at least one entry", key);
 	for (size_t i = 0; i < out->n; i++)
 		if (!ok(out->v[i]))
-			return fail_at(c, y->items[i]->pos, "'%s' is not a valid %s entry",
-				       out->v[i], key);
+			return pl__y_fail_at(c, y->items[i]->pos, "'%s' is not a valid %s entry",
+					     out->v[i], key);
 	return 0;
 }
 
-static int parse_repos(struct ctx *c, struct pl_recipe *r, const struct ynode *seq)
+static int parse_repos(struct pl__yctx *c, struct pl_recipe *r, const struct pl__ynode *seq)
 {
-	if (want_kind(c, seq, Y_SEQ, "repositories") < 0)
+	if (pl__y_want_kind(c, seq, PL__Y_SEQ, "repositories") < 0)
 		return PL_EINVAL;
 	if (!(r->repos = pl__calloc(seq->n + 1, sizeof(*r->repos), c->err)))
 		return PL_ENOMEM;
 	for (size_t i = 0; i < seq->n; i++) {
-		const struct ynode *m = seq->items[i], *v;
+		const struct pl__ynode *m = seq->items[i], *v;
 		struct pl__repo_spec *rs = &r->repos[r->nrepos++];
 		rs->pos = m->pos;
-		if (m->kind == Y_SCALAR && !strcmp(m->value, "host")) {
+		if (m->kind == PL__Y_SCALAR && !strcmp(m->value, "host")) {
 			rs->host = true;
 			continue;
 		}
-		if (m->kind != Y_MAP)
-			return fail_at(c, m->pos,
-				       "'repositories[]' must be 'host' or a mapping with 'uri', "
-				       "'suites', 'components' and 'keyring'");
-		if (check_keys(c, m, repo_keys, "repositories") < 0)
+		if (m->kind != PL__Y_MAP)
+			return pl__y_fail_at(
+			    c, m->pos,
+			    "'repositories[]' must be 'host' or a mapping with 'uri', "
+			    "'suites', 'components' and 'keyring'");
+		if (pl__y_check_keys(c, m, repo_keys, "repositories") < 0)
 			return PL_EINVAL;
-		if (require(c, m, "uri", "repositories[]", &v) < 0 ||
-		    get_str(c, v, "uri", &rs->uri) < 0)
+		if (pl__y_require(c, m, "uri", "repositories[]", &v) < 0 ||
+		    pl__y_get_str(c, v, "uri", &rs->uri) < 0)
 			return PL_EINVAL;
 		if (!*rs->uri || strlen(rs->uri) > PL_PATH_MAX || strpbrk(rs->uri, " \t\r\n"))
-			return fail_at(c, v->pos, "'uri' must be a URL without blanks");
-		if (require(c, m, "suites", "repositories[]", &v) < 0 ||
+			return pl__y_fail_at(c, v->pos, "'uri' must be a URL without blanks");
+		if (pl__y_require(c, m, "suites", "repositories[]", &v) < 0 ||
 		    get_words(c, v, "suites", suite_ok, &rs->suites) < 0)
 			return PL_EINVAL;
-		if (require(c, m, "components", "repositories[]", &v) < 0 ||
+		if (pl__y_require(c, m, "components", "repositories[]", &v) < 0 ||
 		    get_words(c, v, "components", suite_ok, &rs->components) < 0)
 			return PL_EINVAL;
-		if ((v = lookup(m, "keyring"))) {
-			if (get_str(c, v, "keyring", &rs->keyring) < 0)
+		if ((v = pl__y_lookup(m, "keyring"))) {
+			if (pl__y_get_str(c, v, "keyring", &rs->keyring) < 0)
 				return PL_EINVAL;
 			if (!*rs->keyring || strlen(rs->keyring) >= PL_PATH_MAX)
-				return fail_at(c, v->pos, "'keyring' must be a file name");
+				return pl__y_fail_at(c, v->pos, "'keyring' must be a file name");
 		}
 	}
 	return 0;
 }
 
-static int parse_pkg(struct ctx *c, const struct ynode *y, struct pl__pkg_spec *p)
+static int parse_pkg(struct pl__yctx *c, const struct pl__ynode *y, struct pl__pkg_spec *p)
 {
-	if (get_str(c, y, "packages", &p->name) < 0)
+	if (pl__y_get_str(c, y, "packages", &p->name) < 0)
 		return PL_EINVAL;
 	p->pos = y->pos;
 	char *sep = strpbrk(p->name, "=/");
@@ -1235,21 +893,23 @@ static int parse_pkg(struct ctx *c, const struct ynode *y, struct pl__pkg_spec *
 		*sep = '\0';
 	}
 	if (!pl__debname_valid(p->name))
-		return fail_at(c, y->pos,
-			       "'%s' is not a Debian package name (lowercase letters, digits, "
-			       "'+', '-', '.'), write NAME, NAME=VERSION or NAME/SUITE",
-			       p->name);
+		return pl__y_fail_at(
+		    c, y->pos,
+		    "'%s' is not a Debian package name (lowercase letters, digits, "
+		    "'+', '-', '.'), write NAME, NAME=VERSION or NAME/SUITE",
+		    p->name);
 	const char *why;
 	if (p->version && !pl__debver_valid(p->version, &why))
-		return fail_at(c, y->pos, "'%s=%s': %s", p->name, p->version, why);
+		return pl__y_fail_at(c, y->pos, "'%s=%s': %s", p->name, p->version, why);
 	if (p->suite && !suite_ok(p->suite))
-		return fail_at(c, y->pos, "'%s/%s': not a valid suite name", p->name, p->suite);
+		return pl__y_fail_at(c, y->pos, "'%s/%s': not a valid suite name", p->name,
+				     p->suite);
 	return 0;
 }
 
-static int parse_pkgs(struct ctx *c, struct pl_recipe *r, const struct ynode *seq)
+static int parse_pkgs(struct pl__yctx *c, struct pl_recipe *r, const struct pl__ynode *seq)
 {
-	if (want_kind(c, seq, Y_SEQ, "packages") < 0)
+	if (pl__y_want_kind(c, seq, PL__Y_SEQ, "packages") < 0)
 		return PL_EINVAL;
 	if (!(r->pkgs = pl__calloc(seq->n + 1, sizeof(*r->pkgs), c->err)))
 		return PL_ENOMEM;
@@ -1258,9 +918,9 @@ static int parse_pkgs(struct ctx *c, struct pl_recipe *r, const struct ynode *se
 			return PL_EINVAL;
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(r->pkgs[j].name, r->pkgs[i].name))
-				return fail_at(c, seq->items[i]->pos,
-					       "package '%s' is already listed at line %u",
-					       r->pkgs[i].name, r->pkgs[j].pos.line);
+				return pl__y_fail_at(c, seq->items[i]->pos,
+						     "package '%s' is already listed at line %u",
+						     r->pkgs[i].name, r->pkgs[j].pos.line);
 	}
 	return 0;
 }
@@ -1270,35 +930,37 @@ static bool glob_ok(const char *s)
 	return *s == '/' && strlen(s) < PL_PATH_MAX && !strstr(s, "//");
 }
 
-static int parse_packages_part(struct ctx *c, struct pl_recipe *r, const struct ynode *top)
+static int parse_packages_part(struct pl__yctx *c, struct pl_recipe *r, const struct pl__ynode *top)
 {
-	const struct ynode *v;
-	if ((v = lookup(top, "repositories")) && parse_repos(c, r, v) < 0)
+	const struct pl__ynode *v;
+	if ((v = pl__y_lookup(top, "repositories")) && parse_repos(c, r, v) < 0)
 		return PL_EINVAL;
-	if ((v = lookup(top, "packages")) && parse_pkgs(c, r, v) < 0)
+	if ((v = pl__y_lookup(top, "packages")) && parse_pkgs(c, r, v) < 0)
 		return PL_EINVAL;
 	if (r->npkgs && !r->nrepos)
-		return fail_at(c, v->pos,
-			       "'packages' needs 'repositories' to take them from (for example "
-			       "'repositories: [host]')");
-	if ((v = lookup(top, "exclude"))) {
+		return pl__y_fail_at(
+		    c, v->pos,
+		    "'packages' needs 'repositories' to take them from (for example "
+		    "'repositories: [host]')");
+	if ((v = pl__y_lookup(top, "exclude"))) {
 		if (get_strv(c, v, "exclude", &r->exclude) < 0)
 			return PL_EINVAL;
 		for (size_t i = 0; i < r->exclude.n; i++)
 			if (!glob_ok(r->exclude.v[i]))
-				return fail_at(c, v->items[i]->pos,
-					       "'exclude' entries are absolute path patterns like "
-					       "'/usr/share/doc/**', not '%s'",
-					       r->exclude.v[i]);
+				return pl__y_fail_at(
+				    c, v->items[i]->pos,
+				    "'exclude' entries are absolute path patterns like "
+				    "'/usr/share/doc/**', not '%s'",
+				    r->exclude.v[i]);
 	}
-	if ((v = lookup(top, "assume-installed"))) {
+	if ((v = pl__y_lookup(top, "assume-installed"))) {
 		if (get_strv(c, v, "assume-installed", &r->assume_installed) < 0)
 			return PL_EINVAL;
 		for (size_t i = 0; i < r->assume_installed.n; i++)
 			if (!pl__debname_valid(r->assume_installed.v[i]))
-				return fail_at(c, v->items[i]->pos,
-					       "'%s' is not a Debian package name",
-					       r->assume_installed.v[i]);
+				return pl__y_fail_at(c, v->items[i]->pos,
+						     "'%s' is not a Debian package name",
+						     r->assume_installed.v[i]);
 	}
 	return 0;
 }
@@ -1312,36 +974,40 @@ static const char *const top_keys[] = {
 	NULL,
 };
 
-static int parse_top(struct ctx *c, struct pl_recipe *r, const struct ynode *top)
+static int parse_top(struct pl__yctx *c, struct pl_recipe *r, const struct pl__ynode *top)
 {
-	const struct ynode *v;
-	if (top->kind != Y_MAP)
-		return fail_at(c, top->pos, "a recipe must be a mapping, not %s", kind_name(top));
-	if (check_keys(c, top, top_keys, NULL) < 0)
+	const struct pl__ynode *v;
+	if (top->kind != PL__Y_MAP)
+		return pl__y_fail_at(c, top->pos, "a recipe must be a mapping, not %s",
+				     pl__y_kind_name(top));
+	if (pl__y_check_keys(c, top, top_keys, NULL) < 0)
 		return PL_EINVAL;
 
-	if (require(c, top, "name", NULL, &v) < 0 || get_str(c, v, "name", &r->name) < 0)
+	if (pl__y_require(c, top, "name", NULL, &v) < 0 ||
+	    pl__y_get_str(c, v, "name", &r->name) < 0)
 		return PL_EINVAL;
 	if (!valid_name(r->name))
-		return fail_at(c, v->pos,
-			       "'name' must match [a-z0-9][a-z0-9._-]* (at most 128 "
-			       "characters), not '%s'",
-			       r->name);
-	if (require(c, top, "version", NULL, &v) < 0 || get_str(c, v, "version", &r->version) < 0)
+		return pl__y_fail_at(c, v->pos,
+				     "'name' must match [a-z0-9][a-z0-9._-]* (at most 128 "
+				     "characters), not '%s'",
+				     r->name);
+	if (pl__y_require(c, top, "version", NULL, &v) < 0 ||
+	    pl__y_get_str(c, v, "version", &r->version) < 0)
 		return PL_EINVAL;
 	if (!valid_version(r->version))
-		return fail_at(c, v->pos, "'version' must be MAJOR.MINOR.PATCH, not '%s'",
-			       r->version);
-	if ((v = lookup(top, "description")) && get_str(c, v, "description", &r->description) < 0)
+		return pl__y_fail_at(c, v->pos, "'version' must be MAJOR.MINOR.PATCH, not '%s'",
+				     r->version);
+	if ((v = pl__y_lookup(top, "description")) &&
+	    pl__y_get_str(c, v, "description", &r->description) < 0)
 		return PL_EINVAL;
-	if ((v = lookup(top, "epoch"))) {
+	if ((v = pl__y_lookup(top, "epoch"))) {
 		/* 9999-12-31T23:59:59Z: beyond it "created" is no RFC 3339 date */
-		if (get_u64(c, v, "epoch", 253402300799ULL, &r->epoch) < 0)
+		if (pl__y_get_u64(c, v, "epoch", 253402300799ULL, &r->epoch) < 0)
 			return PL_EINVAL;
 		r->has_epoch = true;
 	}
-	if ((v = lookup(top, "base"))) {
-		if (get_str(c, v, "base", &r->base) < 0 || check_base(c, v) < 0)
+	if ((v = pl__y_lookup(top, "base"))) {
+		if (pl__y_get_str(c, v, "base", &r->base) < 0 || check_base(c, v) < 0)
 			return PL_EINVAL;
 		r->base_pos = v->pos;
 	} else if (!(r->base = pl__strdup("scratch", c->err))) {
@@ -1350,24 +1016,24 @@ static int parse_top(struct ctx *c, struct pl_recipe *r, const struct ynode *top
 	if (parse_packages_part(c, r, top) < 0)
 		return PL_EINVAL;
 
-	if ((v = lookup(top, "files")) && parse_files(c, r, v) < 0)
+	if ((v = pl__y_lookup(top, "files")) && parse_files(c, r, v) < 0)
 		return PL_EINVAL;
-	if ((v = lookup(top, "directories")) && parse_dirs(c, r, v) < 0)
+	if ((v = pl__y_lookup(top, "directories")) && parse_dirs(c, r, v) < 0)
 		return PL_EINVAL;
-	if ((v = lookup(top, "symlinks")) && parse_links(c, r, v) < 0)
+	if ((v = pl__y_lookup(top, "symlinks")) && parse_links(c, r, v) < 0)
 		return PL_EINVAL;
 	if (check_duplicates(c, r) < 0)
 		return PL_EINVAL;
-	if ((v = lookup(top, "accounts")) && parse_accounts(c, r, v) < 0)
+	if ((v = pl__y_lookup(top, "accounts")) && parse_accounts(c, r, v) < 0)
 		return PL_EINVAL;
 	if (!r->run_as) {
 		if (!(r->run_as = pl__strdup("nonroot", c->err)))
 			return PL_ENOMEM;
 		r->run_uid = r->run_gid = 65532;
 	}
-	if ((v = lookup(top, "config")) && parse_config(c, r, v) < 0)
+	if ((v = pl__y_lookup(top, "config")) && parse_config(c, r, v) < 0)
 		return PL_EINVAL;
-	if ((v = lookup(top, "tests")) && parse_tests(c, r, v) < 0)
+	if ((v = pl__y_lookup(top, "tests")) && parse_tests(c, r, v) < 0)
 		return PL_EINVAL;
 	return 0;
 }
@@ -1385,9 +1051,9 @@ static char *dir_of(const char *path, struct pl_error **err)
 int pl_recipe_parse(const char *name, const char *data, size_t len, struct pl_recipe **out,
 		    struct pl_error **err)
 {
-	struct ctx c = { name, err };
-	cleanup_ynode struct ynode *top = NULL;
-	int rc = load_tree(&c, data, len, &top);
+	struct pl__yctx c = { name, "recipe", err };
+	cleanup_ynode struct pl__ynode *top = NULL;
+	int rc = pl__y_load(&c, data, len, &top);
 	if (rc < 0)
 		return rc;
 	struct pl_recipe *r = pl__calloc(1, sizeof(*r), err);
