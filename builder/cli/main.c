@@ -21,6 +21,9 @@ static const struct cmd_spec cmds[] = {
 	{ "catalog", cmd_catalog, "the signed, versioned catalog of approved bases" },
 	{ "admit", cmd_admit, "may this image run? (signed, every base approved)" },
 	{ "rebuild", cmd_rebuild, "rebuild every image affected by a change of base" },
+	{ "lint", cmd_lint, "check a recipe against the hardening rules and a policy" },
+	{ "scan", cmd_scan,
+	  "find secrets, setuid files, shells and known vulnerabilities in an image" },
 	{ NULL, NULL, NULL },
 };
 

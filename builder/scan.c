@@ -1,0 +1,388 @@
+/*
+ * scan.c - what a hardened image should not have (see plinth/check.h).
+ *
+ * The image's layers are read once, top down, by the base image reader
+ * (baseimg.h), which applies whiteouts and shows each final file's content
+ * to a visitor here: the content is searched for secrets in windows of
+ * SCAN_WINDOW bytes that overlap by SCAN_OVERLAP, so a file of any size is
+ * searched in bounded memory.  Modes, names and accounts are checked on
+ * the entries afterwards.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "baseimg.h"
+#include "check-impl.h"
+#include "oci.h"
+#include "scan-impl.h"
+#include "secrets.h"
+
+#define SCAN_WINDOW  ((size_t)1 << 20) /* bytes searched at a time */
+#define SCAN_OVERLAP ((size_t)8192)    /* carried to the next window */
+#define SCAN_HITS    16                /* secrets looked at per window */
+#define SHADOW_MAX   ((size_t)1 << 20) /* /etc/shadow, kept to check */
+
+struct scan {
+	struct pl_findings *f;
+	const struct pl_policy *p;
+	/* the regular file being read */
+	char path[PL_PATH_MAX + 2]; /* "/etc/app.conf" */
+	bool search, config, shadow;
+	char *buf;
+	size_t len;
+	unsigned long lines; /* newlines in what left the window */
+	bool seen[PL__SECRET_KINDS];
+	struct pl_buf shadow_text;
+	struct pl_error **err;
+};
+
+/* Paths that hold known test data (and documentation): not searched for
+ * secrets.  A component among these, or under usr/share/doc. */
+static bool test_data(const char *path)
+{
+	static const char *const dirs[] = { "test",    "tests",    "testdata",  "test-data",
+					    "testing", "fixtures", "__tests__", NULL };
+	if (!strncmp(path, "/usr/share/doc/", 15))
+		return true;
+	for (const char *p = path; (p = strchr(p, '/'));) {
+		p++;
+		size_t n = strcspn(p, "/");
+		if (!p[n])
+			break; /* the file's own name */
+		for (const char *const *d = dirs; *d; d++)
+			if (strlen(*d) == n && !strncmp(p, *d, n))
+				return true;
+	}
+	return false;
+}
+
+static const char *secret_rule(enum pl__secret_kind k)
+{
+	switch (k) {
+	case PL__SECRET_PRIVATE_KEY:
+		return "S004";
+	case PL__SECRET_PASSWORD:
+		return "S008";
+	default:
+		return "S006";
+	}
+}
+
+static unsigned long count_lines(const char *p, size_t n)
+{
+	unsigned long k = 0;
+	for (const char *q = p; (q = memchr(q, '\n', (size_t)(p + n - q))); q++)
+		k++;
+	return k;
+}
+
+/* Search the window; `final`: it is the file's last. */
+static int search_window(struct scan *s, bool final)
+{
+	struct pl__secret_hit hits[SCAN_HITS];
+	size_t n = pl__secrets_find(s->buf, s->len, s->config, hits, SCAN_HITS);
+	for (size_t i = 0; i < n; i++) {
+		if (s->seen[hits[i].kind])
+			continue;
+		s->seen[hits[i].kind] = true;
+		unsigned long line = s->lines + count_lines(s->buf, hits[i].off) + 1;
+		if (!pl__finding_add(s->f, s->p, secret_rule(hits[i].kind), NULL,
+				     (struct pl__pos){ 0 }, s->path, s->err,
+				     "%s holds %s (line %lu)", s->path,
+				     pl__secret_what(hits[i].kind), line))
+			return PL_ENOMEM;
+	}
+	if (!final && s->len > SCAN_OVERLAP) {
+		size_t drop = s->len - SCAN_OVERLAP;
+		s->lines += count_lines(s->buf, drop);
+		memmove(s->buf, s->buf + drop, SCAN_OVERLAP);
+		s->len = SCAN_OVERLAP;
+	}
+	return 0;
+}
+
+static int on_entry(void *ctx, const struct pl__bentry *e, struct pl_error **err)
+{
+	struct scan *s = ctx;
+	(void)err;
+	s->search = false;
+	if (e->kind != PL__B_REG)
+		return 0;
+	snprintf(s->path, sizeof(s->path), "/%s", e->path);
+	s->search = !test_data(s->path);
+	s->config = pl__secret_config_path(e->path);
+	s->shadow = !strcmp(e->path, "etc/shadow");
+	s->len = 0;
+	s->lines = 0;
+	memset(s->seen, 0, sizeof(s->seen));
+	if (s->shadow)
+		s->shadow_text.len = 0;
+	return 0;
+}
+
+static int on_data(void *ctx, const void *p, size_t n, struct pl_error **err)
+{
+	struct scan *s = ctx;
+	if (s->shadow && pl_buf_add(&s->shadow_text, p, n, NULL) < 0)
+		return pl__error_set(err, PL_ELIMIT, 0, "/etc/shadow is larger than %zu bytes",
+				     SHADOW_MAX);
+	while (s->search && n > 0) {
+		size_t k = SCAN_WINDOW - s->len < n ? SCAN_WINDOW - s->len : n;
+		memcpy(s->buf + s->len, p, k);
+		s->len += k;
+		p = (const char *)p + k;
+		n -= k;
+		int rc;
+		if (s->len == SCAN_WINDOW && (rc = search_window(s, false)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int on_end(void *ctx, const struct pl__bentry *e, struct pl_error **err)
+{
+	struct scan *s = ctx;
+	(void)e;
+	(void)err;
+	int rc = s->search && s->len ? search_window(s, true) : 0;
+	s->search = false;
+	return rc;
+}
+
+/* ---- what the entries say ---------------------------------------------- */
+
+static bool in_list(const char *s, size_t n, const char *const *list)
+{
+	for (; *list; list++)
+		if (strlen(*list) == n && !strncmp(*list, s, n))
+			return true;
+	return false;
+}
+
+/* Whether `path` (relative) is NAME in a directory programs are run from. */
+static bool in_bin(const char *path, const char *const *names)
+{
+	static const char *const bins[] = { "bin",      "sbin",          "usr/bin",
+					    "usr/sbin", "usr/local/bin", "usr/local/sbin",
+					    NULL };
+	const char *slash = strrchr(path, '/');
+	return slash && in_list(path, (size_t)(slash - path), bins) &&
+	       in_list(slash + 1, strlen(slash + 1), names);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/* An ssh private key by its name: a host key, or a user's identity. */
+static bool ssh_key_path(const char *path, const char *base)
+{
+	static const char *const ids[] = { "id_rsa",      "id_dsa",        "id_ecdsa", "id_ed25519",
+					   "id_ecdsa_sk", "id_ed25519_sk", "identity", NULL };
+	if (!strncmp(path, "etc/ssh/ssh_host_", 17) && ends_with(path, "_key"))
+		return true;
+	size_t dir = (size_t)(base - path);
+	return dir >= 6 && !strncmp(base - 6, ".ssh/", 5) && in_list(base, strlen(base), ids);
+}
+
+/* A file whose purpose is to hold secrets, by its name. */
+static bool secret_file_path(const char *path, const char *base)
+{
+	static const char *const names[] = { ".git-credentials", ".netrc",  ".pgpass", ".htpasswd",
+					     "credentials.json", ".my.cnf", NULL };
+	static const char *const samples[] = { ".example", ".sample", ".template", ".dist", NULL };
+	if (!strcmp(base, ".env") || !strncmp(base, ".env.", 5)) {
+		for (const char *const *x = samples; *x; x++)
+			if (ends_with(base, *x))
+				return false;
+		return true;
+	}
+	if (in_list(base, strlen(base), names))
+		return true;
+	return ends_with(path, ".aws/credentials") || ends_with(path, ".docker/config.json");
+}
+
+static int entry_findings(struct scan *s, const struct pl__bentry *e)
+{
+	static const char *const shells[] = { "sh",  "bash", "dash", "zsh",  "ksh",     "mksh",
+					      "ash", "tcsh", "csh",  "fish", "busybox", NULL };
+	static const char *const managers[] = { "apt", "apt-get", "dpkg", "aptitude", "pip", "pip3",
+						"rpm", "yum",     "dnf",  "apk",      "npm", NULL };
+	char path[PL_PATH_MAX + 2];
+	snprintf(path, sizeof(path), "/%s", e->path);
+	const char *base = strrchr(e->path, '/');
+	base = base ? base + 1 : e->path;
+	struct pl_findings *f = s->f;
+	const struct pl_policy *p = s->p;
+	struct pl__pos none = { 0 };
+	struct pl_error **err = s->err;
+	bool reg = e->kind == PL__B_REG || e->kind == PL__B_HARDLINK;
+	bool dir = e->kind == PL__B_DIR;
+	if (reg && (e->mode & 06000) &&
+	    !pl__finding_add(f, p, "S001", NULL, none, path, err,
+			     "%s is set%sid (mode %04o, owner %u:%u)", path,
+			     (e->mode & 04000) ? "u" : "g", e->mode, e->uid, e->gid))
+		return PL_ENOMEM;
+	if (dir && (e->mode & 0002) && !(e->mode & 01000) &&
+	    !pl__finding_add(f, p, "S002", NULL, none, path, err,
+			     "%s is world-writable without the sticky bit (mode %04o)", path,
+			     e->mode))
+		return PL_ENOMEM;
+	if (reg && (e->mode & 0002) &&
+	    !pl__finding_add(f, p, "S003", NULL, none, path, err,
+			     "%s is world-writable (mode %04o)", path, e->mode))
+		return PL_ENOMEM;
+	if (reg && !test_data(path)) {
+		if (ssh_key_path(e->path, base) &&
+		    !pl__finding_add(f, p, "S005", NULL, none, path, err,
+				     "%s is an ssh private key", path))
+			return PL_ENOMEM;
+		if (secret_file_path(e->path, base) && e->size > 0 &&
+		    !pl__finding_add(f, p, "S007", NULL, none, path, err,
+				     "%s is a secrets file (%llu bytes)", path,
+				     (unsigned long long)e->size))
+			return PL_ENOMEM;
+	}
+	if ((reg || e->kind == PL__B_SYMLINK) && in_bin(e->path, shells) &&
+	    !pl__finding_add(f, p, "S009", NULL, none, path, err, "%s is a shell%s%s", path,
+			     e->target ? " (a link to " : "", e->target ? e->target : ""))
+		return PL_ENOMEM;
+	if ((reg || e->kind == PL__B_SYMLINK) && in_bin(e->path, managers) &&
+	    !pl__finding_add(f, p, "S010", NULL, none, path, err, "%s is a package manager", path))
+		return PL_ENOMEM;
+	return 0;
+}
+
+/* The n-th (0-based) ':' field of `line` (len bytes): start and length. */
+static bool field(const char *line, size_t len, unsigned n, const char **out, size_t *olen)
+{
+	const char *p = line, *end = line + len;
+	for (unsigned i = 0; i < n; i++) {
+		const char *c = memchr(p, ':', (size_t)(end - p));
+		if (!c)
+			return false;
+		p = c + 1;
+	}
+	const char *c = memchr(p, ':', (size_t)(end - p));
+	*out = p;
+	*olen = (size_t)((c ? c : end) - p);
+	return true;
+}
+
+/* Accounts of /etc/passwd (and /etc/shadow) without a password. */
+static int empty_passwords(struct scan *s, const char *text, size_t len, const char *file)
+{
+	for (const char *p = text, *end = text + len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((nl ? nl : end) - p);
+		const char *name, *pw;
+		size_t name_len, pw_len;
+		if (n && *p != '#' && *p != '+' && *p != '-' && field(p, n, 0, &name, &name_len) &&
+		    field(p, n, 1, &pw, &pw_len) && pw_len == 0 && name_len < 256 &&
+		    !pl__finding_add(s->f, s->p, "S012", NULL, (struct pl__pos){ 0 }, file, s->err,
+				     "account '%.*s' has an empty password in %s", (int)name_len,
+				     name, file))
+			return PL_ENOMEM;
+		p = nl ? nl + 1 : end;
+	}
+	return 0;
+}
+
+static int cmp_account(const void *a, const void *b)
+{
+	const struct pl__account *x = a, *y = b;
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static int account_findings(struct scan *s, const struct pl__baseimg *b)
+{
+	struct pl__account *v = NULL;
+	size_t n = 0;
+	int rc = pl__baseimg_accounts(b, false, &v, &n, s->err);
+	if (rc < 0)
+		return rc;
+	qsort(v, n, sizeof(*v), cmp_account);
+	for (size_t i = 0; i + 1 < n && rc == 0; i++) {
+		if (v[i].id != v[i + 1].id || (i > 0 && v[i - 1].id == v[i].id))
+			continue;
+		size_t j = i + 1;
+		while (j + 1 < n && v[j + 1].id == v[i].id)
+			j++;
+		if (!pl__finding_add(s->f, s->p, "S011", NULL, (struct pl__pos){ 0 }, "/etc/passwd",
+				     s->err, "uid %u is shared by '%s' and '%s'%s", v[i].id,
+				     v[i].name, v[i + 1].name, j > i + 1 ? " and others" : ""))
+			rc = PL_ENOMEM;
+	}
+	pl__accounts_free(v, n);
+	const struct pl__bentry *pw = pl__baseimg_get(b, "etc/passwd");
+	if (rc == 0 && pw && pw->data)
+		rc = empty_passwords(s, pw->data, (size_t)pw->size, "/etc/passwd");
+	if (rc == 0 && s->shadow_text.len)
+		rc = empty_passwords(s, s->shadow_text.buf, s->shadow_text.len, "/etc/shadow");
+	return rc;
+}
+
+static int layout_blob(void *ctx, const uint8_t digest[PL_SHA256_LEN], int *fd,
+		       struct pl_error **err)
+{
+	return pl__blob_open(ctx, digest, fd, err);
+}
+
+int pl__scan_layers(const struct pl__blob_source *src, const json_t *layers,
+		    const struct pl_scan_options *o, struct pl_findings **out,
+		    struct pl_error **err)
+{
+	__attribute__((cleanup(pl__findings_freep))) struct pl_findings *f = pl__findings_new(err);
+	cleanup_free char *buf = pl__calloc(1, SCAN_WINDOW, err);
+	if (!f || !buf)
+		return PL_ENOMEM;
+	struct scan s = { .f = f, .p = o->policy, .buf = buf, .err = err };
+	if (pl_buf_init(&s.shadow_text, SHADOW_MAX, err) < 0)
+		return PL_ENOMEM;
+	struct pl__fs_visitor v = { on_entry, on_data, on_end, &s };
+	cleanup_baseimg struct pl__baseimg *b = NULL;
+	int rc = pl__baseimg_read_visit(src, layers, &v, &b, err);
+	for (size_t i = 0; rc == 0 && i < pl__baseimg_slots(b); i++) {
+		const struct pl__bentry *e = pl__baseimg_at(b, i);
+		if (e)
+			rc = entry_findings(&s, e);
+	}
+	if (rc == 0)
+		rc = account_findings(&s, b);
+	if (rc == 0 && o->vulns)
+		rc = pl__scan_vulns(b, o->vulns, f, o->policy, err);
+	pl_buf_release(&s.shadow_text);
+	if (rc < 0)
+		return rc;
+	pl__findings_sort(f, false);
+	*out = steal_pointer(&f);
+	return 0;
+}
+
+int pl_scan(const char *ref, const struct pl_scan_options *o, struct pl_findings **out,
+	    struct pl_error **err)
+{
+	cleanup_free char *dir = NULL, *tag = NULL;
+	int rc = pl__oci_ref_parse(ref, &dir, &tag, err);
+	if (rc < 0)
+		return rc;
+	cleanup_image struct pl__image im = { 0 };
+	if ((rc = pl__image_open(dir, tag, false, &im, err)) < 0)
+		return rc;
+	struct pl__blob_source src = { layout_blob, dir };
+	rc = pl__scan_layers(&src, json_object_get(im.mjson, "layers"), o, out, err);
+	return rc < 0 ? pl__error_wrap(err, rc, "scan '%s'", ref) : 0;
+}
+
+int pl__scan_vulns(const struct pl__baseimg *b, const char *feed, struct pl_findings *f,
+		   const struct pl_policy *p, struct pl_error **err)
+{
+	(void)b;
+	(void)f;
+	(void)p;
+	return pl__error_set(err, PL_EINVAL, 0, "'%s': vulnerability feeds are not read yet", feed);
+}
