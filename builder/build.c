@@ -11,6 +11,7 @@
 #include "json.h"
 #include "layer.h"
 #include "layout.h"
+#include "gates.h"
 
 #define MT_MANIFEST   "application/vnd.oci.image.manifest.v1+json"
 #define MT_CONFIG     "application/vnd.oci.image.config.v1+json"
@@ -192,6 +193,7 @@ struct image_parts {
 	const struct pl__lock *lock; /* NULL: not built from a lock */
 	uint8_t config[PL_SHA256_LEN];
 	uint64_t config_size;
+	bool tests_skipped; /* the recipe has tests and the build skipped them */
 };
 
 static json_t *manifest_json(const struct pl_recipe *r, const struct image_parts *ip)
@@ -221,6 +223,8 @@ static json_t *manifest_json(const struct pl_recipe *r, const struct image_parts
 		bad |= json_object_set_new(ann, "org.opencontainers.image.base.digest",
 					   json_string(ip->base->digest_str));
 	}
+	if (ip->tests_skipped)
+		bad |= json_object_set_new(ann, "dev.plinth.tests", json_string("skipped"));
 	if (r->description)
 		bad |= json_object_set_new(ann, "org.opencontainers.image.description",
 					   json_string(r->description));
@@ -510,9 +514,11 @@ int pl__build_on(const struct pl_recipe *r, const struct pl_build_options *o, st
 		return pl__error_set(err, PL_EINVAL, 0, "the clock %llu is beyond the year 9999",
 				     (unsigned long long)clock);
 
+	int rc = pl__gate_lint(r, o, err);
+	if (rc < 0)
+		return rc;
 	cleanup_base struct pl__base opened = { 0 };
 	struct pl__base *base = on ? on : &opened;
-	int rc;
 	if (!on && pl__recipe_has_base(r) &&
 	    (rc = pl__base_open(r, o->catalog, o->warn, o->warn_ctx, &opened, err)) < 0)
 		return rc;
@@ -554,7 +560,16 @@ int pl__build_on(const struct pl_recipe *r, const struct pl_build_options *o, st
 		.layer = &made.layer,
 		.base = base,
 		.lock = from_lock ? &lock : NULL,
+		.tests_skipped = r->ntests && o->skip_tests,
 	};
+	char ld[PL_DIGEST_STR_LEN + 1];
+	pl__digest_str(made.layer.digest, ld);
+	cleanup_json json_t *layer = json_pack("{s:s, s:s, s:I}", "mediaType", ip.mt_layer,
+					       "digest", ld, "size", (json_int_t)made.layer.size);
+	if (!layer)
+		return pl__error_nomem(err);
+	if ((rc = pl__gate_scan(layout, layer, o, err)) < 0)
+		return rc;
 	cleanup_json json_t *config = config_json(r, &ip, user, diff_id, err);
 	if (!config)
 		return PL_ENOMEM;

@@ -383,6 +383,7 @@ struct pl_finding *pl__finding_add(struct pl_findings *f, const struct pl_policy
 		.ignored = pl__policy_ignores(p, id, path),
 	};
 	if (!(x->message = pl__findings_keep(f, msg, err)) ||
+	    !(x->severity = pl__findings_keep(f, x->severity, err)) ||
 	    (file && !(x->file = pl__findings_keep(f, file, err))) ||
 	    (path && !(x->path = pl__findings_keep(f, path, err))) ||
 	    (x->ignored && !(x->ignored = pl__findings_keep(f, x->ignored, err))))

@@ -15,6 +15,7 @@
 #define STAGE_PREFIX    ".plinth-"
 #define LAYOUT_FILE_MAX 4096
 #define REF_NAME        "org.opencontainers.image.ref.name"
+#define SUBJECT         "dev.plinth.subject" /* an artifact's, in index.json */
 #define STAGE_MARKER    "plinth-staging"
 #define OCI_LAYOUT      "{\"imageLayoutVersion\":\"1.0.0\"}"
 
@@ -35,6 +36,7 @@ struct pl__layout {
 	bool expect;
 	bool expect_absent;
 	uint8_t expect_digest[PL_SHA256_LEN];
+	json_t *referrers; /* artifacts about the committed image, untagged */
 };
 
 /* Whether `tag` in `idx` is what the transaction expects it to be. */
@@ -370,6 +372,7 @@ void pl__layout_free(struct pl__layout *l)
 		return;
 	if (l->stage_name && !l->committed)
 		pl__remove_tree(l->stage_atfd, l->stage_name);
+	json_decref(l->referrers);
 	pl__closep(&l->blobsfd);
 	pl__closep(&l->stagefd);
 	pl__closep(&l->parentfd);
@@ -664,11 +667,56 @@ static int move_blobs(struct pl__layout *l, int from, int to, struct undo *u, st
 	return rc;
 }
 
-static int write_index(int dirfd, json_t *idx, json_t *desc, const char *tag, struct pl_error **err)
+/* Whether some tagged entry of `m` is the manifest `digest`. */
+static bool tagged(const json_t *m, const char *digest)
+{
+	size_t i;
+	const json_t *d;
+	json_array_foreach (m, i, d) {
+		const char *dd = json_string_value(json_object_get(d, "digest"));
+		if (json_object_get(json_object_get(d, "annotations"), REF_NAME) && dd &&
+		    !strcmp(dd, digest))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Add the transaction's artifacts (each once), then drop every artifact
+ * whose subject no tagged entry names any more: a rebuilt image's old SBOM
+ * goes with it.
+ */
+static int set_referrers(const struct pl__layout *l, json_t *idx, struct pl_error **err)
+{
+	json_t *m = json_object_get(idx, "manifests");
+	size_t i;
+	json_t *r;
+	json_array_foreach (l->referrers, i, r) {
+		bool have = false;
+		size_t j;
+		json_t *d;
+		json_array_foreach (m, j, d)
+			have |=
+			    json_equal(json_object_get(d, "digest"), json_object_get(r, "digest"));
+		if (!have && json_array_append(m, r) < 0)
+			return pl__error_nomem(err);
+	}
+	for (i = json_array_size(m); i-- > 0;) {
+		json_t *ann = json_object_get(json_array_get(m, i), "annotations");
+		const char *subject = json_string_value(json_object_get(ann, SUBJECT));
+		if (subject && !json_object_get(ann, REF_NAME) && !tagged(m, subject))
+			json_array_remove(m, i);
+	}
+	return 0;
+}
+
+static int write_index(const struct pl__layout *l, int dirfd, json_t *idx, json_t *desc,
+		       const char *tag, struct pl_error **err)
 {
 	cleanup_free char *text = NULL;
 	size_t len = 0;
-	if (set_tag(idx, desc, tag, err) < 0 || dump_json(idx, &text, &len, err) < 0)
+	if (set_tag(idx, desc, tag, err) < 0 || set_referrers(l, idx, err) < 0 ||
+	    dump_json(idx, &text, &len, err) < 0)
 		return PL_ENOMEM;
 	return pl__write_file_atomic(dirfd, "index.json", text, len, 0644, err);
 }
@@ -720,7 +768,7 @@ static int commit_into(struct pl__layout *l, int from, json_t *desc, const char 
 		u.made_layout = rc == 0;
 	}
 	if (rc == 0)
-		rc = write_index(l->dirfd, idx, desc, tag, err);
+		rc = write_index(l, l->dirfd, idx, desc, tag, err);
 	if (rc < 0) {
 		undo_commit(l, blobs, &u);
 		free(u.moved);
@@ -741,7 +789,7 @@ static int commit_fresh(struct pl__layout *l, json_t *desc, const char *tag, str
 		return pl__error_nomem(err);
 	if (!as_expected(l, idx, tag))
 		return PL__LAYOUT_MOVED;
-	int rc = write_index(l->stagefd, idx, desc, tag, err);
+	int rc = write_index(l, l->stagefd, idx, desc, tag, err);
 	if (rc == 0)
 		rc = pl__write_file_atomic(l->stagefd, "oci-layout", OCI_LAYOUT,
 					   sizeof(OCI_LAYOUT) - 1, 0644, err);
@@ -766,6 +814,35 @@ static int commit_fresh(struct pl__layout *l, json_t *desc, const char *tag, str
 	if (l->dirfd < 0)
 		return pl__error_set(err, PL_ESYS, errno, "cannot open layout '%s'", l->path);
 	return commit_into(l, l->blobsfd, desc, tag, err);
+}
+
+int pl__layout_blob_read_staged(struct pl__layout *l, const uint8_t digest[PL_SHA256_LEN], int *fd,
+				struct pl_error **err)
+{
+	char hex[2 * PL_SHA256_LEN + 1];
+	pl__hex(digest, PL_SHA256_LEN, hex);
+	*fd = openat(l->blobsfd, hex, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (*fd < 0)
+		return pl__error_set(err, PL_ESYS, errno, "cannot open the staged blob sha256:%s",
+				     hex);
+	return 0;
+}
+
+int pl__layout_add_referrer(struct pl__layout *l, const struct pl__descriptor *d,
+			    const char *artifact_type, const uint8_t subject[PL_SHA256_LEN],
+			    struct pl_error **err)
+{
+	char digest[PL_DIGEST_STR_LEN + 1], sd[PL_DIGEST_STR_LEN + 1];
+	pl__digest_str(d->digest, digest);
+	pl__digest_str(subject, sd);
+	if ((!l->referrers && !(l->referrers = json_array())) ||
+	    json_array_append_new(l->referrers,
+				  json_pack("{s:s, s:s, s:I, s:s, s:{s:s}}", "mediaType",
+					    d->media_type, "digest", digest, "size",
+					    (json_int_t)d->size, "artifactType", artifact_type,
+					    "annotations", SUBJECT, sd)) < 0)
+		return pl__error_nomem(err);
+	return 0;
 }
 
 int pl__layout_commit(struct pl__layout *l, const struct pl__descriptor *d, const char *tag,

@@ -96,6 +96,21 @@ int pl__index_check(const char *dir, const json_t *idx, struct pl_error **err);
 /* The descriptor tagged `tag` in a checked index (the last one), or NULL. */
 json_t *pl__index_find(const json_t *idx, const char *tag);
 
+/* Open the staged blob `digest` for reading (a gate reads the image before
+ * the commit). */
+int pl__layout_blob_read_staged(struct pl__layout *l, const uint8_t digest[PL_SHA256_LEN], int *fd,
+				struct pl_error **err);
+
+/*
+ * Have the commit add the artifact manifest `d` (staged, of type
+ * `artifact_type`, whose subject is the manifest `subject`) to index.json,
+ * untagged.  Every commit drops the artifacts whose subject no tag points
+ * at any more.
+ */
+int pl__layout_add_referrer(struct pl__layout *l, const struct pl__descriptor *d,
+			    const char *artifact_type, const uint8_t subject[PL_SHA256_LEN],
+			    struct pl_error **err);
+
 /* Move the staged blobs in and point `tag` at `d` in index.json,
  * replacing any earlier reference of that name. */
 int pl__layout_commit(struct pl__layout *l, const struct pl__descriptor *d, const char *tag,

@@ -184,7 +184,8 @@ static bool ssh_key_path(const char *path, const char *base)
 	if (!strncmp(path, "etc/ssh/ssh_host_", 17) && ends_with(path, "_key"))
 		return true;
 	size_t dir = (size_t)(base - path);
-	return dir >= 6 && !strncmp(base - 6, ".ssh/", 5) && in_list(base, strlen(base), ids);
+	return dir >= 5 && !strncmp(base - 5, ".ssh/", 5) && (dir == 5 || base[-6] == '/') &&
+	       in_list(base, strlen(base), ids);
 }
 
 /* A file whose purpose is to hold secrets, by its name. */
@@ -305,7 +306,8 @@ static int account_findings(struct scan *s, const struct pl__baseimg *b)
 	int rc = pl__baseimg_accounts(b, false, &v, &n, s->err);
 	if (rc < 0)
 		return rc;
-	qsort(v, n, sizeof(*v), cmp_account);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_account);
 	for (size_t i = 0; i + 1 < n && rc == 0; i++) {
 		if (v[i].id != v[i + 1].id || (i > 0 && v[i - 1].id == v[i].id))
 			continue;

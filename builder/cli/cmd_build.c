@@ -14,7 +14,8 @@
 static const char usage_text[] =
     "usage: plinth build RECIPE -o DIR [--tag TAG] [--image-version V]\n"
     "                    [--compression zstd|gzip] [--catalog C] [--frozen]\n"
-    "                    [--layer-cache DIR] [--json]\n"
+    "                    [--layer-cache DIR] [--policy FILE] [--skip-tests]\n"
+    "                    [--runc PATH] [--json]\n"
     "\n"
     "Build the image RECIPE describes into the OCI image layout DIR (created\n"
     "when absent; other tags in it are kept) and print its manifest digest as\n"
@@ -27,6 +28,13 @@ static const char usage_text[] =
     "Debian packages come from the recipe's lock (x.yaml -> x.lock.json) when\n"
     "it has one; a lock made for other packages or repositories is refused.\n"
     "Without a lock they are resolved afresh from the signed repositories.\n"
+    "\n"
+    "Gates: the recipe is linted first (plinth lint; an error finding stops\n"
+    "the build); the layer it adds is scanned (plinth scan; a secret or a\n"
+    "setuid file stops it); the recipe's tests run in the image with runc\n"
+    "(plinth test; a failure stops it).  A policy may opt out of findings.\n"
+    "The image's SPDX and CycloneDX SBOMs and its tests are stored beside it\n"
+    "in DIR, as artifacts whose subject is the image.\n"
     "\n"
     "Options:\n"
     "  -o, --output DIR        the OCI layout to write (required)\n"
@@ -41,6 +49,10 @@ static const char usage_text[] =
     "                          on a base that differs only where this layer does\n"
     "                          not look (no assembling, no compressing), and\n"
     "                          record the layers made\n"
+    "  -p, --policy FILE       the policy for the gates (docs/policy.md)\n"
+    "      --skip-tests        do not run the recipe's tests (the image's\n"
+    "                          annotations record dev.plinth.tests: skipped)\n"
+    "      --runc PATH         the runc to run tests with (default: on PATH)\n"
     "      --json              print a JSON summary instead\n"
     "  -h, --help              show this help\n"
     "\n"
@@ -161,15 +173,18 @@ int cmd_build(int argc, char **argv)
 		{ "catalog", required_argument, NULL, 'C' },
 		{ "image-version", required_argument, NULL, 'V' },
 		{ "layer-cache", required_argument, NULL, 'L' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "skip-tests", no_argument, NULL, 'S' },
+		{ "runc", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pl_build_options o = { 0 };
-	const char *catalog = NULL;
+	const char *catalog = NULL, *policy_path = NULL;
 	bool json = false;
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:t:c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:t:c:p:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			o.layout = optarg;
@@ -195,6 +210,15 @@ int cmd_build(int argc, char **argv)
 			break;
 		case 'L':
 			o.layer_cache = optarg;
+			break;
+		case 'p':
+			policy_path = optarg;
+			break;
+		case 'S':
+			o.skip_tests = true;
+			break;
+		case 'R':
+			o.runc = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -225,11 +249,18 @@ int cmd_build(int argc, char **argv)
 
 	struct pl_error *err = NULL;
 	struct pl_recipe *r = NULL;
-	if (pl_recipe_load(argv[optind], &r, &err) < 0)
+	struct pl_policy *policy = NULL;
+	if (policy_path && pl_policy_load(policy_path, &policy, &err) < 0)
 		return cli_fail(err);
+	o.policy = policy;
+	if (pl_recipe_load(argv[optind], &r, &err) < 0) {
+		pl_policy_free(policy);
+		return cli_fail(err);
+	}
 	char state[4096];
 	if (cli_recipe_catalog(r, catalog, state, sizeof(state), &o.catalog) != 0) {
 		pl_recipe_free(r);
+		pl_policy_free(policy);
 		return EXIT_FAIL;
 	}
 	o.warn = cli_warn;
@@ -246,6 +277,7 @@ int cmd_build(int argc, char **argv)
 		fputs("\r\033[K", stderr);
 	pl_recipe_free(r);
 	pl_catalog_free(o.catalog);
+	pl_policy_free(policy);
 	if (rc < 0)
 		return cli_fail(err);
 	if (json ? print_json(o.layout, &res) < 0

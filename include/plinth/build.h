@@ -10,6 +10,8 @@
 #ifndef PLINTH_BUILD_H
 #define PLINTH_BUILD_H
 
+#include <stdio.h>
+
 #include "plinth/catalog.h"
 #include "plinth/common.h"
 #include "plinth/packages.h"
@@ -65,6 +67,19 @@ struct pl_build_options {
 	 * of being assembled and compressed again: the image is the same,
 	 * byte for byte.  Every layer made is recorded there. */
 	const char *layer_cache;
+	/* The gates (plinth/check.h).  The recipe is linted first, with
+	 * `policy` (NULL: none): a finding of severity error stops the build.
+	 * The layer the recipe adds is scanned before the image is tagged: a
+	 * secret (S004-S008) or a setuid/setgid file (S001) that the policy
+	 * does not opt out of stops it.  The recipe's tests then run in the
+	 * image with runc (`runc`, NULL: found on PATH; their TAP goes to
+	 * `tap` when not NULL): a failing test stops it.  `skip_tests` skips
+	 * them, and the image's annotations say so (dev.plinth.tests:
+	 * skipped).  Findings that do not stop the build go to `warn`. */
+	const struct pl_policy *policy;
+	bool skip_tests;
+	const char *runc;
+	FILE *tap;
 };
 
 struct pl_build_result {

@@ -1,0 +1,157 @@
+/* gates.c - lint before a build, scan and tests after, artifacts beside it (see gates.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "baseimg.h"
+#include "check-impl.h"
+#include "gates.h"
+#include "json.h"
+#include "oci.h"
+#include "scan-impl.h"
+
+#define SHOWN_MAX 3 /* findings an error message spells out */
+
+#define MT_EMPTY     "application/vnd.oci.empty.v1+json"
+#define EMPTY_DIGEST "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+
+static void warn_finding(const struct pl_build_options *o, const char *gate,
+			 const struct pl_finding *x)
+{
+	if (!o->warn)
+		return;
+	cleanup_free char *msg = x->file
+				     ? pl__asprintf(NULL, "%s: %s:%u:%u: %s %s: %s", gate, x->file,
+						    x->line, x->col, x->rule, x->name, x->message)
+				     : pl__asprintf(NULL, "%s: %s: %s %s: %s", gate, x->severity,
+						    x->rule, x->name, x->message);
+	if (msg)
+		o->warn(o->warn_ctx, msg);
+}
+
+/* The error for the findings that `stops` picks: the first few spelled out. */
+static int fail_findings(const struct pl_findings *f, bool (*stops)(const struct pl_finding *),
+			 const char *gate, const char *hint, struct pl_error **err)
+{
+	size_t n, bad = 0;
+	const struct pl_finding *v = pl_findings_get(f, &n);
+	cleanup_buf struct pl_buf b = { 0 };
+	if (pl_buf_init(&b, 0, err) < 0)
+		return PL_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (!stops(&v[i]))
+			continue;
+		if (bad++ >= SHOWN_MAX)
+			continue;
+		int rc = v[i].file ? pl_buf_addf(&b, err, "%s%s:%u:%u: %s %s: %s",
+						 bad > 1 ? "; " : "", v[i].file, v[i].line,
+						 v[i].col, v[i].rule, v[i].name, v[i].message)
+				   : pl_buf_addf(&b, err, "%s%s %s: %s", bad > 1 ? "; " : "",
+						 v[i].rule, v[i].name, v[i].message);
+		if (rc < 0)
+			return rc;
+	}
+	if (!bad)
+		return 0;
+	return pl__error_set(err, PL_EPOLICY, 0, "%s: %zu finding%s stop%s the build: %s%s (%s)",
+			     gate, bad, bad == 1 ? "" : "s", bad == 1 ? "s" : "",
+			     b.buf ? b.buf : "", bad > SHOWN_MAX ? "; ..." : "", hint);
+}
+
+static bool lint_stops(const struct pl_finding *x)
+{
+	return !x->ignored && !strcmp(x->severity, "error");
+}
+
+int pl__gate_lint(const struct pl_recipe *r, const struct pl_build_options *o,
+		  struct pl_error **err)
+{
+	__attribute__((cleanup(pl__findings_freep))) struct pl_findings *f = NULL;
+	int rc = pl_lint(r, o->policy, NULL, &f, err);
+	if (rc < 0)
+		return rc;
+	size_t n;
+	const struct pl_finding *v = pl_findings_get(f, &n);
+	for (size_t i = 0; i < n; i++)
+		if (!v[i].ignored && !strcmp(v[i].severity, "warning"))
+			warn_finding(o, "lint", &v[i]);
+	cleanup_free char *hint =
+	    pl__asprintf(err, "'plinth lint %s' shows them all; a policy may opt out", r->path);
+	return hint ? fail_findings(f, lint_stops, "lint", hint, err) : PL_ENOMEM;
+}
+
+static bool scan_stops(const struct pl_finding *x)
+{
+	static const char *const blocking[] = {
+		"S001", "S004", "S005", "S006", "S007", "S008", NULL
+	};
+	if (x->ignored)
+		return false;
+	for (const char *const *b = blocking; *b; b++)
+		if (!strcmp(*b, x->rule))
+			return true;
+	return false;
+}
+
+static int staged_blob(void *ctx, const uint8_t digest[PL_SHA256_LEN], int *fd,
+		       struct pl_error **err)
+{
+	return pl__layout_blob_read_staged(ctx, digest, fd, err);
+}
+
+struct pl__blob_source pl__staged_source(struct pl__layout *l)
+{
+	return (struct pl__blob_source){ staged_blob, l };
+}
+
+int pl__gate_scan(struct pl__layout *l, const json_t *layer, const struct pl_build_options *o,
+		  struct pl_error **err)
+{
+	cleanup_json json_t *layers = json_pack("[O]", layer);
+	if (!layers)
+		return pl__error_nomem(err);
+	struct pl__blob_source src = pl__staged_source(l);
+	struct pl_scan_options so = { .policy = o->policy };
+	__attribute__((cleanup(pl__findings_freep))) struct pl_findings *f = NULL;
+	int rc = pl__scan_layers(&src, layers, &so, &f, err);
+	if (rc < 0)
+		return pl__error_wrap(err, rc, "scan");
+	size_t n;
+	const struct pl_finding *v = pl_findings_get(f, &n);
+	for (size_t i = 0; i < n; i++)
+		if (!v[i].ignored && !scan_stops(&v[i]) &&
+		    pl_severity_rank(v[i].severity) >= pl_severity_rank("medium"))
+			warn_finding(o, "scan", &v[i]);
+	return fail_findings(f, scan_stops, "scan",
+			     "remove them, or opt out in a policy with the reason", err);
+}
+
+int pl__put_artifact(struct pl__layout *l, const char *type, const char *data, size_t len,
+		     const struct pl__descriptor *subject, const char *created,
+		     struct pl_error **err)
+{
+	uint8_t ld[PL_SHA256_LEN];
+	int rc = pl__layout_blob_put(l, data, len, ld, err);
+	uint8_t ed[PL_SHA256_LEN];
+	if (rc == 0)
+		rc = pl__layout_blob_put(l, "{}", 2, ed, err);
+	if (rc < 0)
+		return rc;
+	char lds[PL_DIGEST_STR_LEN + 1], sds[PL_DIGEST_STR_LEN + 1];
+	pl__digest_str(ld, lds);
+	pl__digest_str(subject->digest, sds);
+	cleanup_json json_t *m = json_pack(
+	    "{s:i, s:s, s:s, s:{s:s, s:s, s:i}, s:[{s:s, s:s, s:I}], s:{s:s, s:s, s:I}, "
+	    "s:{s:s}}",
+	    "schemaVersion", 2, "mediaType", PL__MT_MANIFEST, "artifactType", type, "config",
+	    "mediaType", MT_EMPTY, "digest", EMPTY_DIGEST, "size", 2, "layers", "mediaType", type,
+	    "digest", lds, "size", (json_int_t)len, "subject", "mediaType", subject->media_type,
+	    "digest", sds, "size", (json_int_t)subject->size, "annotations",
+	    "org.opencontainers.image.created", created);
+	cleanup_free char *text = m ? pl__json_canonical(m) : NULL;
+	if (!text)
+		return pl__error_nomem(err);
+	struct pl__descriptor d = { PL__MT_MANIFEST, { 0 }, strlen(text), NULL, NULL };
+	if ((rc = pl__layout_blob_put(l, text, d.size, d.digest, err)) < 0)
+		return rc;
+	return pl__layout_add_referrer(l, &d, type, subject->digest, err);
+}

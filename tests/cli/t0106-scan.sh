@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# plinth scan: a planted private key, an AWS key in a config file, a setuid
+# binary and a world-writable directory are each found, with their paths; a
+# layer's whiteouts hide what it deletes; accounts, shells and package
+# managers are reported; a clean image scans clean; the build's scan gate
+# stops on secrets and setuid files unless the policy opts out.
+. "$(dirname "$0")/lib.sh"
+need jq
+need openssl
+make_hello src
+
+# add_layer LAYOUT TAG NEWTAG DIR: a copy of the image TAG with one more
+# (gzip) layer holding DIR's tree, tagged NEWTAG - the way other tools stack
+# layers, whiteouts included.
+add_layer() {
+	local lay=$1 tag=$2 new=$3 dir=$4
+	local m c layer diff size cfg cfgsize man mansize
+	m=$(manifest_of "$lay" "$tag")
+	c=$(jq -r .config.digest "$(blob "$lay" "$m")")
+	tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$dir" -cf layer.tar .
+	diff=sha256:$(sha256sum layer.tar | cut -d' ' -f1)
+	gzip -n -9 <layer.tar >layer.tgz
+	layer=sha256:$(sha256sum layer.tgz | cut -d' ' -f1)
+	size=$(stat -c %s layer.tgz)
+	cp layer.tgz "$(blob "$lay" "$layer")"
+	jq -c --arg d "$diff" '.rootfs.diff_ids += [$d] | .history += [{created_by: "test"}]' \
+		"$(blob "$lay" "$c")" >cfg.json
+	cfg=sha256:$(sha256sum cfg.json | cut -d' ' -f1)
+	cfgsize=$(stat -c %s cfg.json)
+	cp cfg.json "$(blob "$lay" "$cfg")"
+	jq -c --arg c "$cfg" --argjson cs "$cfgsize" --arg l "$layer" --argjson ls "$size" \
+		'.config.digest = $c | .config.size = $cs |
+		 .layers += [{mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: $l, size: $ls}]' \
+		"$(blob "$lay" "$m")" >man.json
+	man=sha256:$(sha256sum man.json | cut -d' ' -f1)
+	mansize=$(stat -c %s man.json)
+	cp man.json "$(blob "$lay" "$man")"
+	jq -c --arg d "$man" --argjson s "$mansize" --arg t "$new" \
+		'.manifests += [{mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $d, size: $s,
+		  annotations: {"org.opencontainers.image.ref.name": $t}}]' "$lay/index.json" >idx.json
+	mv idx.json "$lay/index.json"
+}
+
+# findings JSON: "RULE PATH" lines, sorted, of the findings not opted out of.
+findings() { jq -r '.findings[] | select(.ignored == null) | "\(.rule) \(.path)"' <<<"$1"; }
+
+# --- a clean image --------------------------------------------------------------
+"$PLINTH" build --skip-tests src/hello.yaml -o img >/dev/null 2>&1
+run_plinth scan --json oci:img:1.0.0
+t_is "$rc" 0 "the hello image scans clean (exit 0)"
+t_is "$(jq -c '[.findings[] | select(.severity != "info") | .rule]' <<<"$out")" "[]" \
+	"with no finding above info"
+run_plinth scan oci:img:1.0.0
+t_like "$out" "oci:img:1.0.0: 0 critical, 0 high, 0 medium, 0 low" "text: a summary line"
+
+# --- planted problems, let through the build's gate by a policy -----------------
+mkdir -p plant/etc/app plant/bin
+openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-256 -out plant/etc/app/server.key 2>/dev/null
+printf '[default]\nregion = eu-west-1\naws_access_key_id = AKIAQWERTYUIOPASDFGH\n' >plant/etc/app/aws.conf
+printf 'db:\n  host: db.internal\n  password: "s3cr3t-Pa55"\n' >plant/etc/app/db.yaml
+printf 'not a secret\n' >plant/etc/app/notes.txt
+cp src/bin/hello plant/bin/tool
+cat >plant/planted.yaml <<'EOF'
+name: planted
+version: 1.0.0
+epoch: 1700000000
+files:
+  - {path: /etc/app/server.key, source: etc/app/server.key, mode: "0600"}
+  - {path: /etc/app/aws.conf, source: etc/app/aws.conf}
+  - {path: /etc/app/db.yaml, source: etc/app/db.yaml}
+  - {path: /etc/app/notes.txt, source: etc/app/notes.txt}
+  - {path: /usr/bin/tool, source: bin/tool, mode: "4755"}
+  - {path: /usr/share/app/tests/fixture.key, source: etc/app/server.key}
+directories:
+  - {path: /var/drop, mode: "0777"}
+EOF
+cat >allow.yaml <<'EOF'
+ignore:
+  - {rule: L008, reason: the test plants a setuid file}
+  - {rule: L011, reason: the test plants a world-writable directory}
+  - {rule: S001, path: /usr/bin/tool, reason: the test plants a setuid file}
+  - {rule: S004, path: /etc/app/server.key, reason: the test plants a key}
+  - {rule: S006, reason: the test plants an AWS key}
+  - {rule: S008, reason: the test plants a password}
+EOF
+
+head -3 allow.yaml >lint-only.yaml
+run_plinth build --skip-tests --policy lint-only.yaml plant/planted.yaml -o gate
+t_is "$rc" 1 "the build's scan gate stops on them"
+t_like "$err" "^plinth: scan: 4 findings stop the build: S001 setuid: /usr/bin/tool is setuid" "naming the setuid file"
+t_like "$err" "S004 private-key: /etc/app/server.key holds a PEM private key" "naming the private key"
+t_is "$(ls gate 2>/dev/null)" "" "and the layout is not written"
+
+run_plinth build --skip-tests --policy allow.yaml plant/planted.yaml -o img
+t_is "$rc" 0 "a policy opting out lets the build through"
+
+run_plinth scan --json oci:img:1.0.0
+t_is "$rc" 1 "scan fails on them (default --fail-on high)"
+t_is "$(findings "$out")" "S001 /usr/bin/tool
+S002 /var/drop
+S004 /etc/app/server.key
+S006 /etc/app/aws.conf
+S008 /etc/app/db.yaml" "the setuid binary, the world-writable directory, the key, the AWS key and the password, by path"
+t_is "$(jq -r '.findings[] | select(.rule == "S006") | .message' <<<"$out")" \
+	"/etc/app/aws.conf holds an AWS access key id (line 3)" "the AWS key's line"
+t_is "$(jq -r '.findings[] | select(.rule == "S001") | .severity' <<<"$out")" "high" "setuid is high"
+t_is "$(jq -r '.findings[] | select(.rule == "S004") | .severity' <<<"$out")" "critical" "a private key is critical"
+t_is "$(jq -r '[.findings[].path] | map(select(. == "/usr/share/app/tests/fixture.key")) | length' <<<"$out")" 0 \
+	"a key under tests/ is known test data"
+
+run_plinth scan --policy allow.yaml --json oci:img:1.0.0
+t_is "$(findings "$out")" "S002 /var/drop" "the policy's opt-outs are honoured, by rule and path"
+t_is "$rc" 0 "a medium finding does not fail at --fail-on high"
+run_plinth scan --policy allow.yaml --fail-on medium oci:img:1.0.0
+t_is "$rc" 1 "...and fails at --fail-on medium"
+t_like "$out" "opted out: the test plants a key" "text shows what was opted out of, with the reason"
+run_plinth scan --fail-on none oci:img:1.0.0
+t_is "$rc" 0 "--fail-on none never fails"
+
+# --- a layer on top: whiteouts, accounts, shells, package managers, ssh keys ----
+mkdir -p top/etc/app top/etc/ssh top/bin top/usr/bin top/home/dev/.ssh top/srv
+: >top/etc/app/.wh.server.key
+: >top/etc/app/.wh.db.yaml
+printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532::/home/nonroot:/sbin/nologin\nbackup::65532:65532::/:/sbin/nologin\n' >top/etc/passwd
+printf 'root:*:19000:0:99999:7:::\nnonroot::19000:0:99999:7:::\n' >top/etc/shadow
+cp src/bin/hello top/bin/bash
+ln -s bash top/bin/sh
+cp src/bin/hello top/usr/bin/apt-get
+openssl genpkey -algorithm ed25519 -out top/etc/ssh/ssh_host_ed25519_key 2>/dev/null
+openssl genpkey -algorithm ed25519 -out top/home/dev/.ssh/id_ed25519 2>/dev/null
+printf 'API_URL=https://example.invalid\nAPI_KEY=abc\n' >top/srv/.env
+printf 'SLACK=xoxb-1234567890-abcdefghij\nGL=glpat-ABCDEFGHIJ0123456789\n' >top/srv/tokens.txt
+printf 'ghp_abcdefghijklmnopqrstuvwxyzABCDEF0123\n' >top/srv/gh.txt
+chmod 0666 top/srv/tokens.txt
+add_layer img 1.0.0 stacked top
+run_plinth scan --json oci:img:stacked
+t_is "$(jq -r '[.findings[] | select(.path == "/etc/app/server.key" or .path == "/etc/app/db.yaml")] | length' <<<"$out")" 0 \
+	"files deleted by a whiteout are gone"
+t_is "$(jq -r '[.findings[] | select(.rule == "S006") | .path + " " + (.message | sub(".* holds "; ""))] | join(", ")' <<<"$out")" \
+	"/etc/app/aws.conf an AWS access key id (line 3), /srv/gh.txt a GitHub token (line 1), /srv/tokens.txt a GitLab token (line 2), /srv/tokens.txt a Slack token (line 1)" \
+	"GitHub, GitLab and Slack tokens"
+t_is "$(jq -r '[.findings[] | select(.rule == "S005") | .path] | join(" ")' <<<"$out")" \
+	"/etc/ssh/ssh_host_ed25519_key /home/dev/.ssh/id_ed25519" "ssh host and user keys"
+t_is "$(jq -r '[.findings[] | select(.rule == "S007") | .path] | join(" ")' <<<"$out")" "/srv/.env" "a .env file"
+t_is "$(jq -r '[.findings[] | select(.rule == "S009" or .rule == "S010") | "\(.rule) \(.path)"] | join(", ")' <<<"$out")" \
+	"S009 /bin/bash, S009 /bin/sh, S010 /usr/bin/apt-get" "shells and package managers"
+t_is "$(jq -r '[.findings[] | select(.rule == "S011") | .message] | join(", ")' <<<"$out")" \
+	"uid 65532 is shared by 'backup' and 'nonroot'" "a duplicate uid"
+t_is "$(jq -r '[.findings[] | select(.rule == "S012") | .message] | join(", ")' <<<"$out")" \
+	"account 'backup' has an empty password in /etc/passwd, account 'nonroot' has an empty password in /etc/shadow" \
+	"empty passwords in passwd and shadow"
+t_is "$(jq -r '[.findings[] | select(.rule == "S003") | .path] | join(" ")' <<<"$out")" "/srv/tokens.txt" "a world-writable file"
+
+# --- errors ----------------------------------------------------------------------
+run_plinth scan oci:img:nope
+t_like "$rc $err" "^1 plinth: image 'oci:img:nope': no tag 'nope'" "a missing tag"
+run_plinth scan --fail-on severe oci:img:1.0.0
+t_like "$rc $err" "^2 plinth: --fail-on must be" "a bad --fail-on is a usage error"
+run_plinth scan
+t_is "$rc" 2 "no image: usage error"
+# a layer whose bytes do not match its digest
+cp -r img bad
+l=$(jq -r '.layers[-1].digest' "$(blob bad "$(manifest_of bad 1.0.0)")")
+chmod u+w "$(blob bad "$l")"; printf 'x' >>"$(blob bad "$l")"
+run_plinth scan oci:bad:1.0.0
+t_like "$rc $err" "^1 plinth: .*(does not match|bytes)" "a corrupt layer is refused"
+
+t_done
