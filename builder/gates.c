@@ -14,20 +14,6 @@
 #define MT_EMPTY     "application/vnd.oci.empty.v1+json"
 #define EMPTY_DIGEST "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 
-static void warn_finding(const struct pl_build_options *o, const char *gate,
-			 const struct pl_finding *x)
-{
-	if (!o->warn)
-		return;
-	cleanup_free char *msg = x->file
-				     ? pl__asprintf(NULL, "%s: %s:%u:%u: %s %s: %s", gate, x->file,
-						    x->line, x->col, x->rule, x->name, x->message)
-				     : pl__asprintf(NULL, "%s: %s: %s %s: %s", gate, x->severity,
-						    x->rule, x->name, x->message);
-	if (msg)
-		o->warn(o->warn_ctx, msg);
-}
-
 /* The error for the findings that `stops` picks: the first few spelled out. */
 static int fail_findings(const struct pl_findings *f, bool (*stops)(const struct pl_finding *),
 			 const char *gate, const char *hint, struct pl_error **err)
@@ -69,11 +55,6 @@ int pl__gate_lint(const struct pl_recipe *r, const struct pl_build_options *o,
 	int rc = pl_lint(r, o->policy, NULL, &f, err);
 	if (rc < 0)
 		return rc;
-	size_t n;
-	const struct pl_finding *v = pl_findings_get(f, &n);
-	for (size_t i = 0; i < n; i++)
-		if (!v[i].ignored && !strcmp(v[i].severity, "warning"))
-			warn_finding(o, "lint", &v[i]);
 	cleanup_free char *hint =
 	    pl__asprintf(err, "'plinth lint %s' shows them all; a policy may opt out", r->path);
 	return hint ? fail_findings(f, lint_stops, "lint", hint, err) : PL_ENOMEM;
@@ -115,12 +96,6 @@ int pl__gate_scan(struct pl__layout *l, const json_t *layer, const struct pl_bui
 	int rc = pl__scan_layers(&src, layers, &so, &f, err);
 	if (rc < 0)
 		return pl__error_wrap(err, rc, "scan");
-	size_t n;
-	const struct pl_finding *v = pl_findings_get(f, &n);
-	for (size_t i = 0; i < n; i++)
-		if (!v[i].ignored && !scan_stops(&v[i]) &&
-		    pl_severity_rank(v[i].severity) >= pl_severity_rank("medium"))
-			warn_finding(o, "scan", &v[i]);
 	return fail_findings(f, scan_stops, "scan",
 			     "remove them, or opt out in a policy with the reason", err);
 }

@@ -10,14 +10,13 @@
 #include "layout.h"
 #include "recipe-impl.h"
 
-/* Lint `r`: error findings the policy does not opt out of fail; warnings
- * go to o->warn. */
+/* Lint `r`: error findings the policy does not opt out of fail (warnings
+ * are for plinth lint to show). */
 int pl__gate_lint(const struct pl_recipe *r, const struct pl_build_options *o,
 		  struct pl_error **err);
 
 /* Scan the staged layer `layer` (a descriptor): secrets and setuid files
- * the policy does not opt out of fail; other findings of medium or more
- * go to o->warn. */
+ * the policy does not opt out of fail. */
 int pl__gate_scan(struct pl__layout *l, const json_t *layer, const struct pl_build_options *o,
 		  struct pl_error **err);
 

@@ -75,7 +75,8 @@ struct pl_build_options {
 	 * image with runc (`runc`, NULL: found on PATH; their TAP goes to
 	 * `tap` when not NULL): a failing test stops it.  `skip_tests` skips
 	 * them, and the image's annotations say so (dev.plinth.tests:
-	 * skipped).  Findings that do not stop the build go to `warn`. */
+	 * skipped).  Findings that stop nothing are left to plinth lint and
+	 * plinth scan to show. */
 	const struct pl_policy *policy;
 	bool skip_tests;
 	const char *runc;

@@ -208,8 +208,7 @@ run_plinth build root.yaml -o out
 t_like "$rc $err" "^1 plinth: lint: 1 finding stops the build: root.yaml:4:11: L003 runs-as-root" "build refuses a recipe with a lint error"
 t_is "$(ls out 2>/dev/null)" "" "and writes nothing"
 run_plinth build unpinned.yaml -o out
-t_is "$rc" 0 "a lint warning does not stop the build"
-t_like "$err" "warning: lint: unpinned.yaml:4:5: L007 file-unpinned" "but is shown"
+t_is "$rc $err" "0 " "a lint warning does not stop the build (plinth lint shows it)"
 run_plinth build --policy policy.yaml root.yaml -o out
 t_is "$rc" 0 "a policy's opt-out lets the build through"
 
