@@ -1,0 +1,109 @@
+/* t-secrets.c - what looks like a secret, and what merely resembles one. */
+#include <string.h>
+
+#include "secrets.h"
+#include "tap.h"
+
+#define KEY_BODY                                                                                   \
+	"MHcCAQEEIKbn0fL3Ilq2Xz0a8p1uW1q3z6y7V9n3n1c1T9d9Y0s7oAoGCCqGSM49\n"                       \
+	"AwEHoUQDQgAE3y6ZtJm1Tt0b3F2jv8W8p6o6x5Q3F1y1c8u4m9n1t6q2e3r5s7t9\n"
+
+/* The kinds found in `s`, one letter each (k a w s g l S p), in order. */
+static const char *kinds(const char *s, bool config)
+{
+	static char out[32];
+	struct pl__secret_hit hits[16];
+	size_t n = pl__secrets_find(s, strlen(s), config, hits, 16);
+	for (size_t i = 0; i < n; i++)
+		out[i] = "kaAhlSp"[hits[i].kind];
+	out[n] = '\0';
+	return out;
+}
+
+int main(void)
+{
+	/* PEM private keys: a header with a body, not a bare header */
+	check_str(kinds("-----BEGIN EC PRIVATE KEY-----\n" KEY_BODY
+			"-----END EC PRIVATE KEY-----\n",
+			false),
+		  "k");
+	check_str(kinds("-----BEGIN PRIVATE KEY-----\r\n" KEY_BODY, false), "k");
+	check_str(kinds("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: "
+			"AES-128-CBC,0011\n\n" KEY_BODY,
+			false),
+		  "k");
+	check_str(kinds("fmt: -----BEGIN %s PRIVATE KEY-----\n", false), "");
+	check_str(kinds("-----BEGIN RSA PRIVATE KEY-----\n-----END RSA PRIVATE KEY-----\n", false),
+		  "");
+	check_str(kinds("-----BEGIN PUBLIC KEY-----\n" KEY_BODY, false), "");
+
+	/* AWS: key ids stand alone; the documented examples are test data */
+	check_str(kinds("id = AKIAQWERTYUIOPASDFGH\n", false), "a");
+	check_str(kinds("ASIAQWERTYUIOPASDFGH", false), "a");
+	check_str(kinds("XAKIAQWERTYUIOPASDFGH", false), "");
+	check_str(kinds("AKIAQWERTYUIOPASDFGHJ", false), "");
+	check_str(kinds("AKIAQWERTYUIOPASDFG", false), "");
+	check_str(kinds("AKIAIOSFODNN7EXAMPLE", false), "");
+	check_str(
+	    kinds("aws_secret_access_key = abcdEFGHijklMNOPqrstUVWXyz0123456789+/AB\n", false),
+	    "A");
+	check_str(
+	    kinds("AWS_SECRET_ACCESS_KEY: \"abcdEFGHijklMNOPqrstUVWXyz0123456789+/AB\"", false),
+	    "A");
+	check_str(
+	    kinds("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n", false), "");
+	check_str(kinds("aws_secret_access_key = short\n", false), "");
+
+	/* GitHub, GitLab, Slack */
+	check_str(kinds("token ghp_abcdefghijklmnopqrstuvwxyzABCDEF0123 end", false), "h");
+	check_str(kinds("ghp_abcdefghijklmnopqrstuvwxyzABCDEF012", false), "");
+	check_str(kinds("ghp_abcdefghijklmnopqrstuvwxyzABCDEF01234", false), "");
+	check_str(kinds("xghp_abcdefghijklmnopqrstuvwxyzABCDEF0123", false), "");
+	check_str(kinds("glpat-ABCDEFGHIJ0123456789", false), "l");
+	check_str(kinds("glpat-ABCDEFGHIJ012345678", false), "");
+	check_str(kinds("SLACK=xoxb-1234567890-abcdefghij", false), "S");
+	check_str(kinds("xoxz-1234567890-abcdefghij", false), "");
+	check_str(kinds("https://hooks.slack.com/services/T0000/B0000/XXXXXXXX", false), "S");
+
+	/* passwords: only in configuration, only literal values */
+	check_str(kinds("password = hunter2\n", true), "p");
+	check_str(kinds("password = hunter2\n", false), "");
+	check_str(kinds("  \"db_password\": \"hunter2\",\n", true), "p");
+	check_str(kinds("export SECRET=abc\n", true), "p");
+	check_str(kinds("password = ${DB_PASSWORD}\n", true), "");
+	check_str(kinds("password: \"\"\n", true), "");
+	check_str(kinds("password_file = /run/secrets/db\n", true), "");
+	check_str(kinds("passwd:         files\n", true), "");
+	check_str(kinds("require_password: true\n", true), "");
+	check_str(kinds("# password is set elsewhere\n", true), "");
+	check_str(kinds("PasswordAuthentication no\n", true), "");
+
+	/* one hit per kind and line, several kinds on a line, hits in order */
+	check_str(kinds("AKIAQWERTYUIOPASDFGH AKIAQWERTYUIOPASDFGX\n", false), "a");
+	check_str(kinds("AKIAQWERTYUIOPASDFGH\nAKIAQWERTYUIOPASDFGX\n", false), "aa");
+	check_str(kinds("password = x glpat-ABCDEFGHIJ0123456789\n", true), "pl");
+	struct pl__secret_hit hits[2];
+	check_int(
+	    pl__secrets_find("AKIAQWERTYUIOPASDFGH\nAKIAQWERTYUIOPASDFGX\nAKIAQWERTYUIOPASDFGY", 62,
+			     false, hits, 2),
+	    ==, 2);
+	check_int(hits[1].off, ==, 21);
+
+	/* names */
+	check(pl__secret_name("DB_PASSWORD"));
+	check(pl__secret_name("api_token"));
+	check(pl__secret_name("GITHUB-API-KEY"));
+	check(pl__secret_name("x.api-key"));
+	check(!pl__secret_name("PASSWORD_FILE"));
+	check(!pl__secret_name("LANG"));
+	check(!pl__secret_name("passwd"));
+
+	/* configuration paths */
+	check(pl__secret_config_path("etc/app/whatever"));
+	check(pl__secret_config_path("opt/app/settings.YAML"));
+	check(pl__secret_config_path("srv/.env"));
+	check(pl__secret_config_path("srv/.env.production"));
+	check(!pl__secret_config_path("usr/bin/tool"));
+	check(!pl__secret_config_path("srv/notes.txt"));
+	return tap_done();
+}
