@@ -168,7 +168,7 @@ static bool os_release_get(const char *text, size_t len, const char *key, char *
 		const char *v = line + klen + 1, *end = line + n;
 		size_t o = 0;
 		bool ok = true;
-		char quote = (*v == '"' || *v == '\'') ? *v++ : 0;
+		char quote = v < end && (*v == '"' || *v == '\'') ? *v++ : 0;
 		for (; v < end && ok; v++) {
 			char c = *v;
 			if (quote && c == quote) {

@@ -455,11 +455,21 @@ static const char *eco(const char *text)
 	static char out[512];
 	char e[PL__OSV_ECO_MAX];
 	struct pl_error *err = NULL;
-	if (pl__osv_ecosystem(text, strlen(text), e, sizeof(e), &err) < 0)
+	/* exactly the text, with no NUL after it, so that the sanitizers see
+	 * a read past its end */
+	size_t len = strlen(text);
+	char *copy = malloc(len ? len : 1);
+	if (!copy) {
+		printf("Bail out! out of memory\n");
+		exit(1);
+	}
+	memcpy(copy, text, len);
+	if (pl__osv_ecosystem(copy, len, e, sizeof(e), &err) < 0)
 		snprintf(out, sizeof(out), "error: %s", pl_error_message(err));
 	else
 		snprintf(out, sizeof(out), "%s", e);
 	pl_error_free(err);
+	free(copy);
 	return out;
 }
 
@@ -491,6 +501,9 @@ static void test_ecosystem(void)
 		  "error: os-release has no ID: only Debian images can be matched");
 	check_str(eco("ID=\"debian\nVERSION_ID=12\n"),
 		  "error: os-release has no ID: only Debian images can be matched");
+	/* a value that ends the text, with no newline */
+	check_str(eco("VERSION_ID=12\nID="),
+		  "error: os-release ID '?' is not 'debian': only Debian images can be matched");
 	/* a NUL inside a value is not the end of it */
 	char nul[] = "ID=debian\0x\nVERSION_ID=12\n";
 	char out[PL__OSV_ECO_MAX];
