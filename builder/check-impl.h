@@ -40,6 +40,9 @@ void pl__findings_sort(struct pl_findings *f, bool by_position);
  * names no bases, or one that covers it. */
 bool pl__policy_allows_base(const struct pl_policy *p, const char *base);
 
+/* The severity the policy gives rule `id`, or NULL when it gives none. */
+const char *pl__policy_severity(const struct pl_policy *p, const char *id);
+
 /* Whether the policy opts out of rule `id` at `path` (NULL: anywhere). */
 const char *pl__policy_ignores(const struct pl_policy *p, const char *id, const char *path);
 

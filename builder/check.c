@@ -295,12 +295,18 @@ const char *pl__policy_ignores(const struct pl_policy *p, const char *id, const 
 	return NULL;
 }
 
-static const char *policy_severity(const struct pl_policy *p, const struct pl_rule *r)
+const char *pl__policy_severity(const struct pl_policy *p, const char *id)
 {
 	for (size_t i = p ? p->nsev : 0; i-- > 0;)
-		if (!strcmp(p->sev[i].rule, r->id))
+		if (!strcmp(p->sev[i].rule, id))
 			return p->sev[i].severity;
-	return r->severity;
+	return NULL;
+}
+
+static const char *policy_severity(const struct pl_policy *p, const struct pl_rule *r)
+{
+	const char *s = pl__policy_severity(p, r->id);
+	return s ? s : r->severity;
 }
 
 /* ---- findings ---------------------------------------------------------- */

@@ -13,9 +13,4 @@ int pl__scan_layers(const struct pl__blob_source *src, const json_t *layers,
 		    const struct pl_scan_options *o, struct pl_findings **out,
 		    struct pl_error **err);
 
-/* Add the known vulnerabilities of `b`'s packages, from the OSV feed at
- * `feed`, to `f`. */
-int pl__scan_vulns(const struct pl__baseimg *b, const char *feed, struct pl_findings *f,
-		   const struct pl_policy *p, struct pl_error **err);
-
 #endif

@@ -14,6 +14,7 @@
 #include "baseimg.h"
 #include "check-impl.h"
 #include "oci.h"
+#include "osv.h"
 #include "scan-impl.h"
 #include "secrets.h"
 
@@ -33,6 +34,8 @@ struct scan {
 	unsigned long lines; /* newlines in what left the window */
 	bool seen[PL__SECRET_KINDS];
 	struct pl_buf shadow_text;
+	bool os_release; /* reading usr/lib/os-release */
+	struct pl_buf os_release_text;
 	struct pl_error **err;
 };
 
@@ -117,6 +120,10 @@ static int on_entry(void *ctx, const struct pl__bentry *e, struct pl_error **err
 	memset(s->seen, 0, sizeof(s->seen));
 	if (s->shadow)
 		s->shadow_text.len = 0;
+	/* Debian's /etc/os-release is a link to this one */
+	s->os_release = !strcmp(e->path, "usr/lib/os-release");
+	if (s->os_release)
+		s->os_release_text.len = 0;
 	return 0;
 }
 
@@ -126,6 +133,9 @@ static int on_data(void *ctx, const void *p, size_t n, struct pl_error **err)
 	if (s->shadow && pl_buf_add(&s->shadow_text, p, n, NULL) < 0)
 		return pl__error_set(err, PL_ELIMIT, 0, "/etc/shadow is larger than %zu bytes",
 				     SHADOW_MAX);
+	if (s->os_release && pl_buf_add(&s->os_release_text, p, n, NULL) < 0)
+		return pl__error_set(err, PL_ELIMIT, 0,
+				     "/usr/lib/os-release is larger than %zu bytes", SHADOW_MAX);
 	while (s->search && n > 0) {
 		size_t k = SCAN_WINDOW - s->len < n ? SCAN_WINDOW - s->len : n;
 		memcpy(s->buf + s->len, p, k);
@@ -328,6 +338,98 @@ static int account_findings(struct scan *s, const struct pl__baseimg *b)
 	return rc;
 }
 
+/* ---- known vulnerabilities ------------------------------------------- */
+
+/*
+ * The image's ecosystem ("Debian:12"): the one given, else its
+ * os-release's (/etc/os-release, or the /usr/lib/os-release Debian links it
+ * to), else the major version of its base-files package, which is the
+ * release it was made for.
+ */
+static int ecosystem(struct scan *s, const struct pl__baseimg *b, const char *given, char *out,
+		     size_t size)
+{
+	if (given) {
+		if (strncmp(given, "Debian:", 7) || !given[7] || strlen(given) >= size)
+			return pl__error_set(s->err, PL_EINVAL, 0,
+					     "ecosystem '%s' is not Debian:RELEASE", given);
+		snprintf(out, size, "%s", given);
+		return 0;
+	}
+	const struct pl__bentry *e = pl__baseimg_get(b, "etc/os-release");
+	const char *text = e && e->data ? e->data : NULL;
+	size_t len = text ? (size_t)e->size : 0;
+	if (e && e->kind == PL__B_SYMLINK && s->os_release_text.len) {
+		text = s->os_release_text.buf;
+		len = s->os_release_text.len;
+	}
+	struct pl_error *why = NULL;
+	if (text && pl__osv_ecosystem(text, len, out, size, &why) == 0)
+		return 0;
+	const struct pl__base_pkg *bf = pl__baseimg_package(b, "base-files");
+	size_t digits = bf ? strspn(bf->version, "0123456789") : 0;
+	if (digits && digits < 8) {
+		snprintf(out, size, "Debian:%.*s", (int)digits, bf->version);
+		pl_error_free(why);
+		return 0;
+	}
+	int rc = pl__error_set(s->err, PL_EINVAL, 0,
+			       "cannot tell which Debian release the image's packages are from "
+			       "(%s, and no base-files package): name it with --ecosystem "
+			       "Debian:RELEASE",
+			       why ? pl_error_message(why) : "it has no /etc/os-release");
+	pl_error_free(why);
+	return rc;
+}
+
+static const char *severity_of(const struct pl__osv_match *m)
+{
+	return !strcmp(m->severity_word, "none") ? "info" : m->severity_word;
+}
+
+static int scan_vulns(struct scan *s, const struct pl__baseimg *b, const struct pl_scan_options *o)
+{
+	char eco[PL__OSV_ECO_MAX];
+	int rc = ecosystem(s, b, o->ecosystem, eco, sizeof(eco));
+	if (rc < 0)
+		return rc;
+	cleanup_osv struct pl__osv *db = NULL;
+	if ((rc = pl__osv_load(o->vulns, &db, s->err)) < 0)
+		return rc;
+	size_t npkgs;
+	const struct pl__base_pkg *pkgs = pl__baseimg_packages(b, &npkgs);
+	cleanup_free struct pl__osv_pkg *in = pl__calloc(npkgs + 1, sizeof(*in), s->err);
+	if (!in)
+		return PL_ENOMEM;
+	for (size_t i = 0; i < npkgs; i++)
+		in[i] = (struct pl__osv_pkg){ pkgs[i].name, pkgs[i].version, pkgs[i].arch,
+					      pkgs[i].source };
+	struct pl__osv_match *m = NULL;
+	size_t n = 0;
+	if ((rc = pl__osv_match(db, eco, in, npkgs, &m, &n, s->err)) < 0)
+		return rc;
+	bool keep_severity = !pl__policy_severity(s->p, "S100");
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char path[PL_PATH_MAX + 2];
+		snprintf(path, sizeof(path), "/var/lib/dpkg/status.d/%s", m[i].package);
+		struct pl_finding *x = pl__finding_add(
+		    s->f, s->p, "S100", NULL, (struct pl__pos){ 0 }, path, s->err,
+		    "%s: %s (source %s %s)%s%s%s%s", m[i].id, m[i].package, m[i].source,
+		    m[i].version, m[i].fixed ? ", fixed in " : ", no fix yet",
+		    m[i].fixed ? m[i].fixed : "", *m[i].summary ? ": " : "", m[i].summary);
+		if (!x || !(x->vuln_id = pl__findings_keep(s->f, m[i].id, s->err)) ||
+		    !(x->package = pl__findings_keep(s->f, m[i].package, s->err)) ||
+		    !(x->version = pl__findings_keep(s->f, m[i].version, s->err)) ||
+		    !(x->source = pl__findings_keep(s->f, m[i].source, s->err)) ||
+		    (m[i].fixed && !(x->fixed = pl__findings_keep(s->f, m[i].fixed, s->err))) ||
+		    (keep_severity &&
+		     !(x->severity = pl__findings_keep(s->f, severity_of(&m[i]), s->err))))
+			rc = PL_ENOMEM;
+	}
+	pl__osv_matches_free(m, n);
+	return rc;
+}
+
 static int layout_blob(void *ctx, const uint8_t digest[PL_SHA256_LEN], int *fd,
 		       struct pl_error **err)
 {
@@ -345,6 +447,10 @@ int pl__scan_layers(const struct pl__blob_source *src, const json_t *layers,
 	struct scan s = { .f = f, .p = o->policy, .buf = buf, .err = err };
 	if (pl_buf_init(&s.shadow_text, SHADOW_MAX, err) < 0)
 		return PL_ENOMEM;
+	if (pl_buf_init(&s.os_release_text, SHADOW_MAX, err) < 0) {
+		pl_buf_release(&s.shadow_text);
+		return PL_ENOMEM;
+	}
 	struct pl__fs_visitor v = { on_entry, on_data, on_end, &s };
 	cleanup_baseimg struct pl__baseimg *b = NULL;
 	int rc = pl__baseimg_read_visit(src, layers, &v, &b, err);
@@ -356,8 +462,9 @@ int pl__scan_layers(const struct pl__blob_source *src, const json_t *layers,
 	if (rc == 0)
 		rc = account_findings(&s, b);
 	if (rc == 0 && o->vulns)
-		rc = pl__scan_vulns(b, o->vulns, f, o->policy, err);
+		rc = scan_vulns(&s, b, o);
 	pl_buf_release(&s.shadow_text);
+	pl_buf_release(&s.os_release_text);
 	if (rc < 0)
 		return rc;
 	pl__findings_sort(f, false);
@@ -378,13 +485,4 @@ int pl_scan(const char *ref, const struct pl_scan_options *o, struct pl_findings
 	struct pl__blob_source src = { layout_blob, dir };
 	rc = pl__scan_layers(&src, json_object_get(im.mjson, "layers"), o, out, err);
 	return rc < 0 ? pl__error_wrap(err, rc, "scan '%s'", ref) : 0;
-}
-
-int pl__scan_vulns(const struct pl__baseimg *b, const char *feed, struct pl_findings *f,
-		   const struct pl_policy *p, struct pl_error **err)
-{
-	(void)b;
-	(void)f;
-	(void)p;
-	return pl__error_set(err, PL_EINVAL, 0, "'%s': vulnerability feeds are not read yet", feed);
 }

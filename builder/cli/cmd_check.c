@@ -34,7 +34,7 @@ static const char lint_usage[] =
     "  -h, --help              show this help\n";
 
 static const char scan_usage[] =
-    "usage: plinth scan oci:DIR:TAG [--policy FILE] [--vulns FEED]\n"
+    "usage: plinth scan oci:DIR:TAG [--policy FILE] [--vulns FEED [--ecosystem ECO]]\n"
     "                   [--fail-on SEVERITY] [--json]\n"
     "\n"
     "Read the image's layers (whiteouts applied) and report what a hardened\n"
@@ -47,7 +47,8 @@ static const char scan_usage[] =
     "secrets.  With --vulns, the Debian packages of the image (from\n"
     "/var/lib/dpkg/status.d) are matched against an OSV feed by source package\n"
     "and dpkg version ordering, in the ecosystem Debian:<VERSION_ID> of the\n"
-    "image's /etc/os-release.\n"
+    "image's /etc/os-release (else the release its base-files package was made\n"
+    "for).\n"
     "\n"
     "Exits 1 when a finding at or above the --fail-on severity is not opted\n"
     "out of by the policy, 0 otherwise.\n"
@@ -56,6 +57,8 @@ static const char scan_usage[] =
     "  -p, --policy FILE       a policy (YAML): severities and opt-outs, by rule\n"
     "                          and path glob, each with a reason\n"
     "      --vulns FEED        an OSV feed: a JSON file or a directory of them\n"
+    "      --ecosystem ECO     the image's Debian release for the feed, as\n"
+    "                          Debian:12 (default: read from the image)\n"
     "      --fail-on SEV       critical, high (default), medium, low, info, or\n"
     "                          none (never fail)\n"
     "      --json              print the findings as JSON instead\n"
@@ -264,6 +267,7 @@ int cmd_scan(int argc, char **argv)
 		{ "policy", required_argument, NULL, 'p' },
 		{ "vulns", required_argument, NULL, 'V' },
 		{ "fail-on", required_argument, NULL, 'F' },
+		{ "ecosystem", required_argument, NULL, 'E' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -283,6 +287,9 @@ int cmd_scan(int argc, char **argv)
 			break;
 		case 'F':
 			fail_on = optarg;
+			break;
+		case 'E':
+			o.ecosystem = optarg;
 			break;
 		case 'j':
 			json = true;

@@ -96,6 +96,9 @@ int pl_lint(const struct pl_recipe *r, const struct pl_policy *policy, struct pl
 struct pl_scan_options {
 	const struct pl_policy *policy; /* NULL: none */
 	const char *vulns;              /* an OSV feed (file or directory), or NULL */
+	/* The image's ecosystem for the feed, "Debian:N"; NULL: from its
+	 * /etc/os-release, else from its base-files package's version. */
+	const char *ecosystem;
 };
 
 /**

@@ -151,6 +151,77 @@ t_is "$(jq -r '[.findings[] | select(.rule == "S012") | .message] | join(", ")' 
 	"empty passwords in passwd and shadow"
 t_is "$(jq -r '[.findings[] | select(.rule == "S003") | .path] | join(" ")' <<<"$out")" "/srv/tokens.txt" "a world-writable file"
 
+# --- known vulnerabilities from an OSV feed --------------------------------------
+# status.d paragraphs as plinth (and distroless) write them, in a layer on the
+# clean image, with Debian's os-release (a link to /usr/lib/os-release).
+status() { # DIR NAME VERSION [SOURCE]
+	printf 'Package: %s\nStatus: install ok installed\nArchitecture: amd64\nVersion: %s\n%sMaintainer: t <t@example.invalid>\nDescription: test\n' \
+		"$2" "$3" "${4:+Source: $4
+}" >"$1/var/lib/dpkg/status.d/$2"
+}
+mkdir -p pkgs/var/lib/dpkg/status.d pkgs/usr/lib pkgs/etc
+printf 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n' >pkgs/usr/lib/os-release
+ln -s ../usr/lib/os-release pkgs/etc/os-release
+status pkgs libc6 2.36-9+deb12u3 glibc
+status pkgs libc-bin 2.36-9+deb12u3 glibc
+status pkgs libssl3 3.0.11-1~deb12u2 openssl
+status pkgs tilde 2.0-1~deb12u1
+status pkgs plus 2.0-1+deb12u1
+status pkgs lone 1.0-1
+add_layer img 1.0.0 pkgs pkgs
+mkdir feed
+cat >feed/DSA-0001-1.json <<'EOF'
+{"id": "DSA-0001-1", "summary": "glibc: buffer overflow", "aliases": ["CVE-2026-0001"],
+ "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+ "affected": [{"package": {"ecosystem": "Debian:12", "name": "glibc"},
+   "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.36-9+deb12u4"}]}]}]}
+EOF
+cat >feed/DSA-0002-1.json <<'EOF'
+{"id": "DSA-0002-1", "summary": "openssl: fixed long ago",
+ "affected": [{"package": {"ecosystem": "Debian:12", "name": "openssl"},
+   "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.0.11-1~deb12u1"}]}]}]}
+EOF
+cat >feed/more.json <<'EOF'
+[{"id": "DSA-0003-1", "summary": "tilde sorts before",
+  "affected": [{"package": {"ecosystem": "Debian:12", "name": "tilde"},
+    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.0-1"}]}]}]},
+ {"id": "DSA-0004-1", "summary": "plus sorts after",
+  "affected": [{"package": {"ecosystem": "Debian:12", "name": "plus"},
+    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.0-1"}]}]}]},
+ {"id": "DLA-0005-1", "summary": "bullseye only",
+  "affected": [{"package": {"ecosystem": "Debian:11", "name": "glibc"},
+    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "9:9"}]}]}]},
+ {"id": "DSA-0006-1", "summary": "by last_affected", "database_specific": {"severity": "low"},
+  "affected": [{"package": {"ecosystem": "Debian:12", "name": "lone"},
+    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0.9"}, {"last_affected": "1.0-1"}]}]}]}]
+EOF
+vulns() { jq -r '[.findings[] | select(.rule == "S100") | "\(.vulnerability.id) \(.vulnerability.package) \(.severity)"] | join(", ")' <<<"$out"; }
+run_plinth scan --json --vulns feed oci:img:pkgs
+t_is "$(vulns)" \
+	"DSA-0001-1 libc-bin critical, DSA-0001-1 libc6 critical, DSA-0006-1 lone low, DSA-0003-1 tilde unknown" \
+	"affected versions reported (by source package), fixed ones not, ~ sorting before, other releases ignored"
+t_is "$(jq -r '.findings[] | select(.rule == "S100" and .vulnerability.package == "libc6") | .message' <<<"$out")" \
+	"DSA-0001-1: libc6 (source glibc 2.36-9+deb12u3), fixed in 2.36-9+deb12u4: glibc: buffer overflow" \
+	"the finding names the advisory, the package, its source and the fix"
+t_is "$(jq -r '.findings[] | select(.rule == "S100" and .vulnerability.package == "libc6") | .vulnerability | "\(.source) \(.version) \(.fixed)"' <<<"$out")" \
+	"glibc 2.36-9+deb12u3 2.36-9+deb12u4" "--json has the source, installed and fixed versions"
+t_is "$rc" 1 "a critical vulnerability fails the scan"
+run_plinth scan --json --policy allow.yaml --vulns feed/DSA-0002-1.json oci:img:pkgs
+t_is "$(vulns) $rc" " 0" "a feed of one file: the fixed advisory is not reported"
+printf '{"id": "X", "affected": [}\n' >bad.json
+run_plinth scan --vulns bad.json oci:img:pkgs
+t_like "$rc $err" "^1 plinth: .*bad.json.*line 1" "a malformed feed is an error with its position"
+run_plinth scan --vulns feed oci:img:1.0.0
+t_like "$rc $err" "^1 plinth: .*cannot tell which Debian release.*--ecosystem" "an image that names no Debian release needs --ecosystem"
+run_plinth scan --json --vulns feed --ecosystem Debian:11 oci:img:pkgs
+t_is "$(vulns)" "DLA-0005-1 libc-bin unknown, DLA-0005-1 libc6 unknown" "--ecosystem Debian:11 matches bullseye's advisories instead"
+mkdir -p bf/var/lib/dpkg/status.d bf/etc
+printf 'ID=plinth\n' >bf/etc/os-release
+status bf base-files 12.4+deb12u5
+add_layer img pkgs basefiles bf
+run_plinth scan --json --vulns feed oci:img:basefiles
+t_like "$(vulns)" "^DSA-0001-1 libc-bin critical" "without Debian's os-release, base-files' version names the release"
+
 # --- errors ----------------------------------------------------------------------
 run_plinth scan oci:img:nope
 t_like "$rc $err" "^1 plinth: image 'oci:img:nope': no tag 'nope'" "a missing tag"
