@@ -4,7 +4,10 @@
  * holds).
  *
  * SPDX: the document DESCRIBES the image, a package (primaryPackagePurpose
- * CONTAINER) that CONTAINS each Debian package and each file listed.
+ * CONTAINER) that CONTAINS each Debian package and each file listed; its
+ * files were analysed, and its verification code covers every regular
+ * file of the image, the packages' too.  A Debian package's files are not
+ * analysed (filesAnalyzed false): the md5sums name them, the SBOM does not.
  * CycloneDX: metadata.component is the image (type "container"); the
  * components are the Debian packages (type "application": the spec's
  * choice for software whose kind is not known, and a package may be a
