@@ -24,6 +24,7 @@ static const struct cmd_spec cmds[] = {
 	{ "lint", cmd_lint, "check a recipe against the hardening rules and a policy" },
 	{ "scan", cmd_scan,
 	  "find secrets, setuid files, shells and known vulnerabilities in an image" },
+	{ "sbom", cmd_sbom, "an image's software bill of materials (SPDX, CycloneDX)" },
 	{ NULL, NULL, NULL },
 };
 

@@ -15,6 +15,7 @@
 #include "plinth/catalog.h"
 #include "plinth/rebuild.h"
 #include "plinth/check.h"
+#include "plinth/sbom.h"
 
 #define PLINTH_VERSION "0.1.0"
 
