@@ -12,6 +12,7 @@
 #include "layer.h"
 #include "layout.h"
 #include "gates.h"
+#include "sbom.h"
 
 #define MT_MANIFEST   "application/vnd.oci.image.manifest.v1+json"
 #define MT_CONFIG     "application/vnd.oci.image.config.v1+json"
@@ -489,6 +490,21 @@ static int write_layer(const struct pl_recipe *r, const char *version,
 	return pl__layout_blob_close(layout, fd, out->layer.digest, err);
 }
 
+/* The image's SBOM (SPDX), stored beside it as an artifact. */
+static int put_sbom(const struct pl_recipe *r, struct pl__layout *layout, const json_t *manifest,
+		    const json_t *config, const struct pl__descriptor *desc,
+		    const struct image_parts *ip, struct pl_error **err)
+{
+	struct pl__blob_source src = pl__staged_source(layout);
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+	int rc = pl__sbom_make(&src, json_object_get(manifest, "layers"), config, desc->digest,
+			       r->name, ip->version, PL_SBOM_SPDX, &text, &len, err);
+	if (rc < 0)
+		return pl__error_wrap(err, rc, "SBOM");
+	return pl__put_artifact(layout, PL__MT_SPDX, text, len, desc, ip->created, err);
+}
+
 int pl_build(const struct pl_recipe *r, const struct pl_build_options *o,
 	     struct pl_build_result *res, struct pl_error **err)
 {
@@ -579,7 +595,8 @@ int pl__build_on(const struct pl_recipe *r, const struct pl_build_options *o, st
 	if (!manifest)
 		return pl__error_nomem(err);
 	struct pl__descriptor desc = { MT_MANIFEST, { 0 }, 0, PL_ARCH, "linux" };
-	if ((rc = put_json(layout, manifest, desc.digest, &desc.size, err)) < 0)
+	if ((rc = put_json(layout, manifest, desc.digest, &desc.size, err)) < 0 ||
+	    (rc = put_sbom(r, layout, manifest, config, &desc, &ip, err)) < 0)
 		return rc;
 	if ((rc = pl__check_cancel(o->cancel, err)) < 0 ||
 	    (rc = pl__layout_commit(layout, &desc, tag, err)) < 0)
