@@ -68,10 +68,14 @@ struct pl__kvv {
 	size_t n;
 };
 
+#define PL__TEST_TIMEOUT     30   /* seconds a test may run when it says nothing */
+#define PL__TEST_TIMEOUT_MAX 3600 /* the most it may ask for */
+
 struct pl__test {
 	struct pl__strv run;
 	int expect_exit;
-	char *expect_stdout, *expect_stderr;
+	char *expect_stdout, *expect_stderr; /* NULL: not checked */
+	unsigned timeout;                    /* seconds; 0: not given (PL__TEST_TIMEOUT) */
 	struct pl__pos pos;
 };
 

@@ -1123,8 +1123,9 @@ static int check_regex(struct ctx *c, const struct ynode *y, const char *key)
 	return fail_at(c, y->pos, "'%s' is not a valid extended regular expression: %s", key, why);
 }
 
-static const char *const test_keys[] = { "run", "expect-exit", "expect-stdout", "expect-stderr",
-					 NULL };
+static const char *const test_keys[] = {
+	"run", "expect-exit", "expect-stdout", "expect-stderr", "timeout", NULL,
+};
 
 static int parse_tests(struct ctx *c, struct pl_recipe *r, const struct ynode *seq)
 {
@@ -1152,6 +1153,14 @@ static int parse_tests(struct ctx *c, struct pl_recipe *r, const struct ynode *s
 		    (get_str(c, v, "expect-stderr", &t->expect_stderr) < 0 ||
 		     check_regex(c, v, "expect-stderr") < 0))
 			return PL_EINVAL;
+		if ((v = lookup(m, "timeout"))) {
+			uint64_t s;
+			if (get_u64(c, v, "timeout", PL__TEST_TIMEOUT_MAX, &s) < 0)
+				return PL_EINVAL;
+			if (s == 0)
+				return fail_at(c, v->pos, "'timeout' must be at least 1 second");
+			t->timeout = (unsigned)s;
+		}
 	}
 	return 0;
 }
