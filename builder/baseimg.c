@@ -693,10 +693,15 @@ static int layout_blob(void *ctx, const uint8_t digest[PL_SHA256_LEN], int *fd,
 	return pl__blob_open(ctx, digest, fd, err);
 }
 
+struct pl__blob_source pl__blob_source_layout(const char *dir)
+{
+	return (struct pl__blob_source){ layout_blob, (void *)dir };
+}
+
 int pl__baseimg_read(const char *dir, const json_t *layers, struct pl__baseimg **out,
 		     struct pl_error **err)
 {
-	struct pl__blob_source src = { layout_blob, (void *)dir };
+	struct pl__blob_source src = pl__blob_source_layout(dir);
 	return pl__baseimg_read_visit(&src, layers, NULL, out, err);
 }
 

@@ -123,6 +123,9 @@ struct pl__blob_source {
 	void *ctx;
 };
 
+/* The blobs of the OCI layout `dir` (borrowed: it must outlive the source). */
+struct pl__blob_source pl__blob_source_layout(const char *dir);
+
 /* pl__baseimg_read(), with the blobs from `src`, showing every visible
  * entry to `v` (NULL for none). */
 int pl__baseimg_read_visit(const struct pl__blob_source *src, const json_t *layers,
