@@ -140,6 +140,12 @@ struct pl_recipe {
 	struct pl__strv assume_installed; /* package names */
 };
 
+/* Why the extended regular expression `re` is refused before regcomp()
+ * sees it (longer than 1024 bytes, repetitions that would expand too far),
+ * or NULL when it is fine: what a test expects is checked the same way
+ * wherever it comes from. */
+const char *pl__regex_too_costly(const char *re);
+
 /* Whether the recipe builds on a catalog base (not scratch). */
 static inline bool pl__recipe_has_base(const struct pl_recipe *r)
 {

@@ -1050,7 +1050,7 @@ static bool interval(const char *p, unsigned long *most, const char **end)
 	return true;
 }
 
-static const char *regex_too_costly(const char *p)
+const char *pl__regex_too_costly(const char *p)
 {
 	struct {
 		size_t sum, last;
@@ -1109,7 +1109,7 @@ static const char *regex_too_costly(const char *p)
 
 static int check_regex(struct ctx *c, const struct ynode *y, const char *key)
 {
-	const char *why_not = regex_too_costly(y->value);
+	const char *why_not = pl__regex_too_costly(y->value);
 	if (why_not)
 		return fail_at(c, y->pos, "'%s' is refused: %s", key, why_not);
 	regex_t re;

@@ -14,6 +14,7 @@
 #include "plinth/sign.h"
 #include "plinth/catalog.h"
 #include "plinth/rebuild.h"
+#include "plinth/test.h"
 
 #define PLINTH_VERSION "0.1.0"
 
