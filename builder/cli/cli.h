@@ -25,6 +25,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_admit(int argc, char **argv);
 int cmd_rebuild(int argc, char **argv);
+int cmd_test(int argc, char **argv);
 
 /*
  * Catalog options for a command: the directory is `arg` (a --catalog

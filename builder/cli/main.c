@@ -21,6 +21,7 @@ static const struct cmd_spec cmds[] = {
 	{ "catalog", cmd_catalog, "the signed, versioned catalog of approved bases" },
 	{ "admit", cmd_admit, "may this image run? (signed, every base approved)" },
 	{ "rebuild", cmd_rebuild, "rebuild every image affected by a change of base" },
+	{ "test", cmd_test, "run a recipe's black-box tests in its image (runc)" },
 	{ NULL, NULL, NULL },
 };
 
