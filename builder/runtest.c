@@ -28,6 +28,7 @@
 #define DIAG_LINES    10    /* lines of each output shown for a failed test */
 #define DIAG_WIDTH    200   /* bytes of a line shown */
 #define NAME_WIDTH    200   /* bytes of a test's name */
+#define REMOVE_DEPTH  64    /* directory levels open at once while removing */
 
 /* ---- the tests as JSON --------------------------------------------------- */
 
@@ -386,12 +387,67 @@ struct runner {
 	unsigned seq; /* containers started */
 };
 
+/*
+ * Remove at/name and what is below it, holding one descriptor per
+ * level down to REMOVE_DEPTH: a directory deeper than that (an image may
+ * nest thousands, more than a process may have open) is moved up into
+ * `top` as ".deep.N" instead, for a later pass.  *moved counts those.
+ */
+static void remove_level(int top, int at, const char *name, unsigned depth, unsigned *moved)
+{
+	if (depth >= REMOVE_DEPTH) {
+		char to[32];
+		snprintf(to, sizeof(to), ".deep.%u", *moved);
+		if (renameat(at, name, top, to) == 0)
+			++*moved;
+		return;
+	}
+	DIR *d = pl__opendirat(at, name);
+	if (!d) {
+		if (errno == ENOTDIR || errno == ELOOP)
+			unlinkat(at, name, 0);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN)
+			remove_level(top, dirfd(d), de->d_name, depth + 1, moved);
+		else
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+	unlinkat(at, name, AT_REMOVEDIR);
+}
+
+/* Remove the work directory, however deep the image nested. */
+static void remove_work(const char *work)
+{
+	int top = open(work, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (top < 0)
+		return;
+	unsigned moved = 0, before;
+	do {
+		before = moved;
+		DIR *d = pl__opendirat(top, ".");
+		struct dirent *de;
+		while (d && (de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				remove_level(top, top, de->d_name, 1, &moved);
+		if (d)
+			closedir(d);
+	} while (moved != before);
+	close(top);
+	rmdir(work);
+}
+
 static void runner_release(struct runner *R)
 {
 	if (R->bundlefd >= 0)
 		close(R->bundlefd);
 	if (R->work)
-		pl__remove_tree(AT_FDCWD, R->work);
+		remove_work(R->work);
 	free(R->work);
 	free(R->state);
 	free(R->bundle);
