@@ -2,6 +2,7 @@
  * [--runc PATH] [--json] */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,8 @@ static const char usage_text[] =
     "\n"
     "Environment:\n"
     "  TMPDIR                  where the temporary directory is made (default:\n"
-    "                          /tmp)\n"
+    "                          /tmp); the image runs from there, so it must not\n"
+    "                          be mounted noexec\n"
     "  SOURCE_DATE_EPOCH       the clock a RECIPE is built with\n";
 
 static void print_line(void *ctx, const char *line)
@@ -215,6 +217,9 @@ int cmd_test(int argc, char **argv)
 		o.tap = print_line;
 	}
 	cli_catch_signals();
+	/* a reader that goes away (| head) must not kill plinth before it has
+	 * removed its container and directory: the write fails instead */
+	signal(SIGPIPE, SIG_IGN);
 
 	struct pl_error *err = NULL;
 	unsigned failed = 0;

@@ -215,6 +215,11 @@ for sig in TERM INT; do
 	t_is "$(left)$(leftover_containers)" "" "...leaving no container or directory behind"
 done
 
+# a reader that goes away does not kill the run before it cleans up
+"$PLINTH" test src/failing.yaml 2>pipe.err | head -n 1 >/dev/null
+t_is "$(cat pipe.err)" "plinth: cannot write to standard output: Broken pipe" "a closed stdout is reported"
+t_is "$(left)$(leftover_containers)" "" "...and leaves no container or directory behind"
+
 # ---- tests stored beside an image -------------------------------------------
 # put_blob LAYOUT FILE: store FILE as a blob; prints its digest.
 put_blob() {
@@ -364,6 +369,15 @@ run_plinth test oci:escape:1 --recipe layered.yaml
 t_like "$rc:$err" "^1:plinth: cannot unpack the image into '.*': .*'/etc/pwned': '/etc' is a symlink that leads nowhere in the image" \
 	"a layer whose symlink points out of the root cannot write through it"
 t_is "$(ls outside)$(left)" "" "...nothing was written outside, nothing is left"
+
+# deeper than a process may hold directories open: still removed
+mklayer deep.tar "f:$(printf 'd/%.0s' $(seq 1500))f:x"
+mkimage deep 1 lower.tar deep.tar
+printf 'name: deep\nversion: 1.0.0\ntests: [{run: [/bin/probe, exists, /d/d/d/d], expect-stdout: present}]\n' >deep.yaml
+rc=0; (ulimit -Sn 256 && exec "$PLINTH" test oci:deep:1 --recipe deep.yaml) >deep.out 2>&1 || rc=$?
+t_is "$rc" 0 "an image that nests 1500 directories runs with 256 descriptors"
+[ "$rc" -eq 0 ] || sed "s/^/# /" deep.out
+t_is "$(left)" "" "...and its directory is removed all the same"
 
 mklayer device.tar d:dev c:dev/null
 mkimage device 1 lower.tar device.tar
