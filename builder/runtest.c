@@ -497,7 +497,8 @@ static int preflight(const struct pl_test_options *o, char *runc, size_t size,
 	const char *path = o->path && *o->path ? o->path : DEFAULT_PATH;
 	for (const char *p = path;; p += strcspn(p, ":") + 1) {
 		int len = (int)strcspn(p, ":");
-		int n = snprintf(runc, size, "%.*s%s%s", len, len ? p : ".", "/", name);
+		/* an empty entry is the current directory, as for execvp() */
+		int n = snprintf(runc, size, "%.*s/%s", len ? len : 1, len ? p : ".", name);
 		if (n > 0 && (size_t)n < size && executable(runc))
 			return 0;
 		if (!p[len])
@@ -507,6 +508,16 @@ static int preflight(const struct pl_test_options *o, char *runc, size_t size,
 			     "runc is not installed: no '%s' in PATH (install runc, or give its "
 			     "path with --runc)",
 			     name);
+}
+
+/* Whether `s` (UTF-8, from jansson) is fit for a message: no C0, DEL or
+ * C1 control characters, which an image could aim at a terminal. */
+static bool printable(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+			return false;
+	return true;
 }
 
 static bool parse_id(const char *s, size_t n, uint32_t *out)
@@ -709,6 +720,10 @@ static int make_spec(struct runner *R, const json_t *config, const struct pl__ba
 	if ((user && !json_is_string(user)) || (wd && !json_is_string(wd)))
 		return pl__error_set(err, PL_EINVAL, 0,
 				     "the image's User and WorkingDir must be strings");
+	if ((user && !printable(json_string_value(user))) ||
+	    (wd && !printable(json_string_value(wd))))
+		return pl__error_set(err, PL_EINVAL, 0,
+				     "the image's User or WorkingDir holds a control character");
 	const char *cwd = wd && *json_string_value(wd) ? json_string_value(wd) : "/";
 	if (*cwd != '/')
 		return pl__error_set(err, PL_EINVAL, 0,

@@ -319,7 +319,8 @@ with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
         t.addfile(i, io.BytesIO(data))
 EOF
 }
-# mkimage LAYOUT TAG LAYER...: an image of those layers (bottom first), run as root.
+# mkimage LAYOUT TAG LAYER...: an image of those layers (bottom first), its
+# config's "config" $IMAGE_CONFIG (default {}: run as root).
 mkimage() {
 	local dir=$1 tag=$2 layers="[]" diffs="[]" l d config manifest
 	shift 2
@@ -330,7 +331,8 @@ mkimage() {
 		diffs=$(echo "$diffs" | jq -c --arg d "$d" '. + [$d]')
 	done
 	jq -cn --arg a "$(dpkg --print-architecture 2>/dev/null || echo amd64)" --argjson d "$diffs" \
-		'{architecture: $a, os: "linux", config: {}, rootfs: {type: "layers", diff_ids: $d}}' >config.json
+		--argjson c "${IMAGE_CONFIG:-{\}}" \
+		'{architecture: $a, os: "linux", config: $c, rootfs: {type: "layers", diff_ids: $d}}' >config.json
 	config=$(put_blob "$dir" config.json)
 	jq -cn --arg c "$config" --argjson cs "$(stat -c %s config.json)" --argjson l "$layers" \
 		'{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
@@ -361,6 +363,35 @@ EOF
 run_plinth test oci:layered:1 --recipe layered.yaml
 t_is "$rc" 0 "a two-layer image made by hand unpacks with its whiteouts honoured"
 [ "$rc" -eq 0 ] || echo "$out$err" | sed 's/^/# /'
+
+# the image's User, resolved in its own /etc/passwd and /etc/group
+mklayer accounts.tar d:etc "f:etc/passwd:root:x:0:0::/:/x
+app:x:1000:1001::/:/x
+" "f:etc/group:root:x:0:
+grp:x:2000:
+"
+# (the test fails on purpose, so that the report shows what probe id printed)
+printf 'name: id\nversion: 1.0.0\ntests: [{run: [/bin/probe, id], expect-stdout: "^$"}]\n' >id.yaml
+for case in 'app=uid=1000 gid=1001' 'app:grp=uid=1000 gid=2000' '1000=uid=1000 gid=1001' \
+	'7:8=uid=7 gid=8' '42=uid=42 gid=0' '1000:grp=uid=1000 gid=2000' '=uid=0 gid=0'; do
+	IMAGE_CONFIG=$(jq -cn --arg u "${case%%=*}" '{User: $u}') mkimage users 1 lower.tar accounts.tar
+	run_plinth test oci:users:1 --recipe id.yaml
+	t_like "$out" "^#   ${case#*=}$" "User '${case%%=*}' runs as ${case#*=}"
+done
+for case in "ghost=the image's user 'ghost' is not in its /etc/passwd" \
+	"app:nogroup=the image's user 'app:nogroup': group 'nogroup' is not in its /etc/group"; do
+	IMAGE_CONFIG=$(jq -cn --arg u "${case%%=*}" '{User: $u}') mkimage users 1 lower.tar accounts.tar
+	run_plinth test oci:users:1 --recipe id.yaml
+	t_is "$rc:$err" "1:plinth: ${case#*=}" "User '${case%%=*}' is an error that says why"
+done
+IMAGE_CONFIG='{"WorkingDir":"rel"}' mkimage users 1 lower.tar accounts.tar
+run_plinth test oci:users:1 --recipe id.yaml
+t_is "$rc:$err" "1:plinth: the image's WorkingDir 'rel' is not an absolute path" "a relative WorkingDir is an error"
+IMAGE_CONFIG='{"User":"app\u001b[2J"}' mkimage users 1 lower.tar accounts.tar
+run_plinth test oci:users:1 --recipe id.yaml
+t_is "$rc:$err" "1:plinth: the image's User or WorkingDir holds a control character" \
+	"a User with a control character is refused without echoing it"
+t_is "$(left)" "" "...nothing left behind by the failed runs"
 
 mkdir outside
 mklayer escape.tar "l:etc:$TMP/outside" f:etc/pwned:x
