@@ -660,11 +660,16 @@ static json_t *mounts(void)
 			}
 			o += n + (o[n] == ',');
 		}
-		bool bad =
-		    !m || (spec_mounts[i].options && json_object_set_new(m, "options", opts) < 0);
-		if (bad || json_array_append_new(a, m) < 0) {
-			if (bad)
-				json_decref(m);
+		if (!m) {
+			json_decref(opts);
+			json_decref(a);
+			return NULL;
+		}
+		/* both take their value, also when they fail */
+		int rc = spec_mounts[i].options ? json_object_set_new(m, "options", opts) : 0;
+		if (rc < 0)
+			json_decref(m);
+		if (rc < 0 || json_array_append_new(a, m) < 0) {
 			json_decref(a);
 			return NULL;
 		}
