@@ -69,10 +69,14 @@ struct pl__kvv {
 	size_t n;
 };
 
+#define PL__TEST_TIMEOUT     30   /* seconds a test may run when it says nothing */
+#define PL__TEST_TIMEOUT_MAX 3600 /* the most it may ask for */
+
 struct pl__test {
 	struct pl__strv run;
 	int expect_exit;
-	char *expect_stdout, *expect_stderr;
+	char *expect_stdout, *expect_stderr; /* NULL: not checked */
+	unsigned timeout;                    /* seconds; 0: not given (PL__TEST_TIMEOUT) */
 	struct pl__pos pos;
 };
 
@@ -136,6 +140,12 @@ struct pl_recipe {
 	struct pl__strv exclude;          /* absolute globs */
 	struct pl__strv assume_installed; /* package names */
 };
+
+/* Why the extended regular expression `re` is refused before regcomp()
+ * sees it (longer than 1024 bytes, repetitions that would expand too far),
+ * or NULL when it is fine: what a test expects is checked the same way
+ * wherever it comes from. */
+const char *pl__regex_too_costly(const char *re);
 
 /* Whether the recipe builds on a catalog base (not scratch). */
 static inline bool pl__recipe_has_base(const struct pl_recipe *r)

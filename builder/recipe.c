@@ -705,7 +705,7 @@ static bool interval(const char *p, unsigned long *most, const char **end)
 	return true;
 }
 
-static const char *regex_too_costly(const char *p)
+const char *pl__regex_too_costly(const char *p)
 {
 	struct {
 		size_t sum, last;
@@ -764,7 +764,7 @@ static const char *regex_too_costly(const char *p)
 
 static int check_regex(struct pl__yctx *c, const struct pl__ynode *y, const char *key)
 {
-	const char *why_not = regex_too_costly(y->value);
+	const char *why_not = pl__regex_too_costly(y->value);
 	if (why_not)
 		return pl__y_fail_at(c, y->pos, "'%s' is refused: %s", key, why_not);
 	regex_t re;
@@ -779,8 +779,9 @@ static int check_regex(struct pl__yctx *c, const struct pl__ynode *y, const char
 			     why);
 }
 
-static const char *const test_keys[] = { "run", "expect-exit", "expect-stdout", "expect-stderr",
-					 NULL };
+static const char *const test_keys[] = {
+	"run", "expect-exit", "expect-stdout", "expect-stderr", "timeout", NULL,
+};
 
 static int parse_tests(struct pl__yctx *c, struct pl_recipe *r, const struct pl__ynode *seq)
 {
@@ -809,6 +810,14 @@ static int parse_tests(struct pl__yctx *c, struct pl_recipe *r, const struct pl_
 		    (pl__y_get_str(c, v, "expect-stderr", &t->expect_stderr) < 0 ||
 		     check_regex(c, v, "expect-stderr") < 0))
 			return PL_EINVAL;
+		if ((v = pl__y_lookup(m, "timeout"))) {
+			uint64_t s;
+			if (pl__y_get_u64(c, v, "timeout", PL__TEST_TIMEOUT_MAX, &s) < 0)
+				return PL_EINVAL;
+			if (s == 0)
+				return pl__y_fail_at(c, v->pos, "'timeout' must be at least 1 second");
+			t->timeout = (unsigned)s;
+		}
 	}
 	return 0;
 }

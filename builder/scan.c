@@ -430,12 +430,6 @@ static int scan_vulns(struct scan *s, const struct pl__baseimg *b, const struct 
 	return rc;
 }
 
-static int layout_blob(void *ctx, const uint8_t digest[PL_SHA256_LEN], int *fd,
-		       struct pl_error **err)
-{
-	return pl__blob_open(ctx, digest, fd, err);
-}
-
 int pl__scan_layers(const struct pl__blob_source *src, const json_t *layers,
 		    const struct pl_scan_options *o, struct pl_findings **out,
 		    struct pl_error **err)
@@ -482,7 +476,7 @@ int pl_scan(const char *ref, const struct pl_scan_options *o, struct pl_findings
 	cleanup_image struct pl__image im = { 0 };
 	if ((rc = pl__image_open(dir, tag, false, &im, err)) < 0)
 		return rc;
-	struct pl__blob_source src = { layout_blob, dir };
+	struct pl__blob_source src = pl__layout_blobs(dir);
 	rc = pl__scan_layers(&src, json_object_get(im.mjson, "layers"), o, out, err);
 	return rc < 0 ? pl__error_wrap(err, rc, "scan '%s'", ref) : 0;
 }

@@ -28,6 +28,7 @@ int cmd_rebuild(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_sbom(int argc, char **argv);
+int cmd_test(int argc, char **argv);
 
 /*
  * Catalog options for a command: the directory is `arg` (a --catalog

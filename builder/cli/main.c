@@ -25,6 +25,7 @@ static const struct cmd_spec cmds[] = {
 	{ "scan", cmd_scan,
 	  "find secrets, setuid files, shells and known vulnerabilities in an image" },
 	{ "sbom", cmd_sbom, "an image's software bill of materials (SPDX, CycloneDX)" },
+	{ "test", cmd_test, "run a recipe's black-box tests in its image (runc)" },
 	{ NULL, NULL, NULL },
 };
 

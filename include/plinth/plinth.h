@@ -16,6 +16,7 @@
 #include "plinth/rebuild.h"
 #include "plinth/check.h"
 #include "plinth/sbom.h"
+#include "plinth/test.h"
 
 #define PLINTH_VERSION "0.1.0"
 

@@ -31,7 +31,9 @@ static const char good[] =
     "tests:\n"
     "  - run: [/usr/local/bin/hello]\n"
     "    expect-exit: 0\n"
-    "    expect-stdout: \"^hello\"\n";
+    "    expect-stdout: \"^hello\"\n"
+    "  - run: [/bin/slow]\n"
+    "    timeout: 3600\n";
 
 static void test_good(void)
 {
@@ -64,8 +66,11 @@ static void test_good(void)
 	check_int(r->ports.n, ==, 3);
 	check_str(r->ports.v[2], "9000/tcp");
 	check_str(r->env.v[0].key, "SSL_CERT_FILE");
-	check_int(r->ntests, ==, 1);
+	check_int(r->ntests, ==, 2);
 	check_str(r->tests[0].expect_stdout, "^hello");
+	check_int(r->tests[0].timeout, ==, 0); /* not given: the default applies */
+	check_int(r->tests[1].timeout, ==, 3600);
+	check(r->tests[1].expect_stdout == NULL);
 	pl_recipe_free(r);
 }
 
@@ -148,6 +153,16 @@ static const struct bad bads[] = {
 	  "r.yaml:3:35: 'expect-stdout' is refused: a repetition bound is over 255" },
 	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], expect-stderr: \"a{32767}\"}]\n",
 	  "r.yaml:3:35: 'expect-stderr' is refused: a repetition bound is over 255" },
+	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], timeout: 0}]\n",
+	  "r.yaml:3:29: 'timeout' must be at least 1 second" },
+	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], timeout: 3601}]\n",
+	  "r.yaml:3:29: 'timeout' must be at most 3600, not '3601'" },
+	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], timeout: 1.5}]\n",
+	  "r.yaml:3:29: 'timeout' must be a whole number, not '1.5'" },
+	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], timeout: \"30\"}]\n",
+	  "r.yaml:3:29: 'timeout' must be a whole number, not '30'" },
+	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], timout: 5}]\n",
+	  "r.yaml:3:20: unknown key 'timout' in 'tests' (did you mean 'timeout'?)" },
 	{ "name: a\nversion: 1.0.0\ntests: [{run: [x], expect-stdout: "
 	  "\"((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+\"}]\n",
 	  "r.yaml:3:35: 'expect-stdout' is refused: its repetitions expand too far" },
