@@ -46,9 +46,9 @@ for round in 1 2 3; do
 	for p in $pids; do wait "$p" || echo "build $p failed" >>par.err; done
 done
 t_is "$(cat par.err)" "" "concurrent builds into one layout all succeed"
-t_is "$(jq -r '[.manifests[].annotations["org.opencontainers.image.ref.name"]] | sort | join(" ")' par/index.json)" \
+t_is "$(jq -r '[.manifests[].annotations["org.opencontainers.image.ref.name"] // empty] | sort | join(" ")' par/index.json)" \
 	"a1 a2 a3 b1 b2 b3 c1 c2 c3" "every concurrent build's tag is in the new layout"
-t_is "$(jq -r '[.manifests[].annotations["org.opencontainers.image.ref.name"]] | sort | join(" ")' emptypar/index.json)" \
+t_is "$(jq -r '[.manifests[].annotations["org.opencontainers.image.ref.name"] // empty] | sort | join(" ")' emptypar/index.json)" \
 	"a1 a2 a3 b1 b2 b3 c1 c2 c3" "every concurrent build's tag is in the once-empty directory"
 t_is "$(ls -A par emptypar | grep -c plinth)" 0 "no staging is left in either"
 t_is "$(find lay par emptypar js -name 'plinth-staging' -o -name 'tmp-*' -o -name '.*.tmp-*' | wc -l)" 0 \
@@ -58,7 +58,7 @@ t_is "$(find lay par emptypar js -name 'plinth-staging' -o -name 'tmp-*' -o -nam
 cp -a js noindex && rm noindex/index.json
 run_plinth build src/hello.yaml -o noindex --tag again
 t_is "$rc" 0 "a layout without index.json is built into"
-t_is "$(jq -r '[.manifests[].annotations["org.opencontainers.image.ref.name"]] | join(" ")' noindex/index.json)" "again" "and gets an index of its own"
+t_is "$(jq -r '[.manifests[].annotations["org.opencontainers.image.ref.name"] // empty] | join(" ")' noindex/index.json)" "again" "and gets an index of its own"
 
 # Interrupted builds: a big (sparse) file keeps the build busy.
 mkdir -p big && truncate -s 64G big/zeros
