@@ -12,6 +12,7 @@
 #include "layer.h"
 #include "layout.h"
 #include "gates.h"
+#include "runtest.h"
 #include "sbom.h"
 
 #define MT_MANIFEST   "application/vnd.oci.image.manifest.v1+json"
@@ -505,6 +506,20 @@ static int put_sbom(const struct pl_recipe *r, struct pl__layout *layout, const 
 	return pl__put_artifact(layout, PL__MT_SPDX, text, len, desc, ip->created, err);
 }
 
+/* The recipe's tests, stored beside the image for plinth test oci:DIR:TAG. */
+static int put_tests(const struct pl_recipe *r, struct pl__layout *layout,
+		     const struct pl__descriptor *desc, const struct image_parts *ip,
+		     struct pl_error **err)
+{
+	if (!r->ntests)
+		return 0;
+	cleanup_free char *text = pl__tests_to_json(r, err);
+	if (!text)
+		return PL_ENOMEM;
+	return pl__put_artifact(layout, PL__TESTS_ARTIFACT, text, strlen(text), desc, ip->created,
+				err);
+}
+
 int pl_build(const struct pl_recipe *r, const struct pl_build_options *o,
 	     struct pl_build_result *res, struct pl_error **err)
 {
@@ -596,7 +611,9 @@ int pl__build_on(const struct pl_recipe *r, const struct pl_build_options *o, st
 		return pl__error_nomem(err);
 	struct pl__descriptor desc = { MT_MANIFEST, { 0 }, 0, PL_ARCH, "linux" };
 	if ((rc = put_json(layout, manifest, desc.digest, &desc.size, err)) < 0 ||
-	    (rc = put_sbom(r, layout, manifest, config, &desc, &ip, err)) < 0)
+	    (rc = put_sbom(r, layout, manifest, config, &desc, &ip, err)) < 0 ||
+	    (rc = pl__gate_tests(layout, r, manifest, config, o, err)) < 0 ||
+	    (rc = put_tests(r, layout, &desc, &ip, err)) < 0)
 		return rc;
 	if ((rc = pl__check_cancel(o->cancel, err)) < 0 ||
 	    (rc = pl__layout_commit(layout, &desc, tag, err)) < 0)

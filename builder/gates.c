@@ -7,6 +7,8 @@
 #include "gates.h"
 #include "json.h"
 #include "oci.h"
+#include "plinth/test.h"
+#include "runtest.h"
 #include "scan-impl.h"
 
 #define SHOWN_MAX 3 /* findings an error message spells out */
@@ -129,4 +131,39 @@ int pl__put_artifact(struct pl__layout *l, const char *type, const char *data, s
 	if ((rc = pl__layout_blob_put(l, text, d.size, d.digest, err)) < 0)
 		return rc;
 	return pl__layout_add_referrer(l, &d, type, subject->digest, err);
+}
+
+static void keep_tap(void *ctx, const char *line)
+{
+	struct pl_buf *b = ctx;
+	if (pl_buf_adds(b, "\n", NULL) < 0 || pl_buf_adds(b, line, NULL) < 0)
+		return; /* a report cut short still fails the build */
+}
+
+int pl__gate_tests(struct pl__layout *l, const struct pl_recipe *r, const json_t *manifest,
+		   const json_t *config, const struct pl_build_options *o, struct pl_error **err)
+{
+	if (!r->ntests || o->skip_tests)
+		return 0;
+	cleanup_buf struct pl_buf tap = { 0 };
+	if (pl_buf_init(&tap, (size_t)1 << 20, err) < 0)
+		return PL_ENOMEM;
+	struct pl_test_options to = {
+		.runc = o->runc,
+		.cancel = o->cancel,
+		.tap = keep_tap,
+		.tap_ctx = &tap,
+	};
+	struct pl__blob_source src = pl__staged_source(l);
+	unsigned failed = 0;
+	int rc = pl__tests_run(&src, json_object_get(manifest, "layers"), config, r->tests,
+			       r->ntests, &to, &failed, err);
+	if (rc < 0)
+		return pl__error_wrap(err, rc, "tests (--skip-tests builds without them)");
+	if (failed)
+		return pl__error_set(err, PL_EPOLICY, 0,
+				     "tests: %u of %zu failed, so the build stops:%s", failed,
+				     r->ntests, tap.buf ? tap.buf : "");
+	/* the tests travel with the image, for plinth test oci:DIR:TAG */
+	return 0;
 }

@@ -20,6 +20,12 @@ int pl__gate_lint(const struct pl_recipe *r, const struct pl_build_options *o,
 int pl__gate_scan(struct pl__layout *l, const json_t *layer, const struct pl_build_options *o,
 		  struct pl_error **err);
 
+/* Run the recipe's tests in the staged image (`manifest`, `config`)
+ * unless o->skip_tests: a failing test fails, with the TAP report of the
+ * run in the message. */
+int pl__gate_tests(struct pl__layout *l, const struct pl_recipe *r, const json_t *manifest,
+		   const json_t *config, const struct pl_build_options *o, struct pl_error **err);
+
 /* A blob source reading the layout's staged blobs. */
 struct pl__blob_source pl__staged_source(struct pl__layout *l);
 

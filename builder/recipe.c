@@ -815,7 +815,8 @@ static int parse_tests(struct pl__yctx *c, struct pl_recipe *r, const struct pl_
 			if (pl__y_get_u64(c, v, "timeout", PL__TEST_TIMEOUT_MAX, &s) < 0)
 				return PL_EINVAL;
 			if (s == 0)
-				return pl__y_fail_at(c, v->pos, "'timeout' must be at least 1 second");
+				return pl__y_fail_at(c, v->pos,
+						     "'timeout' must be at least 1 second");
 			t->timeout = (unsigned)s;
 		}
 	}

@@ -1143,6 +1143,7 @@ int pl_test_recipe(const struct pl_recipe *r, const struct pl_build_options *bo,
 	struct pl_build_options b = *bo;
 	struct pl_build_result res;
 	b.layout = layout;
+	b.skip_tests = true; /* they run below, reported as this command reports */
 	if (!b.cancel)
 		b.cancel = o->cancel;
 	rc = layout ? pl_build(r, &b, &res, err) : PL_ENOMEM;

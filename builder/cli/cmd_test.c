@@ -13,12 +13,14 @@
 #include "cli.h"
 
 static const char usage_text[] =
-    "usage: plinth test RECIPE [--catalog C] [--timeout S] [--runc PATH] [--json]\n"
+    "usage: plinth test RECIPE [--catalog C] [--policy FILE] [--timeout S] [--runc PATH]\n"
+    "                   [--json]\n"
     "       plinth test oci:DIR:TAG [--recipe FILE] [--timeout S] [--runc PATH] [--json]\n"
     "\n"
     "Run a recipe's black-box tests (its 'tests:') in its image with runc and\n"
     "report them as TAP on standard output.  RECIPE is built first into a\n"
-    "temporary layout, as 'plinth build' builds it; oci:DIR:TAG runs the tests\n"
+    "temporary layout, as 'plinth build' builds it (its lint and scan gates\n"
+    "included, with --policy); oci:DIR:TAG runs the tests\n"
     "stored beside that image (plinth build stores them), or those of --recipe.\n"
     "\n"
     "Each test runs in a fresh container on the image's filesystem, as its\n"
@@ -33,6 +35,7 @@ static const char usage_text[] =
     "Options:\n"
     "  -r, --recipe FILE       run FILE's tests in the image instead of its own\n"
     "      --catalog C         the catalog a recipe's base is resolved in\n"
+    "  -p, --policy FILE       the policy for building RECIPE (docs/gates.md)\n"
     "  -t, --timeout S         seconds every test may run (1 to 3600), instead of\n"
     "                          its own 'timeout' (default 30)\n"
     "      --runc PATH         the runc to run (default: runc on PATH)\n"
@@ -95,20 +98,27 @@ static unsigned parse_timeout(const char *s)
 }
 
 /* Build RECIPE into a temporary layout and run its tests. */
-static int test_recipe(const char *path, const char *catalog, const struct pl_test_options *o,
-		       unsigned *failed, struct pl_error **err)
+static int test_recipe(const char *path, const char *catalog, const char *policy_path,
+		       const struct pl_test_options *o, unsigned *failed, struct pl_error **err)
 {
 	struct pl_build_options b = { 0 };
+	struct pl_policy *policy = NULL;
 	if (cli_source_date_epoch("test", &b.has_clock, &b.clock))
 		return EXIT_USAGE;
 	char cache[4096], state[4096];
 	if (cli_apt_options(&b.apt, cache, sizeof(cache)) != 0)
 		return EXIT_FAIL;
 	struct pl_recipe *r = NULL;
-	if (pl_recipe_load(path, &r, err) < 0)
+	if (policy_path && pl_policy_load(policy_path, &policy, err) < 0)
 		return -1;
+	b.policy = policy;
+	if (pl_recipe_load(path, &r, err) < 0) {
+		pl_policy_free(policy);
+		return -1;
+	}
 	if (cli_recipe_catalog(r, catalog, state, sizeof(state), &b.catalog) != 0) {
 		pl_recipe_free(r);
+		pl_policy_free(policy);
 		return EXIT_FAIL;
 	}
 	b.warn = cli_warn;
@@ -118,6 +128,7 @@ static int test_recipe(const char *path, const char *catalog, const struct pl_te
 		fputs("\r\033[K", stderr);
 	pl_recipe_free(r);
 	pl_catalog_free(b.catalog);
+	pl_policy_free(policy);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -147,6 +158,7 @@ int cmd_test(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "recipe", required_argument, NULL, 'r' },
 		{ "catalog", required_argument, NULL, 'C' },
+		{ "policy", required_argument, NULL, 'p' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "runc", required_argument, NULL, 'R' },
 		{ "json", no_argument, NULL, 'j' },
@@ -154,17 +166,20 @@ int cmd_test(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pl_test_options o = { 0 };
-	const char *recipe = NULL, *catalog = NULL;
+	const char *recipe = NULL, *catalog = NULL, *policy = NULL;
 	bool json = false;
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":r:t:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":r:t:p:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			recipe = optarg;
 			break;
 		case 'C':
 			catalog = optarg;
+			break;
+		case 'p':
+			policy = optarg;
 			break;
 		case 't':
 			if (!(o.timeout = parse_timeout(optarg)))
@@ -197,8 +212,9 @@ int cmd_test(int argc, char **argv)
 					   : "exactly one RECIPE or image is expected");
 	const char *what = argv[optind];
 	bool image = !strncmp(what, "oci:", 4);
-	if (image && catalog)
-		return cli_usage_error("test", "--catalog is for a RECIPE, not an image");
+	if (image && (catalog || policy))
+		return cli_usage_error("test", "--%s is for a RECIPE, not an image",
+				       catalog ? "catalog" : "policy");
 	if (!image && recipe)
 		return cli_usage_error("test", "--recipe is for an image (oci:DIR:TAG): a RECIPE "
 					       "runs its own tests");
@@ -224,7 +240,7 @@ int cmd_test(int argc, char **argv)
 	struct pl_error *err = NULL;
 	unsigned failed = 0;
 	int rc = image ? test_image(what, recipe, &o, &failed, &err)
-		       : test_recipe(what, catalog, &o, &failed, &err);
+		       : test_recipe(what, catalog, policy, &o, &failed, &err);
 	if (rc > 0 || err) {
 		json_decref(res.list);
 		return rc > 0 ? rc : cli_fail(err);

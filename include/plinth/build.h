@@ -10,8 +10,6 @@
 #ifndef PLINTH_BUILD_H
 #define PLINTH_BUILD_H
 
-#include <stdio.h>
-
 #include "plinth/catalog.h"
 #include "plinth/common.h"
 #include "plinth/packages.h"
@@ -72,15 +70,14 @@ struct pl_build_options {
 	 * The layer the recipe adds is scanned before the image is tagged: a
 	 * secret (S004-S008) or a setuid/setgid file (S001) that the policy
 	 * does not opt out of stops it.  The recipe's tests then run in the
-	 * image with runc (`runc`, NULL: found on PATH; their TAP goes to
-	 * `tap` when not NULL): a failing test stops it.  `skip_tests` skips
+	 * image with runc (`runc`, NULL: found on PATH): a failing test stops
+	 * it, its TAP report in the error.  `skip_tests` skips
 	 * them, and the image's annotations say so (dev.plinth.tests:
 	 * skipped).  Findings that stop nothing are left to plinth lint and
 	 * plinth scan to show. */
 	const struct pl_policy *policy;
 	bool skip_tests;
 	const char *runc;
-	FILE *tap;
 };
 
 struct pl_build_result {

@@ -132,7 +132,8 @@ probe_recipe rooted "accounts: {run-as: root}" '
   - run: [/usr/local/bin/probe, write, /x]
     expect-exit: 1
     expect-stdout: "Read-only file system"'
-run_plinth test src/rooted.yaml
+printf 'ignore:\n  - {rule: L003, reason: the test runs as root on purpose}\n' >root-ok.yaml
+run_plinth test --policy root-ok.yaml src/rooted.yaml
 t_is "$rc" 0 "an image that runs as root gets uid 0 with runc's small set of capabilities, root still read-only"
 [ "$rc" -eq 0 ] || echo "$out" | sed 's/^/# /'
 
@@ -249,17 +250,32 @@ add_tests() {
 }
 
 run_plinth build src/hello.yaml -o img
-t_is "$rc" 0 "hello builds into a layout"
-if jq -e '.manifests[] | select(.artifactType == "application/vnd.dev.plinth.tests.v1+json")' img/index.json >/dev/null; then
-	run_plinth test oci:img:1.0.0
-	t_is "$rc:$out" "$(printf '0:1..1\nok 1 - run: /usr/local/bin/hello')" "plinth build stores the tests beside the image, and they pass"
-	t_skip "the image has its tests"
-else
-	t_skip "plinth build does not store the recipe's tests yet"
-	run_plinth test oci:img:1.0.0
-	t_is "$rc:$err" "1:plinth: image 'oci:img:1.0.0' carries no tests (plinth build stores a recipe's tests beside its image; or take them from the recipe with --recipe FILE)" \
-		"an image without stored tests fails, saying so and what to do"
-fi
+t_is "$rc" 0 "hello builds into a layout (its test passing in the build's gate)"
+t_is "$(jq '[.manifests[] | select(.artifactType == "application/vnd.dev.plinth.tests.v1+json")] | length' img/index.json)" 1 \
+	"plinth build stores the recipe's tests beside the image"
+run_plinth test oci:img:1.0.0
+t_is "$rc:$out" "$(printf '0:1..1\nok 1 - run: /usr/local/bin/hello')" "plinth test oci:DIR:TAG runs them"
+sed '/^tests:/,$d' src/hello.yaml >src/untested.yaml
+"$PLINTH" build src/untested.yaml -o untested >/dev/null 2>&1
+run_plinth test oci:untested:1.0.0
+t_is "$rc:$err" "1:plinth: image 'oci:untested:1.0.0' carries no tests (plinth build stores a recipe's tests beside its image; or take them from the recipe with --recipe FILE)" \
+	"an image without stored tests fails, saying so and what to do"
+
+# ---- the build's test gate ----------------------------------------------------
+before=$(state img)
+run_plinth build src/failing.yaml -o img
+t_is "$rc" 1 "a recipe whose tests fail does not build"
+t_like "$err" "^plinth: tests: 4 of 5 failed, so the build stops:" "the error says how many failed"
+t_like "$err" "^# stdout does not match '\^bye'" "...with the TAP report's diagnostics"
+t_is "$(state img)" "$before" "and the layout is as it was"
+run_plinth build --skip-tests src/failing.yaml -o img
+t_is "$rc" 0 "--skip-tests builds it"
+t_is "$(jq -r '.annotations["dev.plinth.tests"]' "$(blob img "$(manifest_of img 1.0.0)")")" "skipped" \
+	"...and the image's annotations say its tests were skipped"
+t_is "$(jq -r '.annotations["dev.plinth.tests"]' "$(blob untested "$(manifest_of untested 1.0.0)")")" "null" \
+	"an image without tests says nothing about them"
+"$PLINTH" build src/hello.yaml -o img >/dev/null 2>&1
+
 # the last artifact stored for an image counts
 add_tests img 1.0.0 '{"tests":[{"run":["/usr/local/bin/hello","x"],"expect-exit":0,"expect-stdout":"arg: x"},{"run":["/usr/local/bin/hello"],"expect-stdout":"^bye","timeout":5}]}'
 run_plinth test oci:img:1.0.0
