@@ -314,3 +314,32 @@ void pl__pkgfiles_collect_finish(struct pl__pkgfiles_collector *c)
 	}
 	c->n = k;
 }
+
+/* The installed package an md5sums file names: NAME, or NAME:ARCH. */
+static const struct pl__base_pkg *md5sums_package(const struct pl__baseimg *b, const char *pkg)
+{
+	const char *colon = strchr(pkg, ':');
+	if (!colon)
+		return pl__baseimg_package(b, pkg);
+	size_t n = 0;
+	const struct pl__base_pkg *v = pl__baseimg_packages(b, &n);
+	for (size_t i = 0; i < n; i++)
+		if (strlen(v[i].name) == (size_t)(colon - pkg) &&
+		    !strncmp(v[i].name, pkg, (size_t)(colon - pkg)) && v[i].arch &&
+		    !strcmp(v[i].arch, colon + 1))
+			return &v[i];
+	return NULL;
+}
+
+int pl__pkgfiles_add_installed(struct pl__pkgfiles *pf, const struct pl__pkgfiles_collector *c,
+			       const struct pl__baseimg *b, struct pl_error **err)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		const struct pl__md5sums *m = &c->v[i];
+		int rc;
+		if (md5sums_package(b, m->pkg) &&
+		    (rc = pl__pkgfiles_add(pf, m->pkg, m->text, m->len, err)) < 0)
+			return rc;
+	}
+	return 0;
+}

@@ -87,4 +87,9 @@ int pl__pkgfiles_collect_end(struct pl__pkgfiles_collector *c, const struct pl__
  * keeps its later content. */
 void pl__pkgfiles_collect_finish(struct pl__pkgfiles_collector *c);
 
+/* Add what the collected md5sums (finished) say of the packages `b` has
+ * installed: the md5sums of a package no longer installed own nothing. */
+int pl__pkgfiles_add_installed(struct pl__pkgfiles *pf, const struct pl__pkgfiles_collector *c,
+			       const struct pl__baseimg *b, struct pl_error **err);
+
 #endif

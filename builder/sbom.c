@@ -689,23 +689,6 @@ static json_t *cyclonedx_doc(const struct doc *d)
 
 /* ---- making one ---------------------------------------------------------- */
 
-/* Which package a status.d/PKG.md5sums belongs to: PKG is a package's name,
- * or NAME:ARCH (multi-arch); NULL for a package not installed. */
-static const struct pl__base_pkg *md5sums_package(const struct pl__baseimg *b, const char *pkg)
-{
-	const char *colon = strchr(pkg, ':');
-	if (!colon)
-		return pl__baseimg_package(b, pkg);
-	size_t n = 0;
-	const struct pl__base_pkg *v = pl__baseimg_packages(b, &n);
-	for (size_t i = 0; i < n; i++)
-		if (strlen(v[i].name) == (size_t)(colon - pkg) &&
-		    !strncmp(v[i].name, pkg, (size_t)(colon - pkg)) && v[i].arch &&
-		    !strcmp(v[i].arch, colon + 1))
-			return &v[i];
-	return NULL;
-}
-
 /* Read the layers and fill in `d`; *doc gets the document (while the
  * entries `d` borrows are still there). */
 static int make(struct doc *d, const struct pl__blob_source *src, const json_t *layers,
@@ -723,12 +706,8 @@ static int make(struct doc *d, const struct pl__blob_source *src, const json_t *
 		pl__pkgfiles_collect_finish(&s.md5sums);
 		sums_finish(&s);
 	}
-	/* the md5sums of a package no longer installed own nothing */
-	for (size_t i = 0; rc == 0 && i < s.md5sums.n; i++) {
-		const struct pl__md5sums *m = &s.md5sums.v[i];
-		if (md5sums_package(b, m->pkg))
-			rc = pl__pkgfiles_add(pf, m->pkg, m->text, m->len, err);
-	}
+	if (rc == 0)
+		rc = pl__pkgfiles_add_installed(pf, &s.md5sums, b, err);
 	if (rc == 0)
 		rc = add_packages(d, b, &s, err);
 	if (rc == 0)

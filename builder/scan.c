@@ -15,6 +15,7 @@
 #include "check-impl.h"
 #include "oci.h"
 #include "osv.h"
+#include "pkgfiles.h"
 #include "scan-impl.h"
 #include "secrets.h"
 
@@ -36,6 +37,7 @@ struct scan {
 	struct pl_buf shadow_text;
 	bool os_release; /* reading usr/lib/os-release */
 	struct pl_buf os_release_text;
+	struct pl__pkgfiles_collector md5sums;
 	struct pl_error **err;
 };
 
@@ -107,10 +109,10 @@ static int search_window(struct scan *s, bool final)
 static int on_entry(void *ctx, const struct pl__bentry *e, struct pl_error **err)
 {
 	struct scan *s = ctx;
-	(void)err;
 	s->search = false;
-	if (e->kind != PL__B_REG)
-		return 0;
+	int rc = pl__pkgfiles_collect_entry(&s->md5sums, e, err);
+	if (rc < 0 || e->kind != PL__B_REG)
+		return rc;
 	snprintf(s->path, sizeof(s->path), "/%s", e->path);
 	s->search = !test_data(s->path);
 	s->config = pl__secret_config_path(e->path);
@@ -130,6 +132,9 @@ static int on_entry(void *ctx, const struct pl__bentry *e, struct pl_error **err
 static int on_data(void *ctx, const void *p, size_t n, struct pl_error **err)
 {
 	struct scan *s = ctx;
+	int rc = pl__pkgfiles_collect_data(&s->md5sums, p, n, err);
+	if (rc < 0)
+		return rc;
 	if (s->shadow && pl_buf_add(&s->shadow_text, p, n, NULL) < 0)
 		return pl__error_set(err, PL_ELIMIT, 0, "/etc/shadow is larger than %zu bytes",
 				     SHADOW_MAX);
@@ -142,7 +147,6 @@ static int on_data(void *ctx, const void *p, size_t n, struct pl_error **err)
 		s->len += k;
 		p = (const char *)p + k;
 		n -= k;
-		int rc;
 		if (s->len == SCAN_WINDOW && (rc = search_window(s, false)) < 0)
 			return rc;
 	}
@@ -152,9 +156,9 @@ static int on_data(void *ctx, const void *p, size_t n, struct pl_error **err)
 static int on_end(void *ctx, const struct pl__bentry *e, struct pl_error **err)
 {
 	struct scan *s = ctx;
-	(void)e;
-	(void)err;
-	int rc = s->search && s->len ? search_window(s, true) : 0;
+	int rc = pl__pkgfiles_collect_end(&s->md5sums, e, err);
+	if (rc == 0 && s->search && s->len)
+		rc = search_window(s, true);
 	s->search = false;
 	return rc;
 }
@@ -338,6 +342,31 @@ static int account_findings(struct scan *s, const struct pl__baseimg *b)
 	return rc;
 }
 
+/* Regular files no installed package's md5sums lists (dpkg's own
+ * records under status.d aside). */
+static int unowned_findings(struct scan *s, const struct pl__baseimg *b)
+{
+	cleanup_pkgfiles struct pl__pkgfiles *pf = pl__pkgfiles_new(s->err);
+	if (!pf)
+		return PL_ENOMEM;
+	pl__pkgfiles_collect_finish(&s->md5sums);
+	int rc = pl__pkgfiles_add_installed(pf, &s->md5sums, b, s->err);
+	for (size_t i = 0; rc == 0 && i < pl__baseimg_slots(b); i++) {
+		const struct pl__bentry *e = pl__baseimg_at(b, i);
+		if (!e || (e->kind != PL__B_REG && e->kind != PL__B_HARDLINK) ||
+		    !strncmp(e->path, "var/lib/dpkg/status.d/", 22) ||
+		    pl__pkgfiles_owner(pf, e->path))
+			continue;
+		char path[PL_PATH_MAX + 2];
+		snprintf(path, sizeof(path), "/%s", e->path);
+		if (!pl__finding_add(s->f, s->p, "S013", NULL, (struct pl__pos){ 0 }, path, s->err,
+				     "%s belongs to no package (%llu bytes)", path,
+				     (unsigned long long)e->size))
+			rc = PL_ENOMEM;
+	}
+	return rc;
+}
+
 /* ---- known vulnerabilities ------------------------------------------- */
 
 /*
@@ -455,10 +484,13 @@ int pl__scan_layers(const struct pl__blob_source *src, const json_t *layers,
 	}
 	if (rc == 0)
 		rc = account_findings(&s, b);
+	if (rc == 0)
+		rc = unowned_findings(&s, b);
 	if (rc == 0 && o->vulns)
 		rc = scan_vulns(&s, b, o);
 	pl_buf_release(&s.shadow_text);
 	pl_buf_release(&s.os_release_text);
+	pl__pkgfiles_collector_release(&s.md5sums);
 	if (rc < 0)
 		return rc;
 	pl__findings_sort(f, false);

@@ -41,8 +41,9 @@ add_layer() {
 	mv idx.json "$lay/index.json"
 }
 
-# findings JSON: "RULE PATH" lines, sorted, of the findings not opted out of.
-findings() { jq -r '.findings[] | select(.ignored == null) | "\(.rule) \(.path)"' <<<"$1"; }
+# findings JSON: "RULE PATH" lines, sorted, of the findings above info not
+# opted out of.
+findings() { jq -r '.findings[] | select(.ignored == null and .severity != "info") | "\(.rule) \(.path)"' <<<"$1"; }
 
 # --- a clean image --------------------------------------------------------------
 "$PLINTH" build --skip-tests src/hello.yaml -o img >/dev/null 2>&1
@@ -50,8 +51,11 @@ run_plinth scan --json oci:img:1.0.0
 t_is "$rc" 0 "the hello image scans clean (exit 0)"
 t_is "$(jq -c '[.findings[] | select(.severity != "info") | .rule]' <<<"$out")" "[]" \
 	"with no finding above info"
+t_is "$(jq -r '[.findings[] | select(.rule == "S013") | .path] | join(" ")' <<<"$out")" \
+	"/etc/group /etc/nsswitch.conf /etc/os-release /etc/passwd /usr/local/bin/hello" \
+	"files no package owns are listed, as info"
 run_plinth scan oci:img:1.0.0
-t_like "$out" "oci:img:1.0.0: 0 critical, 0 high, 0 medium, 0 low" "text: a summary line"
+t_like "$out" "oci:img:1.0.0: 0 critical, 0 high, 0 medium, 0 low, 5 info" "text: a summary line"
 
 # --- planted problems, let through the build's gate by a policy -----------------
 mkdir -p plant/etc/app plant/bin
@@ -105,7 +109,7 @@ t_is "$(jq -r '.findings[] | select(.rule == "S006") | .message' <<<"$out")" \
 	"/etc/app/aws.conf holds an AWS access key id (line 3)" "the AWS key's line"
 t_is "$(jq -r '.findings[] | select(.rule == "S001") | .severity' <<<"$out")" "high" "setuid is high"
 t_is "$(jq -r '.findings[] | select(.rule == "S004") | .severity' <<<"$out")" "critical" "a private key is critical"
-t_is "$(jq -r '[.findings[].path] | map(select(. == "/usr/share/app/tests/fixture.key")) | length' <<<"$out")" 0 \
+t_is "$(jq -r '[.findings[] | select(.rule != "S013") | .path] | map(select(. == "/usr/share/app/tests/fixture.key")) | length' <<<"$out")" 0 \
 	"a key under tests/ is known test data"
 
 run_plinth scan --policy allow.yaml --json oci:img:1.0.0
@@ -168,7 +172,19 @@ status pkgs libssl3 3.0.11-1~deb12u2 openssl
 status pkgs tilde 2.0-1~deb12u1
 status pkgs plus 2.0-1+deb12u1
 status pkgs lone 1.0-1
+mkdir -p pkgs/usr/lib/x86_64-linux-gnu pkgs/usr/bin
+printf 'libc\n' >pkgs/usr/lib/x86_64-linux-gnu/libc.so.6
+printf 'gone\n' >pkgs/usr/bin/leftover
+printf '%s  usr/lib/x86_64-linux-gnu/libc.so.6\n' "$(md5sum <pkgs/usr/lib/x86_64-linux-gnu/libc.so.6 | cut -d' ' -f1)" \
+	>pkgs/var/lib/dpkg/status.d/libc6.md5sums
+# the md5sums of a package that is not installed own nothing
+printf '%s  usr/bin/leftover\n' "$(md5sum <pkgs/usr/bin/leftover | cut -d' ' -f1)" \
+	>pkgs/var/lib/dpkg/status.d/removed.md5sums
 add_layer img 1.0.0 pkgs pkgs
+run_plinth scan --json oci:img:pkgs
+t_is "$(jq -r '[.findings[] | select(.rule == "S013") | .path | select(startswith("/usr/"))] | join(" ")' <<<"$out")" \
+	"/usr/bin/leftover /usr/bin/tool /usr/lib/os-release /usr/share/app/tests/fixture.key" \
+	"a file an installed package's md5sums lists is owned; one of a removed package's is not"
 mkdir feed
 cat >feed/DSA-0001-1.json <<'EOF'
 {"id": "DSA-0001-1", "summary": "glibc: buffer overflow", "aliases": ["CVE-2026-0001"],
