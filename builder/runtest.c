@@ -776,7 +776,9 @@ static int setup(struct runner *R, const struct pl__blob_source *src, const json
 	if (!rootfs || !(R->state = pl__asprintf(err, "%s/state", R->work)) ||
 	    !(R->bundle = pl__asprintf(err, "%s/bundle", R->work)))
 		return PL_ENOMEM;
-	if (mkdir(R->state, 0700) < 0 || mkdir(R->bundle, 0700) < 0 || mkdir(rootfs, 0755) < 0)
+	/* the image's root is 0755 whatever the umask: its user must get in */
+	if (mkdir(R->state, 0700) < 0 || mkdir(R->bundle, 0700) < 0 || mkdir(rootfs, 0755) < 0 ||
+	    chmod(rootfs, 0755) < 0)
 		return pl__error_set(err, PL_ESYS, errno, "cannot make directories in '%s'",
 				     R->work);
 	if ((R->bundlefd = open(R->bundle, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
