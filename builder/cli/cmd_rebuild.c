@@ -15,6 +15,7 @@
 static const char usage_text[] =
     "usage: plinth rebuild --catalog C --key K --out D RECIPE_DIR... [-j N]\n"
     "                      [--plan [--format text|json|make]] [--resume] [--json]\n"
+    "                      [--policy FILE] [--skip-tests]\n"
     "\n"
     "Rebuild every image affected by a change of base: read every recipe under\n"
     "the RECIPE_DIRs, resolve each one's base (another of these recipes, or the\n"
@@ -51,6 +52,8 @@ static const char usage_text[] =
     "                          same; this also says what the last run left)\n"
     "      --json              print the plan or the outcome as JSON\n"
     "  -c, --compression ALG   zstd (default) or gzip\n"
+    "  -p, --policy FILE       the policy for every build's gates (lint, scan)\n"
+    "      --skip-tests        do not run the recipes' tests in their images\n"
     "  -h, --help              show this help\n"
     "\n"
     "Exit status: 0 when every image is done, 1 when any failed (the rest are\n"
@@ -309,11 +312,19 @@ static char *absolute(const char *path)
 	return r;
 }
 
+/* What the Makefile's builds pass for the gates. */
+struct gates {
+	const char *policy; /* NULL: none */
+	bool skip_tests;
+};
+
 static int print_make(const struct pl_rebuild_plan *p, const char *catalog, const char *key,
-		      const char *out, const char *compression, const char *epoch)
+		      const char *out, const char *compression, const char *epoch,
+		      const struct gates *g)
 {
 	char *cat = absolute(catalog), *k = absolute(key), *o = absolute(out);
-	int rc = cat && k && o ? 0 : -1;
+	char *pol = g->policy ? absolute(g->policy) : NULL;
+	int rc = cat && k && o && (pol || !g->policy) ? 0 : -1;
 	size_t n = pl_rebuild_count(p);
 	FILE *f = stdout;
 	if (rc == 0)
@@ -328,6 +339,10 @@ static int print_make(const struct pl_rebuild_plan *p, const char *catalog, cons
 	    (fputs("CATALOG ?= ", f) == EOF || put_quoted(f, cat, true) < 0 ||
 	     fputs("\nKEY ?= ", f) == EOF || put_quoted(f, k, true) < 0 ||
 	     fputs("\nOUT ?= ", f) == EOF || put_quoted(f, o, true) < 0 || fputc('\n', f) == EOF))
+		rc = -1;
+	if (rc == 0 && pol &&
+	    (fputs("POLICY ?= ", f) == EOF || put_quoted(f, pol, true) < 0 ||
+	     fputc('\n', f) == EOF))
 		rc = -1;
 	if (rc == 0 && epoch && fprintf(f, "export SOURCE_DATE_EPOCH := %s\n", epoch) < 0)
 		rc = -1;
@@ -358,10 +373,13 @@ static int print_make(const struct pl_rebuild_plan *p, const char *catalog, cons
 			rc = r ? 0 : -1;
 			if (rc == 0 &&
 			    (fputs("\t$(PLINTH) build ", f) == EOF || put_quoted(f, r, false) < 0 ||
-			     fprintf(f,
-				     " -o $(OUT)/%s --image-version %s --compression %s "
-				     "--catalog $(CATALOG) --layer-cache $(OUT)/.plinth/layers\n",
-				     it->name, it->version, compression) < 0))
+			     fprintf(
+				 f,
+				 " -o $(OUT)/%s --image-version %s --compression %s "
+				 "--catalog $(CATALOG) --layer-cache $(OUT)/.plinth/layers%s%s\n",
+				 it->name, it->version, compression,
+				 pol ? " --policy $(POLICY)" : "",
+				 g->skip_tests ? " --skip-tests" : "") < 0))
 				rc = -1;
 			free(r);
 		}
@@ -384,6 +402,7 @@ static int print_make(const struct pl_rebuild_plan *p, const char *catalog, cons
 	}
 	free(cat);
 	free(k);
+	free(pol);
 	free(o);
 	return rc;
 }
@@ -439,16 +458,18 @@ int cmd_rebuild(int argc, char **argv)
 		{ "resume", no_argument, NULL, 'R' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "compression", required_argument, NULL, 'c' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "skip-tests", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *catalog = NULL, *keyfile = NULL, *compression = "zstd";
+	const char *catalog = NULL, *keyfile = NULL, *compression = "zstd", *policy_path = NULL;
 	struct pl_rebuild_options o = { 0 };
 	bool plan_only = false, resume = false, json = false, format_set = false;
 	enum format fmt = FMT_TEXT;
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":k:o:j:c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":k:o:j:c:p:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'C':
 			catalog = optarg;
@@ -506,6 +527,12 @@ int cmd_rebuild(int argc, char **argv)
 				    optarg);
 			compression = optarg;
 			break;
+		case 'p':
+			policy_path = optarg;
+			break;
+		case 'S':
+			o.skip_tests = true;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			fputs(cli_apt_env_help, stdout);
@@ -559,22 +586,32 @@ int cmd_rebuild(int argc, char **argv)
 
 	struct pl_error *err = NULL;
 	struct pl_key *key = NULL;
-	if (pl_key_load(keyfile, &key, &err) < 0)
+	struct pl_policy *policy = NULL;
+	if (policy_path && pl_policy_load(policy_path, &policy, &err) < 0)
 		return cli_fail(err);
+	o.policy = policy;
+	if (pl_key_load(keyfile, &key, &err) < 0) {
+		pl_policy_free(policy);
+		return cli_fail(err);
+	}
 	o.key = key;
 	struct pl_rebuild_plan *p = NULL;
 	if (pl_rebuild_plan(&o, &p, &err) < 0) {
 		pl_key_free(key);
+		pl_policy_free(policy);
 		return cli_fail(err);
 	}
 	int status = EXIT_OK;
 	if (plan_only) {
-		int rc = fmt == FMT_MAKE ? print_make(p, co.dir, keyfile, o.out, compression, epoch)
+		struct gates g = { policy_path, o.skip_tests };
+		int rc = fmt == FMT_MAKE
+			     ? print_make(p, co.dir, keyfile, o.out, compression, epoch, &g)
 			 : fmt == FMT_JSON ? print_json(items_json(p, false))
 					   : print_plan_text(p);
 		status = rc < 0 ? cli_stdout_failed() : cli_flush_stdout();
 		pl_rebuild_plan_free(p);
 		pl_key_free(key);
+		pl_policy_free(policy);
 		return status;
 	}
 	bool finished;
@@ -596,5 +633,6 @@ int cmd_rebuild(int argc, char **argv)
 		status = cli_fail(err);
 	pl_rebuild_plan_free(p);
 	pl_key_free(key);
+	pl_policy_free(policy);
 	return status == EXIT_OK ? cli_flush_stdout() : status;
 }

@@ -102,6 +102,8 @@ struct pl_rebuild_item {
 	double seconds;         /* wall time of its build */
 };
 
+struct pl_policy;
+
 struct pl_rebuild_options {
 	const char *const *dirs; /* the recipe directories */
 	size_t ndirs;
@@ -120,6 +122,10 @@ struct pl_rebuild_options {
 	const volatile int *cancel;
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;
+	/* The gates of every build (pl_build_options): the policy (NULL:
+	 * none) and whether the recipes' tests are skipped. */
+	const struct pl_policy *policy;
+	bool skip_tests;
 	/* Called when an item starts (state RUNNING) and when it ends, with
 	 * the counts so far; may be NULL. */
 	void (*progress)(void *ctx, const struct pl_rebuild_item *it, size_t done, size_t total,

@@ -212,4 +212,15 @@ t_is "$rc $err" "0 " "a lint warning does not stop the build (plinth lint shows 
 run_plinth build --policy policy.yaml root.yaml -o out
 t_is "$rc" 0 "a policy's opt-out lets the build through"
 
+# ...and of every build of a rebuild storm
+mkdir storm && cp root.yaml storm/
+run_plinth rebuild --catalog cat --key ops.key --out images storm
+t_is "$rc" 1 "a storm's build of a recipe with a lint error fails"
+t_like "$out$err" "lint: 1 finding stops the build" "with the lint gate's reason"
+run_plinth rebuild --catalog cat --key ops.key --out images --policy policy.yaml storm
+t_is "$rc" 0 "rebuild --policy passes the policy to every build"
+run_plinth rebuild --catalog cat --key ops.key --out images2 --policy policy.yaml --plan --format make storm
+t_like "$out" "^POLICY \?= .*/policy.yaml" "the storm's Makefile names the policy"
+t_like "$out" '--policy \$\(POLICY\)$' "and passes it to its builds"
+
 t_done
