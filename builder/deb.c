@@ -326,8 +326,11 @@ static int read_control(struct reader *r, struct member *m, const char *mname, c
 		} else if (!strcmp(path, "md5sums")) {
 			dst = &d->md5sums;
 			dlen = &d->md5sums_len;
+		} else if (!strcmp(path, "conffiles")) {
+			dst = &d->conffiles;
+			dlen = &d->conffiles_len;
 		} else {
-			/* Maintainer scripts, conffiles, shlibs, triggers: not used. */
+			/* Maintainer scripts, shlibs, triggers: not used. */
 			continue;
 		}
 		if (archive_entry_hardlink(ae) || archive_entry_filetype(ae) != AE_IFREG)
@@ -791,5 +794,6 @@ void pl__deb_release(struct pl__deb *d)
 	free(d->e);
 	free(d->control);
 	free(d->md5sums);
+	free(d->conffiles);
 	memset(d, 0, sizeof(*d));
 }

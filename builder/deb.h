@@ -36,6 +36,8 @@ struct pl__deb {
 	size_t control_len;
 	char *md5sums; /* NULL when the package has none */
 	size_t md5sums_len;
+	char *conffiles; /* the conffiles list; NULL when the package has none */
+	size_t conffiles_len;
 	struct pl__deb_entry *e; /* in archive order */
 	size_t n;
 };

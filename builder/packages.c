@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "libarchive.h"
 #include "archive-util.h"
 #include "aptsrc.h"
@@ -877,6 +879,60 @@ static int read_control(const struct pl__locked *p, const struct pl__deb *d, con
 	return read_control_text(p, d->control, d->control_len, name, rels, err);
 }
 
+/* The entry of `d` at the absolute `path` (n bytes), or NULL. */
+static const struct pl__deb_entry *deb_entry(const struct pl__deb *d, const char *path, size_t n)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strlen(d->e[i].path) == n - 1 && !memcmp(d->e[i].path, path + 1, n - 1))
+			return &d->e[i];
+	return NULL;
+}
+
+/*
+ * The package's status paragraph: its control file and, as dpkg's status
+ * has it, a Conffiles field listing each configuration file the package
+ * ships with the MD5 of its content.  md5sums leaves conffiles out, so
+ * without this field scanners would take /etc/services and the like for
+ * files no package owns.  Conffiles the package does not ship (flagged
+ * remove-on-upgrade, or absent) are left out.
+ */
+static int status_text(const struct pl__deb *d, struct pl_buf *out, struct pl_error **err)
+{
+	if (pl_buf_add(out, d->control, d->control_len, err) < 0)
+		return PL_ENOMEM;
+	while (out->len && out->buf[out->len - 1] == '\n')
+		out->len--;
+	if (pl_buf_adds(out, "\n", err) < 0)
+		return PL_ENOMEM;
+	bool any = false;
+	const char *p = d->conffiles, *end = p ? p + d->conffiles_len : NULL;
+	while (p && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+		size_t n = (size_t)(eol - p);
+		while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
+			n--;
+		const struct pl__deb_entry *e =
+		    n && p[0] == '/' && !memchr(p, ' ', n) && !memchr(p, '\t', n)
+			? deb_entry(d, p, n)
+			: NULL;
+		if (e && e->kind == PL__DEB_REG) {
+			uint8_t md5[16];
+			char hex[33];
+			unsigned int len = sizeof(md5);
+			if (EVP_Digest(e->data, e->size, md5, &len, EVP_md5(), NULL) != 1)
+				return pl__error_nomem(err);
+			pl__hex(md5, sizeof(md5), hex);
+			if ((!any && pl_buf_adds(out, "Conffiles:\n", err) < 0) ||
+			    pl_buf_addf(out, err, " /%s %s\n", e->path, hex) < 0)
+				return PL_ENOMEM;
+			any = true;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return 0;
+}
+
 static int install_deb(struct ictx *c, const struct pl__locked *p, const char *data, size_t len,
 		       struct rels *rels)
 {
@@ -888,10 +944,16 @@ static int install_deb(struct ictx *c, const struct pl__locked *p, const char *d
 	int rc = pl__deb_read(data, len, name, &d, c->err);
 	if (rc == 0)
 		rc = read_control(p, &d, name, rels, c->err);
+	/* before the entries' content moves into the tree */
+	cleanup_buf struct pl_buf status = { 0 };
+	if (rc == 0 && pl_buf_init(&status, 0, c->err) < 0)
+		rc = PL_ENOMEM;
+	if (rc == 0)
+		rc = status_text(&d, &status, c->err);
 	for (size_t i = 0; rc == 0 && i < d.n; i++)
 		rc = install_entry(c, p->name, &d, i);
 	if (rc == 0)
-		rc = add_meta(c, p->name, "", d.control, d.control_len);
+		rc = add_meta(c, p->name, "", status.buf, status.len);
 	if (rc == 0 && d.md5sums)
 		rc = add_meta(c, p->name, ".md5sums", d.md5sums, d.md5sums_len);
 	return rc;

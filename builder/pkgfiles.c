@@ -331,9 +331,56 @@ static const struct pl__base_pkg *md5sums_package(const struct pl__baseimg *b, c
 	return NULL;
 }
 
+/*
+ * The Conffiles field of a status paragraph (" /etc/rpc MD5" lines, as
+ * dpkg and plinth write them) as md5sums text: md5sums leaves a package's
+ * configuration files out, the field names them.
+ */
+static int conffiles_md5sums(const char *para, size_t len, struct pl_buf *out,
+			     struct pl_error **err)
+{
+	const char *p = para, *end = para + len;
+	bool in = false;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((nl ? nl : end) - p);
+		if (n && (*p == ' ' || *p == '\t')) {
+			const char *path = p + strspn(p, " \t");
+			size_t plen = strcspn(path, " \t\n");
+			const char *md5 = path + plen + strspn(path + plen, " \t");
+			if (in && plen > 1 && *path == '/' && md5 + MD5_HEX <= p + n &&
+			    is_hex(md5, MD5_HEX) &&
+			    pl_buf_addf(out, err, "%.*s  %.*s\n", MD5_HEX, md5, (int)plen - 1,
+					path + 1) < 0)
+				return PL_ENOMEM;
+		} else {
+			in = n >= 10 && !strncasecmp(p, "Conffiles:", 10);
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return 0;
+}
+
 int pl__pkgfiles_add_installed(struct pl__pkgfiles *pf, const struct pl__pkgfiles_collector *c,
 			       const struct pl__baseimg *b, struct pl_error **err)
 {
+	size_t npkgs;
+	const struct pl__base_pkg *pkgs = pl__baseimg_packages(b, &npkgs);
+	for (size_t i = 0; i < npkgs; i++) {
+		char path[PL_PATH_MAX + 1];
+		snprintf(path, sizeof(path), "var/lib/dpkg/status.d/%s", pkgs[i].name);
+		const struct pl__bentry *e = pl__baseimg_get(b, path);
+		if (!e || !e->data)
+			continue;
+		cleanup_buf struct pl_buf sums = { 0 };
+		int rc = pl_buf_init(&sums, PL__PKGFILES_TEXT_MAX, err);
+		if (rc == 0)
+			rc = conffiles_md5sums(e->data, (size_t)e->size, &sums, err);
+		if (rc == 0 && sums.len)
+			rc = pl__pkgfiles_add(pf, pkgs[i].name, sums.buf, sums.len, err);
+		if (rc < 0)
+			return rc;
+	}
 	for (size_t i = 0; i < c->n; i++) {
 		const struct pl__md5sums *m = &c->v[i];
 		int rc;

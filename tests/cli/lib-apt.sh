@@ -126,6 +126,8 @@ apt__sign() {
 #                      Multi-Arch, Essential...) or a new value for a
 #                      default one (Maintainer, Description, Installed-Size)
 #     FILE=/path:text  a regular file holding exactly `text` (mode 0644)
+#     CONFFILE=/path:text  the same, listed in DEBIAN/conffiles (and so left
+#                      out of DEBIAN/md5sums, as dh_md5sums does)
 #     LINK=/path:dest  a symlink to `dest`
 #     DIR=/path        a directory
 # Default files (unless APT_DEB_DEFAULT_FILES=0): /usr/share/NAME/VERSION
@@ -161,6 +163,9 @@ apt_deb() {
 			case $key in
 			FILE) path=${arg%%:*}; mkdir -p "$stage$(dirname "$path")"
 				printf '%s' "${arg#*:}" >"$stage$path" ;;
+			CONFFILE) path=${arg%%:*}; mkdir -p "$stage$(dirname "$path")"
+				printf '%s' "${arg#*:}" >"$stage$path"
+				echo "$path" >>"$stage/DEBIAN/conffiles" ;;
 			LINK) path=${arg%%:*}; mkdir -p "$stage$(dirname "$path")"
 				ln -sfn "${arg#*:}" "$stage$path" ;;
 			DIR) mkdir -p "$stage$arg" ;;
@@ -178,6 +183,7 @@ apt_deb() {
 			printf 'Description: %s\n' "${val[Description]:-test package $name}"
 		} >"$stage/DEBIAN/control"
 		(cd "$stage" && find . -type f ! -path './DEBIAN/*' | LC_ALL=C sort | sed 's|^\./||' |
+			grep -vxF -f <(sed 's|^/||' DEBIAN/conffiles 2>/dev/null) |
 			xargs -r -d '\n' md5sum) >"$stage/DEBIAN/md5sums"
 		[ -s "$stage/DEBIAN/md5sums" ] || rm "$stage/DEBIAN/md5sums"
 		dpkg-deb --root-owner-group -Z"${APT_DEB_COMPRESS:-xz}" --build "$stage" "$out" \

@@ -32,6 +32,7 @@ apt_deb clash-b 1.0 FILE=/usr/share/clash:b >/dev/null
 apt_deb same-a 1.0 FILE=/usr/share/same:s >/dev/null
 apt_deb same-b 1.0 FILE=/usr/share/same:s >/dev/null
 apt_deb x-conflicts 1.0 all Conflicts=mawk >/dev/null
+apt_deb conf 1.0 all CONFFILE=/etc/conf/app.conf:setting=1 FILE=/usr/share/conf/data:d >/dev/null
 # a hard link, a setuid program, a file the recipe excludes by its old path
 links_hook() {
 	mkdir -p "$1/bin" "$1/usr/bin"
@@ -185,6 +186,22 @@ run_plinth lock r4.yaml
 t_is "$rc" 1 "Conflicts fail"
 t_like "$err" "package 'x-conflicts' 1.0 \(needed by x-conflicts\) conflicts with 'mawk', but 'mawk' 1.3 is needed by foo -> mawk" \
 	"...naming the chains"
+# ---- conffiles: dpkg's status names them, as md5sums does not ------------------
+recipe rc '${APT_URL}/good' 'conf'
+run_plinth build rc.yaml -o rcout
+t_is "$rc" 0 "a package with a conffile installs"
+layer rcout >rc.tar
+t_is "$(tar -xOf rc.tar var/lib/dpkg/status.d/conf | sed -n '/^Conffiles:/,$p')" \
+	"$(printf 'Conffiles:\n /etc/conf/app.conf %s' "$(printf 'setting=1' | md5sum | cut -d' ' -f1)")" \
+	"status.d/conf lists the conffile with its MD5, as dpkg's status does"
+t_is "$(tar -xOf rc.tar var/lib/dpkg/status.d/conf.md5sums | grep -c app.conf)" 0 "md5sums leaves it out"
+run_plinth scan --json oci:rcout:1.0.0
+t_is "$(jq -r '[.findings[] | select(.rule == "S013") | .path | select(startswith("/etc/conf") or startswith("/usr/share/conf"))] | length' <<<"$out")" 0 \
+	"scan knows the package owns its conffile"
+run_plinth sbom oci:rcout:1.0.0
+t_is "$(jq -r '[.files[].fileName | select(test("conf/"))] | length' <<<"$out")" 0 \
+	"...and so does the SBOM"
+
 recipe r5 '${UNSET_MIRROR}/good' 'foo'
 run_plinth lock r5.yaml
 t_is "$rc" 1 "an unset \${VAR} in a uri fails"
