@@ -64,6 +64,18 @@ static const char scan_usage[] =
     "      --json              print the findings as JSON instead\n"
     "  -h, --help              show this help\n";
 
+/* `s` with control characters (an image's paths may hold any byte but
+ * NUL and '/') shown as \xNN, so that printing it cannot drive the
+ * terminal. */
+static void put_safe(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			printf("\\x%02x", *p);
+		else
+			putchar(*p);
+}
+
 static json_t *str_or_null(const char *s)
 {
 	return s ? json_string(s) : json_null();
@@ -334,7 +346,8 @@ int cmd_scan(int argc, char **argv)
 		size_t n;
 		const struct pl_finding *v = pl_findings_get(f, &n);
 		for (size_t i = 0; i < n; i++) {
-			printf("%-8s %s %s: %s", v[i].severity, v[i].rule, v[i].name, v[i].message);
+			printf("%-8s %s %s: ", v[i].severity, v[i].rule, v[i].name);
+			put_safe(v[i].message);
 			if (v[i].ignored)
 				printf(" [opted out: %s]", v[i].ignored);
 			putchar('\n');

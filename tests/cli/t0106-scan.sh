@@ -155,6 +155,14 @@ t_is "$(jq -r '[.findings[] | select(.rule == "S012") | .message] | join(", ")' 
 	"empty passwords in passwd and shadow"
 t_is "$(jq -r '[.findings[] | select(.rule == "S003") | .path] | join(" ")' <<<"$out")" "/srv/tokens.txt" "a world-writable file"
 
+# an image's file names reach a terminal escaped
+mkdir -p esc/srv
+printf 'glpat-ABCDEFGHIJ0123456789\n' >"esc/srv/$(printf 'x\033[2Jy')"
+add_layer img 1.0.0 esc esc
+run_plinth scan oci:img:esc
+t_like "$out" 'S006 token: /srv/x\\x1b\[2Jy holds a GitLab token' "control characters in a path are shown as \\xNN"
+t_is "$(printf '%s' "$out" | grep -c $'\033')" 0 "...and never sent raw"
+
 # --- known vulnerabilities from an OSV feed --------------------------------------
 # status.d paragraphs as plinth (and distroless) write them, in a layer on the
 # clean image, with Debian's os-release (a link to /usr/lib/os-release).
