@@ -17,6 +17,15 @@ t_is "$(echo "$err" | head -1)" "plinth: unknown command 'frobnicate'" "an unkno
 run_plinth --version
 t_like "$out" '^plinth [0-9]+\.[0-9]+\.[0-9]+$' "plinth --version"
 
+# every command plinth --help lists has --help of its own, and an unknown
+# option is a usage error
+for cmd in $("$PLINTH" --help | awk '/^Commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 }'); do
+	run_plinth "$cmd" --help
+	t_like "$rc $out" "^0 usage: plinth $cmd" "plinth $cmd --help exits 0 with its usage"
+	run_plinth "$cmd" --no-such-option
+	t_is "$rc" 2 "plinth $cmd --no-such-option exits 2"
+done
+
 run_plinth build --help
 t_is "$rc" 0 "plinth build --help exits 0"
 t_like "$out" "^usage: plinth build RECIPE -o DIR" "plinth build --help prints usage"
