@@ -289,7 +289,7 @@ const char *pl__policy_ignores(const struct pl_policy *p, const char *id, const 
 		const struct policy_ignore *g = &p->ign[i];
 		if (strcmp(g->rule, id))
 			continue;
-		if (!g->path || (path && pl__glob_match_path(g->path, path)))
+		if (!g->path || (path && pl__glob_match(g->path, path)))
 			return g->reason;
 	}
 	return NULL;

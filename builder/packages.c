@@ -518,36 +518,58 @@ int pl__packages_resolve(const struct pl_recipe *r, const struct pl_apt_options 
 
 /* ---- paths ------------------------------------------------------------- */
 
-/* fnmatch-like: '*' and '?' stay within a component, "**" crosses them. */
-static bool glob_match(const char *p, const char *s)
+/*
+ * fnmatch-like: '*' and '?' stay within a component, "**" crosses them.
+ * Every (pattern position, string position) is tried at most once: a
+ * state that failed is remembered, so stars cost O(pattern x string), not
+ * the exponential time of naive backtracking.
+ */
+struct glob {
+	const char *p0, *s0;
+	size_t slen;
+	uint8_t *failed; /* a bit per state */
+};
+
+static bool glob_rec(struct glob *g, const char *p, const char *s)
 {
+	size_t state = (size_t)(p - g->p0) * (g->slen + 1) + (size_t)(s - g->s0);
+	if (g->failed[state / 8] & (1u << (state % 8)))
+		return false;
+	const char *p_at = p, *s_at = s;
+	bool ok = false;
 	for (; *p; p++, s++) {
 		if (p[0] == '*' && p[1] == '*') {
 			for (p += 2; *p == '*'; p++)
 				;
 			/* a double star before a slash also matches no directory */
-			if (*p == '/' && glob_match(p + 1, s))
-				return true;
+			if (*p == '/' && glob_rec(g, p + 1, s)) {
+				ok = true;
+				goto done;
+			}
 			for (;; s++) {
-				if (glob_match(p, s))
-					return true;
+				if (glob_rec(g, p, s)) {
+					ok = true;
+					goto done;
+				}
 				if (!*s)
-					return false;
+					goto done;
 			}
 		}
 		if (*p == '*') {
 			for (;; s++) {
-				if (glob_match(p + 1, s))
-					return true;
+				if (glob_rec(g, p + 1, s)) {
+					ok = true;
+					goto done;
+				}
 				if (!*s || *s == '/')
-					return false;
+					goto done;
 			}
 		}
 		if (!*s)
-			return false;
+			goto done;
 		if (*p == '?') {
 			if (*s == '/')
-				return false;
+				goto done;
 			continue;
 		}
 		if (*p == '[') {
@@ -565,7 +587,7 @@ static bool glob_match(const char *p, const char *s)
 			}
 			if (*q == ']') {
 				if (hit == neg || *s == '/')
-					return false;
+					goto done;
 				p = q;
 				continue;
 			}
@@ -574,9 +596,36 @@ static bool glob_match(const char *p, const char *s)
 		if (*p == '\\' && p[1])
 			p++;
 		if (*p != *s)
-			return false;
+			goto done;
 	}
-	return !*s;
+	ok = !*s;
+done:
+	if (!ok) {
+		state = (size_t)(p_at - g->p0) * (g->slen + 1) + (size_t)(s_at - g->s0);
+		g->failed[state / 8] |= (uint8_t)(1u << (state % 8));
+	}
+	return ok;
+}
+
+#define GLOB_MEMO_STACK 4096 /* bytes of memo kept on the stack */
+
+bool pl__glob_match(const char *pattern, const char *path)
+{
+	size_t plen = strlen(pattern), slen = strlen(path);
+	if (plen > PL_PATH_MAX || slen > PL_PATH_MAX)
+		return false;
+	size_t bytes = ((plen + 1) * (slen + 1) + 7) / 8;
+	uint8_t stack[GLOB_MEMO_STACK];
+	uint8_t *memo = bytes <= sizeof(stack) ? stack : calloc(bytes, 1);
+	if (!memo)
+		return false;
+	if (memo == stack)
+		memset(stack, 0, bytes);
+	struct glob g = { pattern, path, slen, memo };
+	bool ok = glob_rec(&g, pattern, path);
+	if (memo != stack)
+		free(memo);
+	return ok;
 }
 
 bool pl__glob_match_path(const char *pattern, const char *path)
@@ -587,7 +636,7 @@ bool pl__glob_match_path(const char *pattern, const char *path)
 		return false;
 	memcpy(buf, path, n + 1);
 	for (;;) {
-		if (glob_match(pattern, buf))
+		if (pl__glob_match(pattern, buf))
 			return true;
 		char *slash = strrchr(buf, '/');
 		if (!slash || slash == buf)

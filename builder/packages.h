@@ -98,6 +98,10 @@ int pl__packages_install(const struct pl_recipe *r, const struct pl__lock *l,
 			 const char *base_ref, struct pl__tree *t, size_t *installed,
 			 struct pl_error **err);
 
+/* Whether `path` (absolute) matches the glob `pattern` (as below), in time
+ * bounded by the product of their lengths. */
+bool pl__glob_match(const char *pattern, const char *path);
+
 /* Whether `path` (absolute) or one of its parent directories matches the
  * glob `pattern`: '*' and '?' within a component, "**" across them,
  * [...] classes. */

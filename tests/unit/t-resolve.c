@@ -380,6 +380,25 @@ static void test_glob(void)
 	check(!pl__glob_match_path("/etc/?", "/etc/"));
 	check(pl__glob_match_path("/a[b", "/a[b"));
 	check(pl__glob_match_path("/**.mo", "/usr/share/locale/de/LC_MESSAGES/x.mo"));
+
+	/* a whole path only: no parent directory counts */
+	check(pl__glob_match("/srv/demo/*", "/srv/demo/key.pem"));
+	check(!pl__glob_match("/srv/demo/*", "/srv/demo/prod/real/key.pem"));
+	check(pl__glob_match("/srv/demo/**", "/srv/demo/prod/real/key.pem"));
+	check(!pl__glob_match("/usr/share/doc", "/usr/share/doc/libc6/copyright"));
+
+	/* stars that backtracking would try exponentially often: each state
+	 * is tried once (this would not finish otherwise) */
+	char deep[4000] = "", pat[64] = "/**/a/**/a/**/a/**/a/**/a/**/z";
+	for (size_t i = 0; i < 1000; i++)
+		strcat(deep, "/a");
+	check(!pl__glob_match(pat, deep));
+	strcat(deep, "/z");
+	check(pl__glob_match(pat, deep));
+	char comp[300] = "/";
+	for (size_t i = 0; i < 250; i++)
+		strcat(comp, "a");
+	check(!pl__glob_match("/*a*a*a*a*a*a*a*a*b", comp));
 }
 
 static void test_lock_path(void)
