@@ -555,7 +555,8 @@ static int lint_secrets(const struct pl_recipe *r, const struct pl_policy *p, st
 		const struct pl__kv *e = &kv->v[i];
 		struct pl__secret_hit hit;
 		const char *why = NULL;
-		if (pl__secrets_find(e->value, strlen(e->value), false, &hit, 1))
+		unsigned seen = 0;
+		if (pl__secrets_find(e->value, strlen(e->value), 0, false, &seen, &hit, 1))
 			why = pl__secret_what(hit.kind);
 		else if (pl__secret_name(e->key) && *e->value && e->value[0] != '/' &&
 			 e->value[0] != '$')

@@ -197,6 +197,17 @@ bool pl__hex_sha256(const char *s, uint8_t out[PL_SHA256_LEN]);
 
 /* ---- strings ----------------------------------------------------------- */
 
+/* The length of the valid UTF-8 sequence at p (n bytes there), 0 when
+ * there is none. */
+size_t pl__utf8_seq(const unsigned char *p, size_t n);
+
+/* Add `n` bytes of untrusted `p` to `b` for one line of a report: at most
+ * `width` bytes of it (then "..."), control characters (C0, DEL, C1) and
+ * what is not UTF-8 written \xNN, '#' written "\#" when `hash` (TAP
+ * reads a bare one as a directive). */
+int pl__show(struct pl_buf *b, const char *p, size_t n, size_t width, bool hash,
+	     struct pl_error **err);
+
 /* Whether s is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
 bool pl__utf8_valid(const char *s);
 

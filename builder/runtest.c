@@ -209,33 +209,6 @@ int pl__tests_from_json(const char *data, size_t len, struct pl__test **tests, s
 
 /* ---- text fit to show ------------------------------------------------------ */
 
-/* The length of the valid UTF-8 sequence at p (n bytes there), 0 when
- * there is none. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-	unsigned c = p[0], cp, min;
-	size_t len;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2, cp = c & 0x1f, min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3, cp = c & 0x0f, min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4, cp = c & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	return cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ? 0 : len;
-}
-
 /* `n` bytes of `p` as valid UTF-8: NUL and bytes that are not UTF-8
  * become U+FFFD. */
 static int valid_text(const char *p, size_t n, struct pl_buf *out, struct pl_error **err)
@@ -243,38 +216,9 @@ static int valid_text(const char *p, size_t n, struct pl_buf *out, struct pl_err
 	int rc = pl_buf_init(out, 0, err);
 	const unsigned char *s = (const unsigned char *)p;
 	for (size_t i = 0; rc == 0 && i < n;) {
-		size_t k = s[i] ? utf8_seq(s + i, n - i) : 0;
+		size_t k = s[i] ? pl__utf8_seq(s + i, n - i) : 0;
 		rc = k ? pl_buf_add(out, s + i, k, err) : pl_buf_adds(out, "\xef\xbf\xbd", err);
 		i += k ? k : 1;
-	}
-	return rc;
-}
-
-/* `n` bytes of untrusted `p` for one line of the report: at most `width`
- * bytes of it, control characters and what is not UTF-8 written \xNN,
- * '#' written "\#" when `hash` (TAP reads a bare one as a directive). */
-static int show(struct pl_buf *b, const char *p, size_t n, size_t width, bool hash,
-		struct pl_error **err)
-{
-	const unsigned char *s = (const unsigned char *)p;
-	size_t start = b->len;
-	int rc = 0;
-	for (size_t i = 0; rc == 0 && i < n;) {
-		if (b->len - start >= width)
-			return pl_buf_adds(b, "...", err);
-		size_t k = utf8_seq(s + i, n - i);
-		bool c1 = k == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0;
-		if (k == 0 || c1 || s[i] < 0x20 || s[i] == 0x7f) {
-			for (size_t j = 0; rc == 0 && j < (k ? k : 1); j++)
-				rc = pl_buf_addf(b, err, "\\x%02x", s[i + j]);
-			i += k ? k : 1;
-			continue;
-		}
-		if (hash && s[i] == '#')
-			rc = pl_buf_add(b, "\\", 1, err);
-		if (rc == 0)
-			rc = pl_buf_add(b, s + i, k, err);
-		i += k;
 	}
 	return rc;
 }
@@ -947,7 +891,7 @@ static int diag_output(const struct runner *R, const char *what, const struct ca
 		size_t len = (size_t)((nl ? nl : end) - p);
 		cleanup_buf struct pl_buf b = { 0 };
 		if ((rc = pl_buf_init(&b, 0, err)) < 0 ||
-		    (rc = show(&b, p, len, DIAG_WIDTH, false, err)) < 0)
+		    (rc = pl__show(&b, p, len, DIAG_WIDTH, false, err)) < 0)
 			return rc;
 		rc = tap(R, "#   %s", b.buf);
 		p += len + 1;
@@ -966,7 +910,7 @@ static int test_name(const struct pl__test *t, struct pl_buf *b, struct pl_error
 		rc = pl_buf_adds(b, "run:", err);
 	for (size_t i = 0; rc == 0 && i < t->run.n && b->len < NAME_WIDTH; i++)
 		if ((rc = pl_buf_add(b, " ", 1, err)) == 0)
-			rc = show(b, t->run.v[i], strlen(t->run.v[i]), NAME_WIDTH, true, err);
+			rc = pl__show(b, t->run.v[i], strlen(t->run.v[i]), NAME_WIDTH, true, err);
 	return rc;
 }
 
@@ -1006,7 +950,7 @@ static int run_one(struct runner *R, const struct pl__test *t, unsigned number, 
 			continue;
 		cleanup_buf struct pl_buf re = { 0 };
 		if ((rc = pl_buf_init(&re, 0, err)) < 0 ||
-		    (rc = show(&re, want[i], strlen(want[i]), DIAG_WIDTH, false, err)) < 0)
+		    (rc = pl__show(&re, want[i], strlen(want[i]), DIAG_WIDTH, false, err)) < 0)
 			return rc;
 		rc = tap(R, "# %s does not match '%s'", res_name[i], re.buf);
 	}

@@ -20,20 +20,33 @@
 #include "secrets.h"
 
 #define SCAN_WINDOW  ((size_t)1 << 20) /* bytes searched at a time */
-#define SCAN_OVERLAP ((size_t)8192)    /* carried to the next window */
-#define SCAN_HITS    16                /* secrets looked at per window */
+#define SCAN_OVERLAP ((size_t)8192)    /* searched again with the next window */
 #define SHADOW_MAX   ((size_t)1 << 20) /* /etc/shadow, kept to check */
+
+/* A secret in the content of a regular file, kept until the layers are
+ * read: the path's final entry (and every hard link to it) is reported,
+ * once what it is is known. */
+struct hit {
+	char *path;                    /* relative, as the entry's */
+	uint8_t sha256[PL_SHA256_LEN]; /* of the content it was found in */
+	enum pl__secret_kind kind;
+	unsigned long line;
+};
 
 struct scan {
 	struct pl_findings *f;
 	const struct pl_policy *p;
 	/* the regular file being read */
-	char path[PL_PATH_MAX + 2]; /* "/etc/app.conf" */
-	bool search, config, shadow;
+	char path[PL_PATH_MAX + 1]; /* relative: "etc/app.conf" */
+	bool reading, shadow;
 	char *buf;
-	size_t len;
-	unsigned long lines; /* newlines in what left the window */
-	bool seen[PL__SECRET_KINDS];
+	size_t len, from;                     /* the window; matches start at `from` */
+	unsigned long lines;                  /* newlines in what left the window */
+	unsigned seen;                        /* kinds found in this file (1 << kind) */
+	struct hit pending[PL__SECRET_KINDS]; /* this file's, until its sha256 is known */
+	size_t npending;
+	struct hit *hits; /* in every file */
+	size_t nhits, hits_alloc;
 	struct pl_buf shadow_text;
 	bool os_release; /* reading usr/lib/os-release */
 	struct pl_buf os_release_text;
@@ -41,7 +54,17 @@ struct scan {
 	struct pl_error **err;
 };
 
-/* Paths that hold known test data (and documentation): not searched for
+static void scan_release(struct scan *s)
+{
+	for (size_t i = 0; i < s->nhits; i++)
+		free(s->hits[i].path);
+	free(s->hits);
+	pl_buf_release(&s->shadow_text);
+	pl_buf_release(&s->os_release_text);
+	pl__pkgfiles_collector_release(&s->md5sums);
+}
+
+/* Paths that hold known test data (and documentation): not reported for
  * secrets.  A component among these, or under usr/share/doc. */
 static bool test_data(const char *path)
 {
@@ -81,27 +104,34 @@ static unsigned long count_lines(const char *p, size_t n)
 	return k;
 }
 
-/* Search the window; `final`: it is the file's last. */
+/*
+ * Search the window; `final`: it is the file's last.  Otherwise a match
+ * in its last SCAN_OVERLAP bytes is left to the next window, which starts
+ * with those bytes (and the one before them, as context): there it has
+ * what follows it too, so a token is never cut short by a window's end,
+ * nor found twice.
+ */
 static int search_window(struct scan *s, bool final)
 {
-	struct pl__secret_hit hits[SCAN_HITS];
-	size_t n = pl__secrets_find(s->buf, s->len, s->config, hits, SCAN_HITS);
+	struct pl__secret_hit found[PL__SECRET_KINDS];
+	size_t n =
+	    pl__secrets_find(s->buf, s->len, s->from, true, &s->seen, found, PL__SECRET_KINDS);
+	size_t limit = final ? s->len : s->len - SCAN_OVERLAP;
 	for (size_t i = 0; i < n; i++) {
-		if (s->seen[hits[i].kind])
+		if (found[i].off >= limit) {
+			s->seen &= ~(1u << found[i].kind);
 			continue;
-		s->seen[hits[i].kind] = true;
-		unsigned long line = s->lines + count_lines(s->buf, hits[i].off) + 1;
-		if (!pl__finding_add(s->f, s->p, secret_rule(hits[i].kind), NULL,
-				     (struct pl__pos){ 0 }, s->path, s->err,
-				     "%s holds %s (line %lu)", s->path,
-				     pl__secret_what(hits[i].kind), line))
-			return PL_ENOMEM;
+		}
+		struct hit *h = &s->pending[s->npending++];
+		h->kind = found[i].kind;
+		h->line = s->lines + count_lines(s->buf, found[i].off) + 1;
 	}
-	if (!final && s->len > SCAN_OVERLAP) {
-		size_t drop = s->len - SCAN_OVERLAP;
+	if (!final) {
+		size_t drop = s->len - SCAN_OVERLAP - 1;
 		s->lines += count_lines(s->buf, drop);
-		memmove(s->buf, s->buf + drop, SCAN_OVERLAP);
-		s->len = SCAN_OVERLAP;
+		memmove(s->buf, s->buf + drop, SCAN_OVERLAP + 1);
+		s->len = SCAN_OVERLAP + 1;
+		s->from = 1;
 	}
 	return 0;
 }
@@ -109,17 +139,17 @@ static int search_window(struct scan *s, bool final)
 static int on_entry(void *ctx, const struct pl__bentry *e, struct pl_error **err)
 {
 	struct scan *s = ctx;
-	s->search = false;
+	s->reading = false;
 	int rc = pl__pkgfiles_collect_entry(&s->md5sums, e, err);
 	if (rc < 0 || e->kind != PL__B_REG)
 		return rc;
-	snprintf(s->path, sizeof(s->path), "/%s", e->path);
-	s->search = !test_data(s->path);
-	s->config = pl__secret_config_path(e->path);
+	snprintf(s->path, sizeof(s->path), "%s", e->path);
+	s->reading = true;
 	s->shadow = !strcmp(e->path, "etc/shadow");
-	s->len = 0;
+	s->len = s->from = 0;
 	s->lines = 0;
-	memset(s->seen, 0, sizeof(s->seen));
+	s->seen = 0;
+	s->npending = 0;
 	if (s->shadow)
 		s->shadow_text.len = 0;
 	/* Debian's /etc/os-release is a link to this one */
@@ -141,7 +171,7 @@ static int on_data(void *ctx, const void *p, size_t n, struct pl_error **err)
 	if (s->os_release && pl_buf_add(&s->os_release_text, p, n, NULL) < 0)
 		return pl__error_set(err, PL_ELIMIT, 0,
 				     "/usr/lib/os-release is larger than %zu bytes", SHADOW_MAX);
-	while (s->search && n > 0) {
+	while (s->reading && n > 0) {
 		size_t k = SCAN_WINDOW - s->len < n ? SCAN_WINDOW - s->len : n;
 		memcpy(s->buf + s->len, p, k);
 		s->len += k;
@@ -157,10 +187,78 @@ static int on_end(void *ctx, const struct pl__bentry *e, struct pl_error **err)
 {
 	struct scan *s = ctx;
 	int rc = pl__pkgfiles_collect_end(&s->md5sums, e, err);
-	if (rc == 0 && s->search && s->len)
-		rc = search_window(s, true);
-	s->search = false;
-	return rc;
+	if (rc < 0 || !s->reading)
+		return rc;
+	s->reading = false;
+	if (s->len > s->from)
+		search_window(s, true);
+	/* kept with the content's digest: a later showing of the path (a
+	 * layer that has it twice) replaces it, and that is told apart */
+	for (size_t i = 0; i < s->npending; i++) {
+		if (pl__grow(&s->hits, &s->hits_alloc, s->nhits + 1, sizeof(*s->hits), err) < 0)
+			return PL_ENOMEM;
+		struct hit *h = &s->hits[s->nhits];
+		*h = s->pending[i];
+		memcpy(h->sha256, e->sha256, PL_SHA256_LEN);
+		if (!(h->path = pl__strdup(e->path, err)))
+			return PL_ENOMEM;
+		s->nhits++;
+	}
+	s->npending = 0;
+	return 0;
+}
+
+static int cmp_hit(const void *a, const void *b)
+{
+	const struct hit *x = a, *y = b;
+	int d = strcmp(x->path, y->path);
+	return d ? d : (int)x->kind - (int)y->kind;
+}
+
+/* `path` (relative) as shown in findings: "/" and it, control characters
+ * and what is not UTF-8 written \xNN. */
+static int shown(const char *path, struct pl_buf *b, struct pl_error **err)
+{
+	b->len = 0;
+	int rc = pl_buf_adds(b, "/", err);
+	return rc < 0 ? rc : pl__show(b, path, strlen(path), SIZE_MAX, false, err);
+}
+
+/* The secrets found in the content of the entry at `path` (relative): a
+ * regular file, or a hard link to one, and not known test data.  A
+ * password counts only in a configuration file (by this path). */
+static int secret_findings(struct scan *s, const struct pl__baseimg *b, const struct pl__bentry *e,
+			   struct pl_buf *name)
+{
+	const struct pl__bentry *c = e->kind == PL__B_HARDLINK ? pl__baseimg_get(b, e->target) : e;
+	if (!c || c->kind != PL__B_REG || !s->nhits)
+		return 0;
+	struct hit key = { .path = c->path, .kind = 0 };
+	size_t lo = 0, hi = s->nhits;
+	while (lo < hi) { /* the first hit of the content's path */
+		size_t mid = lo + (hi - lo) / 2;
+		if (cmp_hit(&s->hits[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	int rc = shown(e->path, name, s->err);
+	if (rc < 0 || test_data(name->buf))
+		return rc;
+	bool config = pl__secret_config_path(e->path);
+	unsigned reported = 0;
+	for (size_t i = lo; i < s->nhits && !strcmp(s->hits[i].path, c->path); i++) {
+		const struct hit *h = &s->hits[i];
+		if (memcmp(h->sha256, c->sha256, PL_SHA256_LEN) || (reported & 1u << h->kind) ||
+		    (h->kind == PL__SECRET_PASSWORD && !config))
+			continue;
+		reported |= 1u << h->kind;
+		if (!pl__finding_add(s->f, s->p, secret_rule(h->kind), NULL, (struct pl__pos){ 0 },
+				     name->buf, s->err, "%s holds %s (line %lu)", name->buf,
+				     pl__secret_what(h->kind), h->line))
+			return PL_ENOMEM;
+	}
+	return 0;
 }
 
 /* ---- what the entries say ---------------------------------------------- */
@@ -219,14 +317,20 @@ static bool secret_file_path(const char *path, const char *base)
 	return ends_with(path, ".aws/credentials") || ends_with(path, ".docker/config.json");
 }
 
-static int entry_findings(struct scan *s, const struct pl__bentry *e)
+static int entry_findings(struct scan *s, const struct pl__baseimg *b, const struct pl__bentry *e,
+			  struct pl_buf *name)
 {
 	static const char *const shells[] = { "sh",  "bash", "dash", "zsh",  "ksh",     "mksh",
 					      "ash", "tcsh", "csh",  "fish", "busybox", NULL };
 	static const char *const managers[] = { "apt", "apt-get", "dpkg", "aptitude", "pip", "pip3",
 						"rpm", "yum",     "dnf",  "apk",      "npm", NULL };
-	char path[PL_PATH_MAX + 2];
-	snprintf(path, sizeof(path), "/%s", e->path);
+	int rc = shown(e->path, name, s->err);
+	if (rc < 0)
+		return rc;
+	const char *path = name->buf;
+	/* a hard link's content is its target's */
+	const struct pl__bentry *c = e->kind == PL__B_HARDLINK ? pl__baseimg_get(b, e->target) : e;
+	uint64_t size = c && c->kind == PL__B_REG ? c->size : 0;
 	const char *base = strrchr(e->path, '/');
 	base = base ? base + 1 : e->path;
 	struct pl_findings *f = s->f;
@@ -254,20 +358,19 @@ static int entry_findings(struct scan *s, const struct pl__bentry *e)
 		    !pl__finding_add(f, p, "S005", NULL, none, path, err,
 				     "%s is an ssh private key", path))
 			return PL_ENOMEM;
-		if (secret_file_path(e->path, base) && e->size > 0 &&
+		if (secret_file_path(e->path, base) && size > 0 &&
 		    !pl__finding_add(f, p, "S007", NULL, none, path, err,
 				     "%s is a secrets file (%llu bytes)", path,
-				     (unsigned long long)e->size))
+				     (unsigned long long)size))
 			return PL_ENOMEM;
 	}
 	if ((reg || e->kind == PL__B_SYMLINK) && in_bin(e->path, shells) &&
-	    !pl__finding_add(f, p, "S009", NULL, none, path, err, "%s is a shell%s%s", path,
-			     e->target ? " (a link to " : "", e->target ? e->target : ""))
+	    !pl__finding_add(f, p, "S009", NULL, none, path, err, "%s is a shell", path))
 		return PL_ENOMEM;
 	if ((reg || e->kind == PL__B_SYMLINK) && in_bin(e->path, managers) &&
 	    !pl__finding_add(f, p, "S010", NULL, none, path, err, "%s is a package manager", path))
 		return PL_ENOMEM;
-	return 0;
+	return secret_findings(s, b, e, name);
 }
 
 /* The n-th (0-based) ':' field of `line` (len bytes): start and length. */
@@ -295,11 +398,15 @@ static int empty_passwords(struct scan *s, const char *text, size_t len, const c
 		const char *name, *pw;
 		size_t name_len, pw_len;
 		if (n && *p != '#' && *p != '+' && *p != '-' && field(p, n, 0, &name, &name_len) &&
-		    field(p, n, 1, &pw, &pw_len) && pw_len == 0 && name_len < 256 &&
-		    !pl__finding_add(s->f, s->p, "S012", NULL, (struct pl__pos){ 0 }, file, s->err,
-				     "account '%.*s' has an empty password in %s", (int)name_len,
-				     name, file))
-			return PL_ENOMEM;
+		    field(p, n, 1, &pw, &pw_len) && pw_len == 0) {
+			cleanup_buf struct pl_buf shown_name = { 0 };
+			if (pl_buf_init(&shown_name, 0, s->err) < 0 ||
+			    pl__show(&shown_name, name, name_len, 64, false, s->err) < 0 ||
+			    !pl__finding_add(s->f, s->p, "S012", NULL, (struct pl__pos){ 0 }, file,
+					     s->err, "account '%s' has an empty password in %s",
+					     shown_name.buf ? shown_name.buf : "", file))
+				return PL_ENOMEM;
+		}
 		p = nl ? nl + 1 : end;
 	}
 	return 0;
@@ -347,7 +454,8 @@ static int account_findings(struct scan *s, const struct pl__baseimg *b)
 static int unowned_findings(struct scan *s, const struct pl__baseimg *b)
 {
 	cleanup_pkgfiles struct pl__pkgfiles *pf = pl__pkgfiles_new(s->err);
-	if (!pf)
+	cleanup_buf struct pl_buf name = { 0 };
+	if (!pf || pl_buf_init(&name, 0, s->err) < 0)
 		return PL_ENOMEM;
 	pl__pkgfiles_collect_finish(&s->md5sums);
 	int rc = pl__pkgfiles_add_installed(pf, &s->md5sums, b, s->err);
@@ -357,11 +465,12 @@ static int unowned_findings(struct scan *s, const struct pl__baseimg *b)
 		    !strncmp(e->path, "var/lib/dpkg/status.d/", 22) ||
 		    pl__pkgfiles_owner(pf, e->path))
 			continue;
-		char path[PL_PATH_MAX + 2];
-		snprintf(path, sizeof(path), "/%s", e->path);
-		if (!pl__finding_add(s->f, s->p, "S013", NULL, (struct pl__pos){ 0 }, path, s->err,
-				     "%s belongs to no package (%llu bytes)", path,
-				     (unsigned long long)e->size))
+		const struct pl__bentry *c =
+		    e->kind == PL__B_HARDLINK ? pl__baseimg_get(b, e->target) : e;
+		if ((rc = shown(e->path, &name, s->err)) == 0 &&
+		    !pl__finding_add(s->f, s->p, "S013", NULL, (struct pl__pos){ 0 }, name.buf,
+				     s->err, "%s belongs to no package (%llu bytes)", name.buf,
+				     (unsigned long long)(c && c->kind == PL__B_REG ? c->size : 0)))
 			rc = PL_ENOMEM;
 	}
 	return rc;
@@ -467,20 +576,21 @@ int pl__scan_layers(const struct pl__blob_source *src, const json_t *layers,
 	cleanup_free char *buf = pl__calloc(1, SCAN_WINDOW, err);
 	if (!f || !buf)
 		return PL_ENOMEM;
-	struct scan s = { .f = f, .p = o->policy, .buf = buf, .err = err };
-	if (pl_buf_init(&s.shadow_text, SHADOW_MAX, err) < 0)
+	__attribute__((cleanup(
+	    scan_release))) struct scan s = { .f = f, .p = o->policy, .buf = buf, .err = err };
+	cleanup_buf struct pl_buf name = { 0 };
+	if (pl_buf_init(&s.shadow_text, SHADOW_MAX, err) < 0 ||
+	    pl_buf_init(&s.os_release_text, SHADOW_MAX, err) < 0 || pl_buf_init(&name, 0, err) < 0)
 		return PL_ENOMEM;
-	if (pl_buf_init(&s.os_release_text, SHADOW_MAX, err) < 0) {
-		pl_buf_release(&s.shadow_text);
-		return PL_ENOMEM;
-	}
 	struct pl__fs_visitor v = { on_entry, on_data, on_end, &s };
 	cleanup_baseimg struct pl__baseimg *b = NULL;
 	int rc = pl__baseimg_read_visit(src, layers, &v, &b, err);
+	if (rc == 0 && s.nhits > 1)
+		qsort(s.hits, s.nhits, sizeof(*s.hits), cmp_hit);
 	for (size_t i = 0; rc == 0 && i < pl__baseimg_slots(b); i++) {
 		const struct pl__bentry *e = pl__baseimg_at(b, i);
 		if (e)
-			rc = entry_findings(&s, e);
+			rc = entry_findings(&s, b, e, &name);
 	}
 	if (rc == 0)
 		rc = account_findings(&s, b);
@@ -488,9 +598,6 @@ int pl__scan_layers(const struct pl__blob_source *src, const json_t *layers,
 		rc = unowned_findings(&s, b);
 	if (rc == 0 && o->vulns)
 		rc = scan_vulns(&s, b, o);
-	pl_buf_release(&s.shadow_text);
-	pl_buf_release(&s.os_release_text);
-	pl__pkgfiles_collector_release(&s.md5sums);
 	if (rc < 0)
 		return rc;
 	pl__findings_sort(f, false);

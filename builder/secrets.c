@@ -27,11 +27,17 @@ static bool starts(const char *p, const char *end, const char *s)
 	return (size_t)(end - p) >= k && !memcmp(p, s, k);
 }
 
-/* How many characters from p (before end) satisfy ok(). */
+#define SPAN_MAX  256 /* characters of a run a pattern looks at */
+#define PEM_LINE  256 /* bytes of a PEM header line */
+#define PEM_LINES 8   /* lines before a key's body */
+
+/* How many characters from p (before end) satisfy ok(), counting at most
+ * SPAN_MAX: no pattern needs more, and a cap keeps a long run from being
+ * walked again from each of its positions. */
 static size_t span(const char *p, const char *end, bool (*ok)(char))
 {
 	const char *q = p;
-	while (q < end && ok(*q))
+	while (q < end && q - p < SPAN_MAX && ok(*q))
 		q++;
 	return (size_t)(q - p);
 }
@@ -52,16 +58,19 @@ static bool pem_key(const char *p, const char *end)
 	if (q - p < 11 + 11 || memcmp(q - 11, "PRIVATE KEY", 11) || !starts(q, end, "-----"))
 		return false;
 	q += 5;
-	/* headers (Proc-Type: ...) may come first; then base64 lines */
+	/* headers (Proc-Type: ...) may come first, short lines; then base64 */
 	size_t body = 0;
-	for (unsigned lines = 0; q < end && lines < 8 && body < PEM_BODY_MIN; lines++) {
+	for (unsigned lines = 0; q < end && lines < PEM_LINES && body < PEM_BODY_MIN; lines++) {
 		while (q < end && (*q == '\r' || *q == '\n'))
 			q++;
 		size_t k = span(q, end, b64);
-		if (k == 0 || (q + k < end && *(q + k) != '\r' && *(q + k) != '\n'))
-			while (q < end && *q != '\n') /* a header line */
-				q++;
-		else {
+		if (k == 0 || (q + k < end && *(q + k) != '\r' && *(q + k) != '\n')) {
+			const char *nl = memchr(
+			    q, '\n', (size_t)(end - q) < PEM_LINE ? (size_t)(end - q) : PEM_LINE);
+			if (!nl)
+				return false; /* no header is that long */
+			q = nl;
+		} else {
 			body += k;
 			q += k;
 		}
@@ -257,32 +266,37 @@ static bool aws_secret_value(const char *v, const char *vend)
 	       !starts(v, vend, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
 }
 
-size_t pl__secrets_find(const char *p, size_t n, bool config, struct pl__secret_hit *hits,
-			size_t max)
+size_t pl__secrets_find(const char *p, size_t n, size_t from, bool config, unsigned *seen,
+			struct pl__secret_hit *hits, size_t max)
 {
 	const char *start = p, *end = p + n;
+	const unsigned all = (1u << PL__SECRET_KINDS) - 1;
 	size_t found = 0;
-	while (p < end && found < max) {
+	while (p < end && found < max && (*seen & all) != all) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *eol = nl ? nl : end;
-		bool seen[PL__SECRET_KINDS] = { false };
 		const char *v, *vend;
-		if ((v = assignment(p, eol, true, &vend)) && aws_secret_value(v, vend)) {
+		/* an assignment is judged where its line starts */
+		bool whole = (size_t)(p - start) >= from;
+		if (whole && !(*seen & 1u << PL__SECRET_AWS_SECRET) &&
+		    (v = assignment(p, eol, true, &vend)) && aws_secret_value(v, vend)) {
 			hits[found++] =
 			    (struct pl__secret_hit){ PL__SECRET_AWS_SECRET, (size_t)(p - start) };
-			seen[PL__SECRET_AWS_SECRET] = true;
-		} else if (config && found < max && assignment(p, eol, false, &vend)) {
+			*seen |= 1u << PL__SECRET_AWS_SECRET;
+		} else if (whole && config && found < max && !(*seen & 1u << PL__SECRET_PASSWORD) &&
+			   assignment(p, eol, false, &vend)) {
 			hits[found++] =
 			    (struct pl__secret_hit){ PL__SECRET_PASSWORD, (size_t)(p - start) };
-			seen[PL__SECRET_PASSWORD] = true;
+			*seen |= 1u << PL__SECRET_PASSWORD;
 		}
-		for (const char *q = p; q < eol && found < max; q++) {
+		const char *q = p > start + from ? p : start + from;
+		for (; q < eol && found < max; q++) {
 			if (!strchr("-Agxh", *q))
 				continue;
 			enum pl__secret_kind k = token_at(start, q, end);
-			if (k == PL__SECRET_KINDS || seen[k])
+			if (k == PL__SECRET_KINDS || (*seen & 1u << k))
 				continue;
-			seen[k] = true;
+			*seen |= 1u << k;
 			hits[found++] = (struct pl__secret_hit){ k, (size_t)(q - start) };
 		}
 		p = nl ? nl + 1 : end;

@@ -43,11 +43,15 @@ struct pl__secret_hit {
 };
 
 /*
- * Find secrets in `p` (`n` bytes, any content): at most `max` hits into
- * `hits`, in order, one per kind and line.  @return the number found.
+ * Find secrets in `p` (`n` bytes, any content) that start at `from` or
+ * later (the bytes before are context: what a token must not continue),
+ * skipping the kinds already in the bit set *seen (1 << kind) and adding
+ * those found: so at most one hit per kind, whatever the text holds, and
+ * none of a kind the caller has.  At most `max` hits into `hits`, in
+ * order.  Time is linear in `n`.  @return the number found.
  */
-size_t pl__secrets_find(const char *p, size_t n, bool config, struct pl__secret_hit *hits,
-			size_t max);
+size_t pl__secrets_find(const char *p, size_t n, size_t from, bool config, unsigned *seen,
+			struct pl__secret_hit *hits, size_t max);
 
 /* "a PEM private key", "an AWS access key id", ... for messages. */
 const char *pl__secret_what(enum pl__secret_kind k);

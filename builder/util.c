@@ -500,3 +500,84 @@ int pl__mkdir_p(const char *path, mode_t mode, struct pl_error **err)
 	}
 	return 0;
 }
+
+/* The length of the valid UTF-8 sequence at p (n bytes there), 0 when
+ * there is none. */
+size_t pl__utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0], cp, min;
+	size_t len;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2, cp = c & 0x1f, min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3, cp = c & 0x0f, min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4, cp = c & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	return cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ? 0 : len;
+}
+
+/* `n` bytes of untrusted `p` for one line of the report: at most `width`
+ * bytes of it, control characters and what is not UTF-8 written \xNN,
+ * '#' written "\#" when `hash` (TAP reads a bare one as a directive). */
+int pl__show(struct pl_buf *b, const char *p, size_t n, size_t width, bool hash,
+	     struct pl_error **err)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	size_t start = b->len;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n;) {
+		if (b->len - start >= width)
+			return pl_buf_adds(b, "...", err);
+		size_t k = pl__utf8_seq(s + i, n - i);
+		bool c1 = k == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0;
+		if (k == 0 || c1 || s[i] < 0x20 || s[i] == 0x7f) {
+			for (size_t j = 0; rc == 0 && j < (k ? k : 1); j++)
+				rc = pl_buf_addf(b, err, "\\x%02x", s[i + j]);
+			i += k ? k : 1;
+			continue;
+		}
+		if (hash && s[i] == '#')
+			rc = pl_buf_add(b, "\\", 1, err);
+		if (rc == 0)
+			rc = pl_buf_add(b, s + i, k, err);
+		i += k;
+	}
+	return rc;
+}
+
+char *pl_printable(const char *s, bool lines)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+	char *out = malloc(4 * n + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		size_t k = pl__utf8_seq(p + i, n - i);
+		bool c1 = k == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0;
+		bool keep = lines && (p[i] == '\n' || p[i] == '\t');
+		if (!keep && (k == 0 || c1 || p[i] < 0x20 || p[i] == 0x7f)) {
+			for (size_t j = 0; j < (k ? k : 1); j++)
+				o += sprintf(o, "\\x%02x", p[i + j]);
+			i += k ? k : 1;
+			continue;
+		}
+		memcpy(o, p + i, k);
+		o += k;
+		i += k;
+	}
+	*o = '\0';
+	return out;
+}

@@ -64,16 +64,13 @@ static const char scan_usage[] =
     "      --json              print the findings as JSON instead\n"
     "  -h, --help              show this help\n";
 
-/* `s` with control characters (an image's paths may hold any byte but
- * NUL and '/') shown as \xNN, so that printing it cannot drive the
- * terminal. */
+/* `s` (it may quote what an image holds) so that printing it cannot
+ * drive the terminal. */
 static void put_safe(const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			printf("\\x%02x", *p);
-		else
-			putchar(*p);
+	char *safe = pl_printable(s, false);
+	fputs(safe ? safe : "(out of memory)", stdout);
+	free(safe);
 }
 
 static json_t *str_or_null(const char *s)
@@ -256,10 +253,15 @@ int cmd_lint(int argc, char **argv)
 		size_t n;
 		const struct pl_finding *v = pl_findings_get(f, &n);
 		for (size_t i = 0; i < n; i++) {
-			printf("%s:%u:%u: %s: %s %s: %s", v[i].file, v[i].line, v[i].col,
-			       v[i].severity, v[i].rule, v[i].name, v[i].message);
-			if (v[i].ignored)
-				printf(" [opted out: %s]", v[i].ignored);
+			put_safe(v[i].file);
+			printf(":%u:%u: %s: %s %s: ", v[i].line, v[i].col, v[i].severity, v[i].rule,
+			       v[i].name);
+			put_safe(v[i].message);
+			if (v[i].ignored) {
+				fputs(" [opted out: ", stdout);
+				put_safe(v[i].ignored);
+				putchar(']');
+			}
 			putchar('\n');
 		}
 		print_counts(f, pl_recipe_name(r),
@@ -348,8 +350,11 @@ int cmd_scan(int argc, char **argv)
 		for (size_t i = 0; i < n; i++) {
 			printf("%-8s %s %s: ", v[i].severity, v[i].rule, v[i].name);
 			put_safe(v[i].message);
-			if (v[i].ignored)
-				printf(" [opted out: %s]", v[i].ignored);
+			if (v[i].ignored) {
+				fputs(" [opted out: ", stdout);
+				put_safe(v[i].ignored);
+				putchar(']');
+			}
 			putchar('\n');
 		}
 		print_counts(

@@ -51,14 +51,11 @@ void cli_catch_signals(void)
 int cli_fail(struct pl_error *e)
 {
 	/* a message may quote what an image or a feed holds: control
-	 * characters other than newline and tab are shown, not sent */
-	fputs("plinth: ", stderr);
-	for (const unsigned char *p = (const unsigned char *)pl_error_message(e); *p; p++)
-		if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
-			fprintf(stderr, "\\x%02x", *p);
-		else
-			fputc(*p, stderr);
-	fputc('\n', stderr);
+	 * characters are shown, not sent (a multi-line message keeps its
+	 * lines: what the library quotes has its newlines escaped already) */
+	char *msg = pl_printable(pl_error_message(e), true);
+	fprintf(stderr, "plinth: %s\n", msg ? msg : pl_error_message(e));
+	free(msg);
 	pl_error_free(e);
 	return EXIT_FAIL;
 }

@@ -49,4 +49,12 @@ const char *pl_error_message(const struct pl_error *e);
  */
 void pl_error_free(struct pl_error *e);
 
+/**
+ * `s` made safe to print on a terminal: control characters (C0 but
+ * newline and tab when `lines`, DEL, C1) and bytes that are not UTF-8
+ * written \xNN.  Messages and findings quote what images, feeds and
+ * recipes hold.  NULL when out of memory; the caller frees the result.
+ */
+char *pl_printable(const char *s, bool lines);
+
 #endif

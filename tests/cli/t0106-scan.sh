@@ -10,14 +10,18 @@ need openssl
 make_hello src
 
 # add_layer LAYOUT TAG NEWTAG DIR: a copy of the image TAG with one more
-# (gzip) layer holding DIR's tree, tagged NEWTAG - the way other tools stack
-# layers, whiteouts included.
+# (gzip) layer holding DIR's tree (or the tar DIR, when it is one), tagged
+# NEWTAG - the way other tools stack layers, whiteouts included.
 add_layer() {
 	local lay=$1 tag=$2 new=$3 dir=$4
 	local m c layer diff size cfg cfgsize man mansize
 	m=$(manifest_of "$lay" "$tag")
 	c=$(jq -r .config.digest "$(blob "$lay" "$m")")
-	tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$dir" -cf layer.tar .
+	if [ -f "$dir" ]; then
+		cp "$dir" layer.tar
+	else
+		tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$dir" -cf layer.tar .
+	fi
 	diff=sha256:$(sha256sum layer.tar | cut -d' ' -f1)
 	gzip -n -9 <layer.tar >layer.tgz
 	layer=sha256:$(sha256sum layer.tgz | cut -d' ' -f1)
@@ -158,10 +162,50 @@ t_is "$(jq -r '[.findings[] | select(.rule == "S003") | .path] | join(" ")' <<<"
 # an image's file names reach a terminal escaped
 mkdir -p esc/srv
 printf 'glpat-ABCDEFGHIJ0123456789\n' >"esc/srv/$(printf 'x\033[2Jy')"
+printf 'glpat-ABCDEFGHIJ0123456789\n' >"esc/srv/$(printf 'c1\302\233z')"
+printf 'glpat-ABCDEFGHIJ0123456789\n' >"esc/srv/$(printf 'bad\233z')"
+printf 'glpat-ABCDEFGHIJ0123456789\n' >"esc/srv/$(printf 'nl\nS001 setuid: forged')"
 add_layer img 1.0.0 esc esc
 run_plinth scan oci:img:esc
 t_like "$out" 'S006 token: /srv/x\\x1b\[2Jy holds a GitLab token' "control characters in a path are shown as \\xNN"
-t_is "$(printf '%s' "$out" | grep -c $'\033')" 0 "...and never sent raw"
+t_like "$out" 'S006 token: /srv/c1\\xc2\\x9bz holds' "...C1 controls too"
+t_like "$out" 'S006 token: /srv/bad\\x9bz holds' "...and bytes that are not UTF-8"
+t_like "$out" 'S006 token: /srv/nl\\x0aS001 setuid: forged holds' "...and a newline cannot forge a line"
+t_is "$(printf '%s' "$out" | grep -c $'\033\|\233')" 0 "...and never sent raw"
+run_plinth scan --json oci:img:esc
+t_is "$(jq -r '[.findings[] | select(.rule == "S006" and (.path | startswith("/srv/"))) | .path] | length' <<<"$out")" 4 "--json reports such paths too"
+
+# what a hostile layer might try: decoys before a key, a key under a test
+# directory reached by a hard link, a path shown twice in one layer, tokens
+# across the 1 MiB windows content is searched in
+key_text=$(cat plant/etc/app/server.key)
+mkdir -p tricks/etc/app tricks/usr/share/doc/app tricks/etc/ssl/private tricks/srv
+for i in $(seq 1 20); do echo "password$i = changeme$i"; done >tricks/etc/app/decoy.conf
+printf '%s\n' "$key_text" >>tricks/etc/app/decoy.conf
+printf '%s\n' "$key_text" >tricks/usr/share/doc/app/example.pem
+ln tricks/usr/share/doc/app/example.pem tricks/etc/ssl/private/server.key
+# a run of letters the window's end would cut to a token's length, then
+# a real token across the boundary: 1 MiB - 20 bytes, then the token
+{ head -c $((1048576 - 20)) /dev/zero | tr '\0' '.'; printf 'ghp_abcdefghijklmnopqrstuvwxyzABCDEF0123\n'; } >tricks/srv/across.txt
+{ head -c $((1048576 - 40)) /dev/zero | tr '\0' '.'; printf 'ghp_abcdefghijklmnopqrstuvwxyzABCDEF0123456789xyz\n'; } >tricks/srv/cut.txt
+tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C tricks -cf tricks.tar .
+mkdir -p twice1/srv twice2/srv
+printf '%s\n' "$key_text" >twice1/srv/app.pem
+printf 'a clean replacement\n' >twice2/srv/app.pem
+tar --owner=0 --group=0 --numeric-owner --mtime=@0 -C twice1 -rf tricks.tar ./srv/app.pem
+tar --owner=0 --group=0 --numeric-owner --mtime=@0 -C twice2 -rf tricks.tar ./srv/app.pem
+add_layer img 1.0.0 tricks tricks.tar
+run_plinth scan --json oci:img:tricks
+t_is "$(jq -r '[.findings[] | select(.path == "/etc/app/decoy.conf" and .rule != "S013") | .rule] | join(" ")' <<<"$out")" "S004 S008" \
+	"twenty decoy passwords do not hide the key after them"
+t_is "$(jq -r '[.findings[] | select(.rule == "S004") | .path] | join(" ")' <<<"$out")" \
+	"/etc/app/decoy.conf /etc/app/server.key /etc/ssl/private/server.key" \
+	"a hard link out of a documentation directory is searched under its own path"
+t_is "$(jq -r '[.findings[] | select(.path == "/srv/app.pem" and .rule != "S013")] | length' <<<"$out")" 0 \
+	"a path a layer has twice is what its later entry holds"
+t_is "$(jq -r '[.findings[] | select(.rule == "S006" and (.path | startswith("/srv/"))) | "\(.path) \(.message | sub(".* holds "; ""))"] | join(", ")' <<<"$out")" \
+	"/srv/across.txt a GitHub token (line 1)" \
+	"a token across a window's end is found once; a longer run cut there is no token"
 
 # --- known vulnerabilities from an OSV feed --------------------------------------
 # status.d paragraphs as plinth (and distroless) write them, in a layer on the

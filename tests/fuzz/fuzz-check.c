@@ -80,10 +80,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		lint(n ? text : "", n);
 		break;
 	default: {
-		struct pl__secret_hit hits[8];
-		size_t k = pl__secrets_find(text, n, true, hits, 8);
+		struct pl__secret_hit hits[PL__SECRET_KINDS];
+		unsigned seen = 0;
+		size_t from = n ? (size_t)data[0] % n : 0;
+		size_t k = pl__secrets_find(text, n, from, true, &seen, hits, PL__SECRET_KINDS);
 		for (size_t i = 0; i < k; i++)
-			if (hits[i].off >= n || hits[i].kind >= PL__SECRET_KINDS)
+			if (hits[i].off >= n || hits[i].off < from ||
+			    hits[i].kind >= PL__SECRET_KINDS || !(seen & 1u << hits[i].kind))
 				abort();
 		break;
 	}

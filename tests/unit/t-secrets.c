@@ -13,7 +13,8 @@ static const char *kinds(const char *s, bool config)
 {
 	static char out[32];
 	struct pl__secret_hit hits[16];
-	size_t n = pl__secrets_find(s, strlen(s), config, hits, 16);
+	unsigned seen = 0;
+	size_t n = pl__secrets_find(s, strlen(s), 0, config, &seen, hits, 16);
 	for (size_t i = 0; i < n; i++)
 		out[i] = "kaAhlSp"[hits[i].kind];
 	out[n] = '\0';
@@ -78,16 +79,49 @@ int main(void)
 	check_str(kinds("# password is set elsewhere\n", true), "");
 	check_str(kinds("PasswordAuthentication no\n", true), "");
 
-	/* one hit per kind and line, several kinds on a line, hits in order */
+	/* one hit per kind, several kinds on a line, hits in order */
 	check_str(kinds("AKIAQWERTYUIOPASDFGH AKIAQWERTYUIOPASDFGX\n", false), "a");
-	check_str(kinds("AKIAQWERTYUIOPASDFGH\nAKIAQWERTYUIOPASDFGX\n", false), "aa");
+	check_str(kinds("AKIAQWERTYUIOPASDFGH\nAKIAQWERTYUIOPASDFGX\n", false), "a");
 	check_str(kinds("password = x glpat-ABCDEFGHIJ0123456789\n", true), "pl");
-	struct pl__secret_hit hits[2];
-	check_int(
-	    pl__secrets_find("AKIAQWERTYUIOPASDFGH\nAKIAQWERTYUIOPASDFGX\nAKIAQWERTYUIOPASDFGY", 62,
-			     false, hits, 2),
-	    ==, 2);
-	check_int(hits[1].off, ==, 21);
+
+	/* decoys of one kind hide nothing of another */
+	static char many[4096];
+	for (int i = 0; i < 40; i++)
+		strcat(many, "password = changeme\nAKIAQWERTYUIOPASDFGH\n");
+	strcat(many, "-----BEGIN PRIVATE KEY-----\n" KEY_BODY);
+	check_str(kinds(many, true), "pak");
+
+	/* kinds the caller has are skipped; `from` starts the matches, the
+	 * byte before it is context */
+	struct pl__secret_hit hits[4];
+	const char *three =
+	    "AKIAQWERTYUIOPASDFGH\nAKIAQWERTYUIOPASDFGX\nglpat-ABCDEFGHIJ0123456789";
+	unsigned seen = 1u << PL__SECRET_AWS_KEY_ID;
+	check_int(pl__secrets_find(three, strlen(three), 0, false, &seen, hits, 4), ==, 1);
+	check_int(hits[0].kind, ==, PL__SECRET_GITLAB);
+	check_int(seen, ==, (1u << PL__SECRET_AWS_KEY_ID) | (1u << PL__SECRET_GITLAB));
+	seen = 0;
+	check_int(pl__secrets_find(three, strlen(three), 21, false, &seen, hits, 4), ==, 2);
+	check_int(hits[0].off, ==, 21);
+	seen = 0;
+	check_int(pl__secrets_find("xghp_abcdefghijklmnopqrstuvwxyzABCDEF0123", 41, 1, false, &seen,
+				   hits, 4),
+		  ==, 0);
+
+	/* long runs and header-like lines cost linear time: a megabyte of
+	 * almost-keys and almost-tokens is searched at once */
+	static char big[1 << 20];
+	for (size_t i = 0; i + 30 < sizeof(big); i += 29) {
+		memcpy(big + i, "-----BEGIN PRIVATE KEY-----!", 28);
+		big[i + 28] = 'x';
+	}
+	seen = 0;
+	check_int(pl__secrets_find(big, sizeof(big) - 1, 0, true, &seen, hits, 4), ==, 0);
+	memset(big, 'a', sizeof(big) - 1);
+	for (size_t i = 0; i + 11 < sizeof(big) - 1; i += 4096)
+		memcpy(big + i, "github_pat_", 11);
+	seen = 0;
+	check_int(pl__secrets_find(big, sizeof(big) - 1, 0, true, &seen, hits, 4), ==, 0);
 
 	/* names */
 	check(pl__secret_name("DB_PASSWORD"));
