@@ -150,6 +150,8 @@ int pl__gate_tests(struct pl__layout *l, const struct pl_recipe *r, const json_t
 		return PL_ENOMEM;
 	struct pl_test_options to = {
 		.runc = o->runc,
+		.path = o->path,
+		.tmpdir = o->tmpdir,
 		.cancel = o->cancel,
 		.tap = keep_tap,
 		.tap_ctx = &tap,

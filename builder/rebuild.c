@@ -830,6 +830,8 @@ child(struct run *ru, struct item *it, struct pl__base *base, int fd, pid_t pare
 			.layer_cache = ru->layers,
 			.policy = o->policy,
 			.skip_tests = o->skip_tests,
+			.tmpdir = o->tmpdir,
+			.path = o->path,
 		};
 		struct pl_build_result res;
 		rc = pl__build_on(it->r, &bo, base, &res, &err);

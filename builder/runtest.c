@@ -564,6 +564,9 @@ static const char *const spec_masked[] = {
 static const char *const spec_readonly[] = {
 	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
 };
+#define PIDS_MAX   1024               /* processes a test may have at once */
+#define MEMORY_MAX ((int64_t)2 << 30) /* bytes of memory (and swap) it may use */
+
 static const char *const spec_namespaces[] = {
 	"pid", "network", "ipc", "uts", "mount", "cgroup", NULL,
 };
@@ -687,9 +690,13 @@ static int make_spec(struct runner *R, const json_t *config, const struct pl__ba
 	    "user", "uid", (json_int_t)uid, "gid", (json_int_t)gid, "args", "env", env, "cwd", cwd,
 	    "capabilities", capabilities(uid == 0), "rlimits", "type", "RLIMIT_NOFILE", "hard",
 	    (json_int_t)1024, "soft", (json_int_t)1024, "noNewPrivileges", 1);
+	/* a test is untrusted: no devices, and bounded processes and memory
+	 * (a fork bomb or a leak stops at the limit, not the host) */
 	json_t *lnx =
-	    json_pack("{s:{s:[{s:b, s:s}]}, s:o, s:o, s:o}", "resources", "devices", "allow", 0,
-		      "access", "rwm", "namespaces", list(spec_namespaces, "type"), "maskedPaths",
+	    json_pack("{s:{s:[{s:b, s:s}], s:{s:I}, s:{s:I, s:I}}, s:o, s:o, s:o}", "resources",
+		      "devices", "allow", 0, "access", "rwm", "pids", "limit", (json_int_t)PIDS_MAX,
+		      "memory", "limit", (json_int_t)MEMORY_MAX, "swap", (json_int_t)MEMORY_MAX,
+		      "namespaces", list(spec_namespaces, "type"), "maskedPaths",
 		      list(spec_masked, NULL), "readonlyPaths", list(spec_readonly, NULL));
 	R->spec = json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.0.2",
 			    "process", process, "root", "path", "rootfs", "readonly", 1, "hostname",

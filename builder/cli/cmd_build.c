@@ -33,8 +33,8 @@ static const char usage_text[] =
     "the build); the layer it adds is scanned (plinth scan; a secret or a\n"
     "setuid file stops it); the recipe's tests run in the image with runc\n"
     "(plinth test; a failure stops it).  A policy may opt out of findings.\n"
-    "The image's SPDX and CycloneDX SBOMs and its tests are stored beside it\n"
-    "in DIR, as artifacts whose subject is the image.\n"
+    "The image's SPDX SBOM and the recipe's tests are stored beside it in DIR,\n"
+    "as artifacts whose subject is the image.\n"
     "\n"
     "Options:\n"
     "  -o, --output DIR        the OCI layout to write (required)\n"
@@ -49,7 +49,7 @@ static const char usage_text[] =
     "                          on a base that differs only where this layer does\n"
     "                          not look (no assembling, no compressing), and\n"
     "                          record the layers made\n"
-    "  -p, --policy FILE       the policy for the gates (docs/policy.md)\n"
+    "  -p, --policy FILE       the policy for the gates (docs/gates.md)\n"
     "      --skip-tests        do not run the recipe's tests (the image's\n"
     "                          annotations record dev.plinth.tests: skipped)\n"
     "      --runc PATH         the runc to run tests with (default: on PATH)\n"
@@ -58,7 +58,10 @@ static const char usage_text[] =
     "\n"
     "Environment:\n"
     "  SOURCE_DATE_EPOCH       the clock for every timestamp (else the recipe's\n"
-    "                          epoch, else 0)\n";
+    "                          epoch, else 0)\n"
+    "  TMPDIR                  where the recipe's tests unpack the image (default\n"
+    "                          /tmp; it must not be mounted noexec)\n"
+    "  PATH                    where runc is looked up\n";
 
 struct progress {
 	bool on;
@@ -264,6 +267,8 @@ int cmd_build(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	o.warn = cli_warn;
+	o.tmpdir = getenv("TMPDIR");
+	o.path = getenv("PATH");
 
 	struct progress prog = { isatty(STDERR_FILENO) && !json, -1 };
 	o.progress = show_progress;

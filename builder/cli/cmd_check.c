@@ -27,7 +27,7 @@ static const char lint_usage[] =
     "\n"
     "Options:\n"
     "  -p, --policy FILE       a policy (YAML): the bases recipes may build on,\n"
-    "                          severities, opt-outs with a reason (docs/policy.md)\n"
+    "                          severities, opt-outs with a reason (docs/gates.md)\n"
     "      --catalog C         the catalog the base must resolve in\n"
     "      --rules             list every rule (lint's and scan's) and exit\n"
     "      --json              print the findings as JSON instead\n"
@@ -329,6 +329,14 @@ int cmd_scan(int argc, char **argv)
 				       "none, not '%s'",
 				       fail_on);
 	struct pl_error *err = NULL;
+	char *dir = NULL, *tag = NULL;
+	if (pl_oci_ref_parse(argv[optind], &dir, &tag, &err) < 0) {
+		int rc = cli_usage_error("scan", "%s", pl_error_message(err));
+		pl_error_free(err);
+		return rc;
+	}
+	free(dir);
+	free(tag);
 	struct pl_policy *policy = NULL;
 	struct pl_findings *f = NULL;
 	int rc = load_policy(policy_path, &policy);

@@ -583,6 +583,8 @@ int cmd_rebuild(int argc, char **argv)
 	o.progress = progress;
 	o.progress_ctx = &ui;
 	o.cancel = &cli_cancel;
+	o.tmpdir = getenv("TMPDIR");
+	o.path = getenv("PATH");
 
 	struct pl_error *err = NULL;
 	struct pl_key *key = NULL;

@@ -78,6 +78,9 @@ struct pl_build_options {
 	const struct pl_policy *policy;
 	bool skip_tests;
 	const char *runc;
+	/* For the tests: where their work directory is made (NULL: /tmp)
+	 * and the PATH runc is looked up in (NULL: the system's). */
+	const char *tmpdir, *path;
 };
 
 struct pl_build_result {

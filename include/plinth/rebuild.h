@@ -126,6 +126,7 @@ struct pl_rebuild_options {
 	 * none) and whether the recipes' tests are skipped. */
 	const struct pl_policy *policy;
 	bool skip_tests;
+	const char *tmpdir, *path; /* for the tests, as in pl_build_options */
 	/* Called when an item starts (state RUNNING) and when it ends, with
 	 * the counts so far; may be NULL. */
 	void (*progress)(void *ctx, const struct pl_rebuild_item *it, size_t done, size_t total,

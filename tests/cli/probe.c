@@ -7,6 +7,8 @@
  *   probe connect ADDR     TCP to ADDR:80 (exit 1 when it cannot)
  *   probe say TEXT CODE    TEXT on stderr, exit CODE
  *   probe sleep SECONDS | spam
+ *   probe forks N          fork up to N children that wait; "forks: K" and
+ *                          "limited" when fork failed before N
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -100,6 +102,19 @@ int main(int argc, char **argv)
 		for (;;)
 			if (write(1, buf, sizeof(buf)) < 0)
 				return 1;
+	} else if (!strcmp(cmd, "forks")) {
+		int want = atoi(arg), k = 0;
+		for (; k < want; k++) {
+			pid_t pid = fork();
+			if (pid < 0)
+				break;
+			if (pid == 0) {
+				pause();
+				_exit(0);
+			}
+		}
+		/* the children go with the container when it ends */
+		printf("forks: %d%s\n", k, k < want ? " limited" : "");
 	} else {
 		fprintf(stderr, "probe: unknown command '%s'\n", cmd);
 		return 64;

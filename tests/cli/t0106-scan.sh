@@ -297,6 +297,8 @@ run_plinth scan --fail-on severe oci:img:1.0.0
 t_like "$rc $err" "^2 plinth: --fail-on must be" "a bad --fail-on is a usage error"
 run_plinth scan
 t_is "$rc" 2 "no image: usage error"
+run_plinth scan notaref
+t_like "$rc $err" "^2 plinth: image reference 'notaref' does not start with 'oci:'" "a malformed reference: usage error"
 # a layer whose bytes do not match its digest
 cp -r img bad
 l=$(jq -r '.layers[-1].digest' "$(blob bad "$(manifest_of bad 1.0.0)")")

@@ -124,6 +124,14 @@ ok 2 - run: /usr/local/bin/probe caps" "...in order, named by their command line
 # root is read-only; (5, 6) /tmp is writable and fresh for each test; (7, 8)
 # loopback only; (9-12) the image's WorkingDir, hostname, Env and PATH.
 
+# a test cannot take the host down: its processes are limited
+probe_recipe forky "" '
+  - run: [/usr/local/bin/probe, forks, "5000"]
+    expect-stdout: "^forks: [0-9]+ limited"'
+run_plinth test src/forky.yaml
+t_is "$rc" 0 "a test forking 5000 processes is stopped by the sandbox's limit"
+[ "$rc" -eq 0 ] || echo "$out" | sed 's/^/# /'
+
 probe_recipe rooted "accounts: {run-as: root}" '
   - run: [/usr/local/bin/probe, id]
     expect-stdout: "^uid=0 gid=0\n$"
@@ -268,6 +276,9 @@ t_is "$rc" 1 "a recipe whose tests fail does not build"
 t_like "$err" "^plinth: tests: 4 of 5 failed, so the build stops:" "the error says how many failed"
 t_like "$err" "^# stdout does not match '\^bye'" "...with the TAP report's diagnostics"
 t_is "$(state img)" "$before" "and the layout is as it was"
+TMPDIR=$TMP/nonexistent run_plinth build src/hello.yaml -o tmpdir-img
+t_like "$rc $err" "^1 plinth: tests \(--skip-tests builds without them\): cannot make a directory in '$TMP/nonexistent'" \
+	"the build's tests work in \$TMPDIR, as plinth test does"
 run_plinth build --skip-tests src/failing.yaml -o img
 t_is "$rc" 0 "--skip-tests builds it"
 t_is "$(jq -r '.annotations["dev.plinth.tests"]' "$(blob img "$(manifest_of img 1.0.0)")")" "skipped" \
