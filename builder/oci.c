@@ -233,6 +233,23 @@ static int load_image(const char *dir, const uint8_t digest[PL_SHA256_LEN], bool
 	return 0;
 }
 
+/* The layout's index.json, parsed (not yet checked); *path names it. */
+static int read_index(const char *dir, char **path, json_t **out, struct pl_error **err)
+{
+	if (!(*path = pl__asprintf(err, "%s/index.json", dir)))
+		return PL_ENOMEM;
+	cleanup_free char *data = NULL;
+	size_t len = 0;
+	int rc = pl__read_file(*path, PL_INDEX_MAX, &data, &len, err);
+	if (rc < 0)
+		return rc;
+	json_error_t je;
+	if (!(*out = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je)))
+		return pl__error_set(err, PL_EINVAL, 0, "'%s': line %d, column %d: %s", *path,
+				     je.line, je.column, je.text);
+	return 0;
+}
+
 static int find_tag(const char *dir, const char *tag, json_t *idx, json_t **found,
 		    struct pl_error **err)
 {
@@ -244,19 +261,11 @@ static int find_tag(const char *dir, const char *tag, json_t *idx, json_t **foun
 static int image_open(const char *dir, const char *tag, bool missing_ok, struct pl__image *out,
 		      struct pl_error **err)
 {
-	cleanup_free char *path = pl__asprintf(err, "%s/index.json", dir);
-	if (!path)
-		return PL_ENOMEM;
-	cleanup_free char *data = NULL;
-	size_t len = 0;
-	int rc = pl__read_file(path, PL_INDEX_MAX, &data, &len, err);
+	cleanup_free char *path = NULL;
+	cleanup_json json_t *idx = NULL;
+	int rc = read_index(dir, &path, &idx, err);
 	if (rc < 0)
 		return rc;
-	json_error_t je;
-	cleanup_json json_t *idx = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
-	if (!idx)
-		return pl__error_set(err, PL_EINVAL, 0, "'%s': line %d, column %d: %s", path,
-				     je.line, je.column, je.text);
 	json_t *d = NULL;
 	if ((rc = find_tag(dir, tag, idx, &d, err)) < 0)
 		return rc;
@@ -348,20 +357,10 @@ int pl__referrer_read(const char *dir, const uint8_t subject[PL_SHA256_LEN],
 		      const char *artifact_type, size_t max, char **out, size_t *len,
 		      struct pl_error **err)
 {
-	cleanup_free char *path = pl__asprintf(err, "%s/index.json", dir);
-	if (!path)
-		return PL_ENOMEM;
-	cleanup_free char *data = NULL;
-	size_t n = 0;
-	int rc = pl__read_file(path, PL_INDEX_MAX, &data, &n, err);
-	if (rc < 0)
-		return rc;
-	json_error_t je;
-	cleanup_json json_t *idx = json_loadb(data, n, JSON_REJECT_DUPLICATES, &je);
-	if (!idx)
-		return pl__error_set(err, PL_EINVAL, 0, "'%s': line %d, column %d: %s", path,
-				     je.line, je.column, je.text);
-	if ((rc = pl__index_check(dir, idx, err)) < 0)
+	cleanup_free char *path = NULL;
+	cleanup_json json_t *idx = NULL;
+	int rc = read_index(dir, &path, &idx, err);
+	if (rc < 0 || (rc = pl__index_check(dir, idx, err)) < 0)
 		return rc;
 	const json_t *manifests = json_object_get(idx, "manifests");
 	for (size_t i = json_array_size(manifests); i-- > 0;) {
