@@ -9,88 +9,19 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "json.h"
 #include "tap.h"
+#include "tar.h"
 #include "unpack.h"
 
 static char tmp[] = "/tmp/t-unpack.XXXXXX";
 static char root[sizeof(tmp) + 32], outside[sizeof(tmp) + 32];
 
-/* One tar entry: 'f' file (text), 'd' directory, 'l' symlink (text is
- * the target), 'h' hard link (text is the target path), 'c' character
- * device, 'p' FIFO. */
-struct tent {
-	char kind;
-	const char *path, *text;
-	unsigned mode, uid;
-};
-
-static la_ssize_t to_buf(struct archive *a, void *ctx, const void *p, size_t n)
-{
-	(void)a;
-	return pl_buf_add(ctx, p, n, NULL) < 0 ? -1 : (la_ssize_t)n;
-}
-
-static void make_tar(const struct tent *v, size_t n, struct pl_buf *out)
-{
-	check_int(pl_buf_init(out, 0, NULL), ==, 0);
-	struct archive *a = archive_write_new();
-	archive_write_set_format_pax_restricted(a);
-	archive_write_add_filter_gzip(a);
-	check_int(archive_write_open(a, out, NULL, to_buf, NULL), ==, ARCHIVE_OK);
-	for (size_t i = 0; i < n; i++) {
-		struct archive_entry *e = archive_entry_new();
-		archive_entry_set_pathname(e, v[i].path);
-		archive_entry_set_uid(e, v[i].uid);
-		archive_entry_set_gid(e, v[i].uid);
-		size_t len = v[i].text ? strlen(v[i].text) : 0;
-		switch (v[i].kind) {
-		case 'f':
-			archive_entry_set_filetype(e, AE_IFREG);
-			archive_entry_set_perm(e, v[i].mode ? v[i].mode : 0644);
-			archive_entry_set_size(e, (la_int64_t)len);
-			break;
-		case 'd':
-			archive_entry_set_filetype(e, AE_IFDIR);
-			archive_entry_set_perm(e, v[i].mode ? v[i].mode : 0755);
-			break;
-		case 'l':
-			archive_entry_set_filetype(e, AE_IFLNK);
-			archive_entry_set_perm(e, 0777);
-			archive_entry_set_symlink(e, v[i].text);
-			break;
-		case 'c':
-			archive_entry_set_filetype(e, AE_IFCHR);
-			archive_entry_set_perm(e, 0666);
-			archive_entry_set_rdev(e, makedev(1, 3));
-			break;
-		case 'p':
-			archive_entry_set_filetype(e, AE_IFIFO);
-			archive_entry_set_perm(e, 0644);
-			break;
-		default:
-			archive_entry_set_filetype(e, AE_IFREG);
-			archive_entry_set_perm(e, 0644);
-			archive_entry_set_hardlink(e, v[i].text);
-			break;
-		}
-		check_int(archive_write_header(a, e), ==, ARCHIVE_OK);
-		if (v[i].kind == 'f' && len)
-			check_int(archive_write_data(a, v[i].text, len), ==, (la_ssize_t)len);
-		archive_entry_free(e);
-	}
-	check_int(archive_write_close(a), ==, ARCHIVE_OK);
-	archive_write_free(a);
-}
-
 /* Store the layer `v` in the test layout; append its descriptor. */
 static void add_layer(json_t *layers, const struct tent *v, size_t n)
 {
 	cleanup_buf struct pl_buf b = { 0 };
-	make_tar(v, n, &b);
+	make_tar(ARCHIVE_FILTER_GZIP, v, n, &b);
 	uint8_t d[PL_SHA256_LEN];
 	char hex[2 * PL_SHA256_LEN + 1], path[512], digest[PL_DIGEST_STR_LEN + 1];
 	pl__sha256(b.buf, b.len, d);
