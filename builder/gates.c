@@ -1,4 +1,5 @@
 /* gates.c - lint before a build, scan and tests after, artifacts beside it (see gates.h). */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,18 +87,108 @@ struct pl__blob_source pl__staged_source(struct pl__layout *l)
 	return (struct pl__blob_source){ staged_blob, l };
 }
 
+#define SCAN_MEMO_MAX ((size_t)16 << 20) /* one layer's remembered findings */
+
+/* "scan-<hex of the layer>.json": a layer's blocking findings, in the
+ * layer cache, so a layer taken from it again is not read again.  What a
+ * layer holds depends on its bytes alone; the policy is applied after. */
+static char *memo_name(const char *digest, struct pl_error **err)
+{
+	return pl__asprintf(err, "scan-%s.json", digest + 7);
+}
+
+/* The remembered findings: [[RULE, PATH, MESSAGE], ...] of blocking rules;
+ * NULL when there are none or they do not parse as such. */
+static json_t *memo_read(const char *dir, const char *digest)
+{
+	cleanup_free char *name = memo_name(digest, NULL);
+	cleanup_close int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+	struct pl_error *e = NULL;
+	if (!name || dfd < 0 || pl__read_fileat(dfd, name, SCAN_MEMO_MAX, &text, &len, &e) < 0) {
+		pl_error_free(e);
+		return NULL;
+	}
+	json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	size_t i;
+	json_t *v;
+	json_array_foreach (j, i, v) {
+		struct pl_finding x = { .rule = json_string_value(json_array_get(v, 0)) };
+		if (json_array_size(v) != 3 || !x.rule || !pl__rule(x.rule) || !scan_stops(&x) ||
+		    !json_is_string(json_array_get(v, 1)) ||
+		    !json_is_string(json_array_get(v, 2))) {
+			json_decref(j);
+			return NULL;
+		}
+	}
+	if (!json_is_array(j)) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* Remember a layer's blocking findings (a cache that cannot be written is
+ * only slower). */
+static void memo_write(const char *dir, const char *digest, const struct pl_findings *f)
+{
+	cleanup_json json_t *a = json_array();
+	size_t n;
+	const struct pl_finding *v = pl_findings_get(f, &n);
+	for (size_t i = 0; a && i < n; i++)
+		if (scan_stops(&v[i]) &&
+		    json_array_append_new(
+			a, json_pack("[s, s, s]", v[i].rule, v[i].path, v[i].message)) < 0)
+			return;
+	cleanup_free char *text = a ? pl__json_canonical(a) : NULL;
+	cleanup_free char *name = memo_name(digest, NULL);
+	struct pl_error *e = NULL;
+	if (pl__mkdir_p(dir, 0755, &e) < 0) {
+		pl_error_free(e);
+		return;
+	}
+	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (text && name && dfd >= 0)
+		(void)pl__write_file_replace(dfd, name, text, strlen(text), 0644, &e);
+	pl_error_free(e);
+}
+
 int pl__gate_scan(struct pl__layout *l, const json_t *layer, const struct pl_build_options *o,
 		  struct pl_error **err)
 {
-	cleanup_json json_t *layers = json_pack("[O]", layer);
-	if (!layers)
-		return pl__error_nomem(err);
-	struct pl__blob_source src = pl__staged_source(l);
-	struct pl_scan_options so = { .policy = o->policy };
-	__attribute__((cleanup(pl__findings_freep))) struct pl_findings *f = NULL;
-	int rc = pl__scan_layers(&src, layers, &so, &f, err);
-	if (rc < 0)
-		return pl__error_wrap(err, rc, "scan");
+	const char *digest = json_string_value(json_object_get(layer, "digest"));
+	cleanup_json json_t *memo = memo_read(o->layer_cache, digest);
+	__attribute__((cleanup(pl__findings_freep))) struct pl_findings *raw = NULL;
+	if (!memo) {
+		cleanup_json json_t *layers = json_pack("[O]", layer);
+		if (!layers)
+			return pl__error_nomem(err);
+		struct pl__blob_source src = pl__staged_source(l);
+		struct pl_scan_options so = { 0 }; /* the policy comes below */
+		int rc = pl__scan_layers(&src, layers, &so, &raw, err);
+		if (rc < 0)
+			return pl__error_wrap(err, rc, "scan");
+		if (o->layer_cache)
+			memo_write(o->layer_cache, digest, raw);
+	}
+	/* the findings that stop a build, as the policy sees them */
+	__attribute__((cleanup(pl__findings_freep))) struct pl_findings *f = pl__findings_new(err);
+	if (!f)
+		return PL_ENOMEM;
+	size_t n = memo ? json_array_size(memo) : 0;
+	const struct pl_finding *v = raw ? pl_findings_get(raw, &n) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *m = memo ? json_array_get(memo, i) : NULL;
+		const char *rule = m ? json_string_value(json_array_get(m, 0)) : v[i].rule;
+		const char *path = m ? json_string_value(json_array_get(m, 1)) : v[i].path;
+		const char *msg = m ? json_string_value(json_array_get(m, 2)) : v[i].message;
+		struct pl_finding x = { .rule = rule };
+		if (scan_stops(&x) && !pl__finding_add(f, o->policy, rule, NULL,
+						       (struct pl__pos){ 0 }, path, err, "%s", msg))
+			return PL_ENOMEM;
+	}
+	pl__findings_sort(f, false);
 	return fail_findings(f, scan_stops, "scan",
 			     "remove them, or opt out in a policy with the reason", err);
 }

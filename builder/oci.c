@@ -314,7 +314,7 @@ static int artifact_layer(const char *dir, const json_t *d, const uint8_t subjec
 			  struct pl_error **err)
 {
 	uint8_t digest[PL_SHA256_LEN];
-	uint64_t size;
+	uint64_t size = 0;
 	int rc = descriptor(d, "a descriptor in index.json", digest, &size, err);
 	if (rc < 0)
 		return rc;

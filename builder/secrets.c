@@ -266,6 +266,12 @@ static bool aws_secret_value(const char *v, const char *vend)
 	       !starts(v, vend, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
 }
 
+/* The characters a token can start with: '-' (PEM), 'A' (AWS), 'g'
+ * (GitHub, GitLab), 'x' (Slack), 'h' (Slack webhooks). */
+static const bool trigger[256] = {
+	['-'] = true, ['A'] = true, ['g'] = true, ['x'] = true, ['h'] = true
+};
+
 size_t pl__secrets_find(const char *p, size_t n, size_t from, bool config, unsigned *seen,
 			struct pl__secret_hit *hits, size_t max)
 {
@@ -291,7 +297,7 @@ size_t pl__secrets_find(const char *p, size_t n, size_t from, bool config, unsig
 		}
 		const char *q = p > start + from ? p : start + from;
 		for (; q < eol && found < max; q++) {
-			if (!strchr("-Agxh", *q))
+			if (!trigger[(unsigned char)*q])
 				continue;
 			enum pl__secret_kind k = token_at(start, q, end);
 			if (k == PL__SECRET_KINDS || (*seen & 1u << k))

@@ -101,6 +101,13 @@ t_is "$(ls gate 2>/dev/null)" "" "and the layout is not written"
 
 run_plinth build --skip-tests --policy allow.yaml plant/planted.yaml -o img
 t_is "$rc" 0 "a policy opting out lets the build through"
+# with a layer cache, a layer's findings are remembered: a build taking the
+# layer from the cache applies its own policy to them without reading it
+"$PLINTH" build --skip-tests --policy allow.yaml --layer-cache lc plant/planted.yaml -o cached >/dev/null 2>&1
+t_is "$(ls lc | grep -c '^scan-.*\.json$')" 1 "the layer cache remembers the layer's scan"
+run_plinth build --skip-tests --policy lint-only.yaml --layer-cache lc plant/planted.yaml -o cached2 --json
+t_like "$rc $err" "^1 plinth: scan: 4 findings stop the build: S001 setuid: /usr/bin/tool" \
+	"a layer reused from the cache meets the same scan gate"
 
 run_plinth scan --json oci:img:1.0.0
 t_is "$rc" 1 "scan fails on them (default --fail-on high)"
