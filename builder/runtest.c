@@ -146,7 +146,7 @@ static int test_from_json(const json_t *o, struct pl__test *t, struct pl_error *
 		if (!(t->run.v[t->run.n++] = pl__strdup(json_string_value(v), err)))
 			return PL_ENOMEM;
 	}
-	json_int_t n;
+	json_int_t n = 0;
 	int rc;
 	if ((v = json_object_get(o, "expect-exit"))) {
 		if ((rc = int_in(v, "expect-exit", 0, 255, &n, err)) < 0)
