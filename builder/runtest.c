@@ -567,6 +567,58 @@ static const char *const spec_readonly[] = {
 #define PIDS_MAX   1024               /* processes a test may have at once */
 #define MEMORY_MAX ((int64_t)2 << 30) /* bytes of memory (and swap) it may use */
 
+/*
+ * Seccomp: everything but what a test has no business calling and the
+ * kernel's riskiest surfaces, refused with EPERM: new namespaces (user
+ * namespaces above all; clone is refused only with CLONE_NEWUSER, so
+ * fork and threads work), keyrings, BPF, perf, userfaultfd, modules,
+ * mounts, tracing other processes, the clock, reboot.  clone3 is ENOSYS,
+ * as its flags are out of a filter's reach: libc falls back to clone.
+ */
+static const char *const spec_denied[] = {
+	"unshare",
+	"setns",
+	"keyctl",
+	"add_key",
+	"request_key",
+	"bpf",
+	"perf_event_open",
+	"userfaultfd",
+	"init_module",
+	"finit_module",
+	"delete_module",
+	"kexec_load",
+	"kexec_file_load",
+	"mount",
+	"umount2",
+	"pivot_root",
+	"ptrace",
+	"process_vm_readv",
+	"process_vm_writev",
+	"open_by_handle_at",
+	"name_to_handle_at",
+	"swapon",
+	"swapoff",
+	"reboot",
+	"acct",
+	"settimeofday",
+	"clock_settime",
+	"clock_adjtime",
+	"adjtimex",
+	"iopl",
+	"ioperm",
+	"quotactl",
+	"lookup_dcookie",
+	"syslog",
+	"vhangup",
+	"fsopen",
+	"fsmount",
+	"move_mount",
+	"open_tree",
+	NULL,
+};
+#define CLONE_NEWUSER_FLAG 0x10000000 /* <sched.h>'s CLONE_NEWUSER */
+
 static const char *const spec_namespaces[] = {
 	"pid", "network", "ipc", "uts", "mount", "cgroup", NULL,
 };
@@ -590,6 +642,18 @@ static json_t *list(const char *const *v, const char *key)
 			return NULL;
 		}
 	return a;
+}
+
+static json_t *seccomp(void)
+{
+	return json_pack(
+	    "{s:s, s:[s], s:[{s:o, s:s, s:i}, {s:[s], s:s, s:i, s:[{s:i, s:I, s:I, s:s}]}, "
+	    "{s:[s], s:s, s:i}]}",
+	    "defaultAction", "SCMP_ACT_ALLOW", "architectures", "SCMP_ARCH_X86_64", "syscalls",
+	    "names", list(spec_denied, NULL), "action", "SCMP_ACT_ERRNO", "errnoRet", 1, "names",
+	    "clone", "action", "SCMP_ACT_ERRNO", "errnoRet", 1, "args", "index", 0, "value",
+	    (json_int_t)CLONE_NEWUSER_FLAG, "valueTwo", (json_int_t)CLONE_NEWUSER_FLAG, "op",
+	    "SCMP_CMP_MASKED_EQ", "names", "clone3", "action", "SCMP_ACT_ERRNO", "errnoRet", 38);
 }
 
 static json_t *mounts(void)
@@ -692,12 +756,12 @@ static int make_spec(struct runner *R, const json_t *config, const struct pl__ba
 	    (json_int_t)1024, "soft", (json_int_t)1024, "noNewPrivileges", 1);
 	/* a test is untrusted: no devices, and bounded processes and memory
 	 * (a fork bomb or a leak stops at the limit, not the host) */
-	json_t *lnx =
-	    json_pack("{s:{s:[{s:b, s:s}], s:{s:I}, s:{s:I, s:I}}, s:o, s:o, s:o}", "resources",
-		      "devices", "allow", 0, "access", "rwm", "pids", "limit", (json_int_t)PIDS_MAX,
-		      "memory", "limit", (json_int_t)MEMORY_MAX, "swap", (json_int_t)MEMORY_MAX,
-		      "namespaces", list(spec_namespaces, "type"), "maskedPaths",
-		      list(spec_masked, NULL), "readonlyPaths", list(spec_readonly, NULL));
+	json_t *lnx = json_pack(
+	    "{s:{s:[{s:b, s:s}], s:{s:I}, s:{s:I, s:I}}, s:o, s:o, s:o, s:o}", "resources",
+	    "devices", "allow", 0, "access", "rwm", "pids", "limit", (json_int_t)PIDS_MAX, "memory",
+	    "limit", (json_int_t)MEMORY_MAX, "swap", (json_int_t)MEMORY_MAX, "namespaces",
+	    list(spec_namespaces, "type"), "maskedPaths", list(spec_masked, NULL), "readonlyPaths",
+	    list(spec_readonly, NULL), "seccomp", seccomp());
 	R->spec = json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.0.2",
 			    "process", process, "root", "path", "rootfs", "readonly", 1, "hostname",
 			    HOSTNAME, "mounts", mounts(), "linux", lnx);

@@ -7,14 +7,17 @@
  *   probe connect ADDR     TCP to ADDR:80 (exit 1 when it cannot)
  *   probe say TEXT CODE    TEXT on stderr, exit CODE
  *   probe sleep SECONDS | spam
+ *   probe unshare          a new user namespace ("unshare: ok" or why not)
  *   probe forks N          fork up to N children that wait; "forks: K" and
  *                          "limited" when fork failed before N
  */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +105,12 @@ int main(int argc, char **argv)
 		for (;;)
 			if (write(1, buf, sizeof(buf)) < 0)
 				return 1;
+	} else if (!strcmp(cmd, "unshare")) {
+		if (unshare(CLONE_NEWUSER) < 0) {
+			printf("unshare: %s\n", strerror(errno));
+			return 1;
+		}
+		printf("unshare: ok\n");
 	} else if (!strcmp(cmd, "forks")) {
 		int want = atoi(arg), k = 0;
 		for (; k < want; k++) {

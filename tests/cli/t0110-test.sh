@@ -124,12 +124,16 @@ ok 2 - run: /usr/local/bin/probe caps" "...in order, named by their command line
 # root is read-only; (5, 6) /tmp is writable and fresh for each test; (7, 8)
 # loopback only; (9-12) the image's WorkingDir, hostname, Env and PATH.
 
-# a test cannot take the host down: its processes are limited
+# a test cannot take the host down: its processes are limited, and the
+# kernel's riskiest calls (a user namespace, keyrings, BPF...) refused
 probe_recipe forky "" '
   - run: [/usr/local/bin/probe, forks, "5000"]
-    expect-stdout: "^forks: [0-9]+ limited"'
+    expect-stdout: "^forks: [0-9]+ limited"
+  - run: [/usr/local/bin/probe, unshare]
+    expect-exit: 1
+    expect-stdout: "^unshare: Operation not permitted"'
 run_plinth test src/forky.yaml
-t_is "$rc" 0 "a test forking 5000 processes is stopped by the sandbox's limit"
+t_is "$rc" 0 "a test forking 5000 processes is stopped by the sandbox's limit; seccomp refuses a user namespace"
 [ "$rc" -eq 0 ] || echo "$out" | sed 's/^/# /'
 
 probe_recipe rooted "accounts: {run-as: root}" '
