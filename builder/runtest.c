@@ -618,6 +618,18 @@ static const char *const spec_denied[] = {
 	NULL,
 };
 #define CLONE_NEWUSER_FLAG 0x10000000 /* <sched.h>'s CLONE_NEWUSER */
+/* The machine's syscall ABIs, so that none goes around the filter. */
+static const char *const spec_arches[] = {
+#if defined(__x86_64__)
+	"SCMP_ARCH_X86_64",
+	"SCMP_ARCH_X86",
+	"SCMP_ARCH_X32",
+#elif defined(__aarch64__)
+	"SCMP_ARCH_AARCH64",
+	"SCMP_ARCH_ARM",
+#endif
+	NULL,
+};
 
 static const char *const spec_namespaces[] = {
 	"pid", "network", "ipc", "uts", "mount", "cgroup", NULL,
@@ -647,9 +659,9 @@ static json_t *list(const char *const *v, const char *key)
 static json_t *seccomp(void)
 {
 	return json_pack(
-	    "{s:s, s:[s], s:[{s:o, s:s, s:i}, {s:[s], s:s, s:i, s:[{s:i, s:I, s:I, s:s}]}, "
+	    "{s:s, s:o, s:[{s:o, s:s, s:i}, {s:[s], s:s, s:i, s:[{s:i, s:I, s:I, s:s}]}, "
 	    "{s:[s], s:s, s:i}]}",
-	    "defaultAction", "SCMP_ACT_ALLOW", "architectures", "SCMP_ARCH_X86_64", "syscalls",
+	    "defaultAction", "SCMP_ACT_ALLOW", "architectures", list(spec_arches, NULL), "syscalls",
 	    "names", list(spec_denied, NULL), "action", "SCMP_ACT_ERRNO", "errnoRet", 1, "names",
 	    "clone", "action", "SCMP_ACT_ERRNO", "errnoRet", 1, "args", "index", 0, "value",
 	    (json_int_t)CLONE_NEWUSER_FLAG, "valueTwo", (json_int_t)CLONE_NEWUSER_FLAG, "op",
