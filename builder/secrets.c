@@ -47,7 +47,24 @@ static bool token_char(char c)
 	return alnum(c) || c == '_' || c == '-';
 }
 
-/* "-----BEGIN ... PRIVATE KEY-----" and a base64 body after it. */
+/* The length of the line break at p: a newline (after a CR or not), or
+ * the escaped "\\n" of a key inside a JSON or YAML string; 0 for none. */
+static size_t line_break(const char *p, const char *end)
+{
+	if (p < end && *p == '\n')
+		return 1;
+	if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
+		return 2;
+	if (end - p >= 2 && p[0] == '\\' && p[1] == 'n')
+		return 2;
+	if (end - p >= 4 && !memcmp(p, "\\r\\n", 4))
+		return 4;
+	return 0;
+}
+
+/* "-----BEGIN ... PRIVATE KEY-----" and a base64 body after it: a run of
+ * PEM_BODY_MIN base64 characters, or lines of them, after at most
+ * PEM_LINES short header lines ("Proc-Type: ..."). */
 static bool pem_key(const char *p, const char *end)
 {
 	if (!starts(p, end, "-----BEGIN "))
@@ -58,24 +75,25 @@ static bool pem_key(const char *p, const char *end)
 	if (q - p < 11 + 11 || memcmp(q - 11, "PRIVATE KEY", 11) || !starts(q, end, "-----"))
 		return false;
 	q += 5;
-	/* headers (Proc-Type: ...) may come first, short lines; then base64 */
 	size_t body = 0;
-	for (unsigned lines = 0; q < end && lines < PEM_LINES && body < PEM_BODY_MIN; lines++) {
-		while (q < end && (*q == '\r' || *q == '\n'))
-			q++;
-		size_t k = span(q, end, b64);
-		if (k == 0 || (q + k < end && *(q + k) != '\r' && *(q + k) != '\n')) {
-			const char *nl = memchr(
-			    q, '\n', (size_t)(end - q) < PEM_LINE ? (size_t)(end - q) : PEM_LINE);
-			if (!nl)
-				return false; /* no header is that long */
-			q = nl;
-		} else {
-			body += k;
+	for (unsigned lines = 0; q < end && lines < PEM_LINES; lines++) {
+		for (size_t k; (k = line_break(q, end));)
 			q += k;
+		size_t k = span(q, end, b64);
+		if (k >= PEM_BODY_MIN || (k && (body += k) >= PEM_BODY_MIN))
+			return true;
+		if (k && (q + k == end || line_break(q + k, end))) {
+			q += k; /* a short base64 line */
+			continue;
 		}
+		body = 0; /* a header line: to its end */
+		const char *h = q;
+		while (q < end && q - h < PEM_LINE && !line_break(q, end))
+			q++;
+		if (q == end || q - h >= PEM_LINE)
+			return false; /* no header is that long */
 	}
-	return body >= PEM_BODY_MIN;
+	return false;
 }
 
 static bool aws_key_id(const char *start, const char *p, const char *end)

@@ -34,6 +34,19 @@ int main(void)
 			false),
 		  "k");
 	check_str(kinds("fmt: -----BEGIN %s PRIVATE KEY-----\n", false), "");
+	/* a key inside a JSON string (a cloud service account's), its line
+	 * breaks escaped; and a body on one long line */
+	check_str(
+	    kinds(
+		"{\"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC"
+		"BKcwggSjAgEAAoIBAQC7\\n-----END PRIVATE KEY-----\\n\"}",
+		false),
+	    "k");
+	static char long_body[2048] = "-----BEGIN RSA PRIVATE KEY-----\n";
+	for (size_t i = strlen(long_body); i < sizeof(long_body) - 1; i++)
+		long_body[i] = 'A' + (char)(i % 26);
+	check_str(kinds(long_body, false), "k");
+	check_str(kinds("-----BEGIN PRIVATE KEY-----\nshort\n", false), "");
 	check_str(kinds("-----BEGIN RSA PRIVATE KEY-----\n-----END RSA PRIVATE KEY-----\n", false),
 		  "");
 	check_str(kinds("-----BEGIN PUBLIC KEY-----\n" KEY_BODY, false), "");
