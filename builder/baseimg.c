@@ -329,9 +329,11 @@ static int read_data(const struct pl__baseimg *b, struct archive *a, const char 
 		la_ssize_t n = archive_read_data(a, chunk, sizeof(chunk));
 		if (n == 0)
 			return 0;
-		if (n < 0)
-			return pl__error_set(err, PL_EINVAL, 0, "'/%s': %s", path,
+		if (n < 0) {
+			cleanup_free char *shown = pl_printable(path, false);
+			return pl__error_set(err, PL_EINVAL, 0, "'/%s': %s", shown ? shown : "?",
 					     pl__archive_why(a));
+		}
 		int rc = check_tar_bytes(b, a, err);
 		if (rc < 0)
 			return rc;
@@ -385,11 +387,14 @@ static int take_entry(struct pl__baseimg *b, struct archive *a, struct archive_e
 {
 	const char *raw = archive_entry_pathname(ae);
 	char path[PL_PATH_MAX + 1];
-	if (!raw || !normalise(raw, path, sizeof(path)))
+	if (!raw || !normalise(raw, path, sizeof(path))) {
+		/* names from an image reach messages shown, not sent */
+		cleanup_free char *shown = pl_printable(raw ? raw : "", false);
 		return pl__error_set(err, PL_EINVAL, 0,
 				     "entry '%s' has a '..' component or a name longer than %d "
 				     "bytes",
-				     raw ? raw : "", PL_PATH_MAX);
+				     shown ? shown : "?", PL_PATH_MAX);
+	}
 	if (!*path)
 		return 0; /* the root itself */
 	const char *slash = strrchr(path, '/');
@@ -420,17 +425,22 @@ static int take_entry(struct pl__baseimg *b, struct archive *a, struct archive_e
 		return skip_data(b, a, path, err);
 	}
 	char target[PL_PATH_MAX + 1] = "";
-	if (kind == PL__B_HARDLINK && !normalise(hardlink, target, sizeof(target)))
+	if (kind == PL__B_HARDLINK && !normalise(hardlink, target, sizeof(target))) {
+		cleanup_free char *p1 = pl_printable(path, false),
+				  *p2 = pl_printable(hardlink, false);
 		return pl__error_set(err, PL_EINVAL, 0,
 				     "'/%s' is a hard link to '%s', which has a '..' component or "
 				     "is longer than %d bytes",
-				     path, hardlink, PL_PATH_MAX);
+				     p1 ? p1 : "?", p2 ? p2 : "?", PL_PATH_MAX);
+	}
 	if (kind == PL__B_SYMLINK) {
+		cleanup_free char *p1 = NULL;
 		if (!symlink || strlen(symlink) > PL_PATH_MAX)
 			return pl__error_set(err, PL_EINVAL, 0,
 					     "'/%s' is a symlink without a target of at most %d "
 					     "bytes",
-					     path, PL_PATH_MAX);
+					     (p1 = pl_printable(path, false)) ? p1 : "?",
+					     PL_PATH_MAX);
 		snprintf(target, sizeof(target), "%s", symlink);
 	}
 	if ((rc = rec_add(b, path, &r, err)) < 0)
@@ -453,7 +463,7 @@ static int take_entry(struct pl__baseimg *b, struct archive *a, struct archive_e
 	r->e.size = 0;
 	memset(r->e.sha256, 0, PL_SHA256_LEN);
 	r->has_entry = true;
-	r->layer = layer;
+	r->layer = r->e.layer = layer;
 	if (kind != PL__B_DIR)
 		r->hides_below = min_layer(r->hides_below, layer);
 	const struct pl__fs_visitor *v = b->visitor;

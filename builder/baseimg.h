@@ -59,6 +59,7 @@ struct pl__bentry {
 	uint8_t sha256[PL_SHA256_LEN]; /* regular files: of the content */
 	char *target;                  /* symlinks and hard links */
 	char *data;                    /* content (NUL-terminated) when kept */
+	unsigned layer;                /* the layer it is from, 0 the top one */
 };
 
 /* An installed Debian package, from its status.d paragraph.  source,

@@ -44,6 +44,8 @@ static const struct pl_rule rules[] = {
 	{ "S011", "duplicate-uid", "medium", "accounts sharing a uid" },
 	{ "S012", "empty-password", "high", "an account without a password" },
 	{ "S013", "unowned-file", "info", "a file no package owns" },
+	{ "S014", "unread-link", "high",
+	  "a hard link whose content was not read: its target is replaced or hidden above it" },
 	{ "S100", "vulnerability", "unknown", "a known vulnerability of an installed package" },
 };
 
@@ -375,8 +377,17 @@ struct pl_finding *pl__finding_add(struct pl_findings *f, const struct pl_policy
 	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	int len = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* a message cut short must not end in the middle of a character */
+	if (len >= (int)sizeof(msg)) {
+		size_t n = strlen(msg), i = n;
+		while (i > 0 && ((unsigned char)msg[i - 1] & 0xc0) == 0x80)
+			i--;
+		if (i > 0 && (unsigned char)msg[i - 1] >= 0xc0 &&
+		    pl__utf8_seq((const unsigned char *)msg + i - 1, n - i + 1) == 0)
+			msg[i - 1] = '\0';
+	}
 	if (pl__grow(&f->v, &f->alloc, f->n + 1, sizeof(*f->v), err) < 0)
 		return NULL;
 	struct pl_finding *x = &f->v[f->n];

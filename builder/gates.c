@@ -7,6 +7,7 @@
 #include "check-impl.h"
 #include "gates.h"
 #include "json.h"
+#include "layercache.h"
 #include "oci.h"
 #include "plinth/test.h"
 #include "runtest.h"
@@ -89,12 +90,29 @@ struct pl__blob_source pl__staged_source(struct pl__layout *l)
 
 #define SCAN_MEMO_MAX ((size_t)16 << 20) /* one layer's remembered findings */
 
-/* "scan-<hex of the layer>.json": a layer's blocking findings, in the
- * layer cache, so a layer taken from it again is not read again.  What a
- * layer holds depends on its bytes alone; the policy is applied after. */
+/* "scan-<hex of the layer>-<hex of plinth>.json": a layer's blocking
+ * findings, in the layer cache, so a layer taken from it again is not
+ * read again.  What a layer holds depends on its bytes alone, and what is
+ * found in them on the scanner: a memo is this binary's only.  The policy
+ * is applied after. */
 static char *memo_name(const char *digest, struct pl_error **err)
 {
-	return pl__asprintf(err, "scan-%s.json", digest + 7);
+	char self[2 * PL_SHA256_LEN + 1];
+	pl__hex(pl__self_digest(), PL_SHA256_LEN, self);
+	return pl__asprintf(err, "scan-%s-%.16s.json", digest + 7, self);
+}
+
+/* A remembered path or message: as the scanner writes them, printable
+ * (a hand-made memo must not put control characters in messages). */
+static bool memo_text(const json_t *v)
+{
+	const char *s = json_string_value(v);
+	if (!s || !pl__utf8_valid(s))
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
 }
 
 /* The remembered findings: [[RULE, PATH, MESSAGE], ...] of blocking rules;
@@ -116,8 +134,7 @@ static json_t *memo_read(const char *dir, const char *digest)
 	json_array_foreach (j, i, v) {
 		struct pl_finding x = { .rule = json_string_value(json_array_get(v, 0)) };
 		if (json_array_size(v) != 3 || !x.rule || !pl__rule(x.rule) || !scan_stops(&x) ||
-		    !json_is_string(json_array_get(v, 1)) ||
-		    !json_is_string(json_array_get(v, 2))) {
+		    !memo_text(json_array_get(v, 1)) || !memo_text(json_array_get(v, 2))) {
 			json_decref(j);
 			return NULL;
 		}

@@ -164,7 +164,7 @@ static int hash_at(struct walk *w, int dirfd, const char *name, const char *host
  * When it cannot be read, a digest no other process has (nothing is
  * reused).
  */
-static const uint8_t *self_digest(void)
+const uint8_t *pl__self_digest(void)
 {
 	static uint8_t d[PL_SHA256_LEN];
 	static bool done;
@@ -190,7 +190,7 @@ static const uint8_t *self_digest(void)
 
 void pl__layer_cache_prime(void)
 {
-	self_digest();
+	pl__self_digest();
 }
 
 int pl__sources_digest(const struct pl_recipe *r, uint8_t out[PL_SHA256_LEN], struct pl_error **err)
@@ -242,7 +242,7 @@ int pl__layer_key(const struct pl_recipe *r, const char *version, const struct p
 		return PL_ENOMEM;
 	put_str(s, KEY_FORMAT);
 	put_str(s, PLINTH_VERSION);
-	pl__sha256_update(s, self_digest(), PL_SHA256_LEN);
+	pl__sha256_update(s, pl__self_digest(), PL_SHA256_LEN);
 	/* a build from a lock file checks the lock against the base, one
 	 * that resolved its packages afresh does not */
 	pl__sha256_u64(s, lock->path != NULL);

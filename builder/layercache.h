@@ -83,4 +83,8 @@ int pl__layer_cache_put(const char *dir, const uint8_t key[PL_SHA256_LEN],
 			const struct pl__cached_layer *l, const char *layout,
 			struct pl_error **err);
 
+/* The digest of the running plinth binary (read once): what it found in
+ * a layer is remembered only for the same binary. */
+const uint8_t *pl__self_digest(void);
+
 #endif

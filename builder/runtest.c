@@ -572,7 +572,8 @@ static const char *const spec_readonly[] = {
  * kernel's riskiest surfaces, refused with EPERM: new namespaces (user
  * namespaces above all; clone is refused only with CLONE_NEWUSER, so
  * fork and threads work), keyrings, BPF, perf, userfaultfd, modules,
- * mounts, tracing other processes, the clock, reboot.  clone3 is ENOSYS,
+ * mounts, tracing other processes, the clock, reboot, io_uring.  clone3
+ * is ENOSYS,
  * as its flags are out of a filter's reach: libc falls back to clone.
  */
 static const char *const spec_denied[] = {
@@ -615,6 +616,13 @@ static const char *const spec_denied[] = {
 	"fsmount",
 	"move_mount",
 	"open_tree",
+	"fspick",
+	"fsconfig",
+	"mount_setattr",
+	"pidfd_getfd",
+	"io_uring_setup",
+	"io_uring_enter",
+	"io_uring_register",
 	NULL,
 };
 #define CLONE_NEWUSER_FLAG 0x10000000 /* <sched.h>'s CLONE_NEWUSER */

@@ -224,14 +224,43 @@ static int shown(const char *path, struct pl_buf *b, struct pl_error **err)
 	return rc < 0 ? rc : pl__show(b, path, strlen(path), SIZE_MAX, false, err);
 }
 
+/*
+ * The regular file whose content `e` has: itself, or for a hard link its
+ * target, through chains of links.  NULL when that is not the content the
+ * layers gave the link: the target is missing, not a regular file, or
+ * from another layer (a layer above replaced or hid it; a hard link and
+ * its target are in one layer).
+ */
+static const struct pl__bentry *link_content(const struct pl__baseimg *b,
+					     const struct pl__bentry *e)
+{
+	const struct pl__bentry *c = e;
+	for (unsigned hops = 0; c && c->kind == PL__B_HARDLINK && hops < 16; hops++) {
+		const struct pl__bentry *t = pl__baseimg_get(b, c->target);
+		if (!t || t->layer != c->layer)
+			return NULL;
+		c = t;
+	}
+	return c && c->kind == PL__B_REG ? c : NULL;
+}
+
 /* The secrets found in the content of the entry at `path` (relative): a
  * regular file, or a hard link to one, and not known test data.  A
  * password counts only in a configuration file (by this path). */
 static int secret_findings(struct scan *s, const struct pl__baseimg *b, const struct pl__bentry *e,
 			   struct pl_buf *name)
 {
-	const struct pl__bentry *c = e->kind == PL__B_HARDLINK ? pl__baseimg_get(b, e->target) : e;
-	if (!c || c->kind != PL__B_REG || !s->nhits)
+	const struct pl__bentry *c = link_content(b, e);
+	int rc = shown(e->path, name, s->err);
+	if (rc < 0)
+		return rc;
+	if (e->kind == PL__B_HARDLINK && !c &&
+	    !pl__finding_add(s->f, s->p, "S014", NULL, (struct pl__pos){ 0 }, name->buf, s->err,
+			     "%s is a hard link whose content was not read (its target is "
+			     "replaced or hidden in a layer above it)",
+			     name->buf))
+		return PL_ENOMEM;
+	if (!c || !s->nhits)
 		return 0;
 	struct hit key = { .path = c->path, .kind = 0 };
 	size_t lo = 0, hi = s->nhits;
@@ -242,9 +271,8 @@ static int secret_findings(struct scan *s, const struct pl__baseimg *b, const st
 		else
 			hi = mid;
 	}
-	int rc = shown(e->path, name, s->err);
-	if (rc < 0 || test_data(name->buf))
-		return rc;
+	if (test_data(name->buf))
+		return 0;
 	bool config = pl__secret_config_path(e->path);
 	unsigned reported = 0;
 	for (size_t i = lo; i < s->nhits && !strcmp(s->hits[i].path, c->path); i++) {
@@ -329,8 +357,8 @@ static int entry_findings(struct scan *s, const struct pl__baseimg *b, const str
 		return rc;
 	const char *path = name->buf;
 	/* a hard link's content is its target's */
-	const struct pl__bentry *c = e->kind == PL__B_HARDLINK ? pl__baseimg_get(b, e->target) : e;
-	uint64_t size = c && c->kind == PL__B_REG ? c->size : 0;
+	const struct pl__bentry *c = link_content(b, e);
+	uint64_t size = c ? c->size : 0;
 	const char *base = strrchr(e->path, '/');
 	base = base ? base + 1 : e->path;
 	struct pl_findings *f = s->f;
@@ -465,12 +493,11 @@ static int unowned_findings(struct scan *s, const struct pl__baseimg *b)
 		    !strncmp(e->path, "var/lib/dpkg/status.d/", 22) ||
 		    pl__pkgfiles_owner(pf, e->path))
 			continue;
-		const struct pl__bentry *c =
-		    e->kind == PL__B_HARDLINK ? pl__baseimg_get(b, e->target) : e;
+		const struct pl__bentry *c = link_content(b, e);
 		if ((rc = shown(e->path, &name, s->err)) == 0 &&
 		    !pl__finding_add(s->f, s->p, "S013", NULL, (struct pl__pos){ 0 }, name.buf,
 				     s->err, "%s belongs to no package (%llu bytes)", name.buf,
-				     (unsigned long long)(c && c->kind == PL__B_REG ? c->size : 0)))
+				     (unsigned long long)(c ? c->size : 0)))
 			rc = PL_ENOMEM;
 	}
 	return rc;

@@ -79,6 +79,9 @@ static bool pem_key(const char *p, const char *end)
 	for (unsigned lines = 0; q < end && lines < PEM_LINES; lines++) {
 		for (size_t k; (k = line_break(q, end));)
 			q += k;
+		/* a key in a YAML block scalar is indented */
+		for (const char *in = q; q < end && q - in < PEM_LINE && (*q == ' ' || *q == '\t');)
+			q++;
 		size_t k = span(q, end, b64);
 		if (k >= PEM_BODY_MIN || (k && (body += k) >= PEM_BODY_MIN))
 			return true;

@@ -200,7 +200,7 @@ run_plinth lint
 t_is "$rc" 2 "no recipe: usage error"
 run_plinth lint --rules --json
 t_is "$(jq -r '[.[].id] | join(" ")' <<<"$out")" \
-	"L001 L002 L003 L004 L005 L006 L007 L008 L009 L010 L011 L012 S001 S002 S003 S004 S005 S006 S007 S008 S009 S010 S011 S012 S013 S100" \
+	"L001 L002 L003 L004 L005 L006 L007 L008 L009 L010 L011 L012 S001 S002 S003 S004 S005 S006 S007 S008 S009 S010 S011 S012 S013 S014 S100" \
 	"--rules lists every rule"
 
 # --- the build gate ------------------------------------------------------------

@@ -108,6 +108,16 @@ t_is "$(ls lc | grep -c '^scan-.*\.json$')" 1 "the layer cache remembers the lay
 run_plinth build --skip-tests --policy lint-only.yaml --layer-cache lc plant/planted.yaml -o cached2 --json
 t_like "$rc $err" "^1 plinth: scan: 4 findings stop the build: S001 setuid: /usr/bin/tool" \
 	"a layer reused from the cache meets the same scan gate"
+# a memo is only the binary's that wrote it: one from another plinth (an
+# older scanner) saying "nothing" is not believed
+memo=$(ls lc/scan-*.json)
+other=$(echo "$memo" | sed 's/-[0-9a-f]\{16\}\.json$/-0000000000000000.json/')
+rm "$memo" && printf '[]' >"$other"
+run_plinth build --skip-tests --policy lint-only.yaml --layer-cache lc plant/planted.yaml -o cached3
+t_like "$rc $err" "^1 plinth: scan: 4 findings stop the build" "another binary's memo is not taken"
+printf '[["S004", "/x", "line one\\nplinth: forged"]]' >"$memo"
+run_plinth build --skip-tests --policy lint-only.yaml --layer-cache lc plant/planted.yaml -o cached4
+t_like "$rc $err" "^1 plinth: scan: 4 findings stop the build" "a memo holding control characters is not taken"
 
 run_plinth scan --json oci:img:1.0.0
 t_is "$rc" 1 "scan fails on them (default --fail-on high)"
@@ -213,6 +223,30 @@ t_is "$(jq -r '[.findings[] | select(.path == "/srv/app.pem" and .rule != "S013"
 t_is "$(jq -r '[.findings[] | select(.rule == "S006" and (.path | startswith("/srv/"))) | "\(.path) \(.message | sub(".* holds "; ""))"] | join(", ")' <<<"$out")" \
 	"/srv/across.txt a GitHub token (line 1)" \
 	"a token across a window's end is found once; a longer run cut there is no token"
+
+# hard links: a link's content is its target's; a link whose target a
+# layer above replaced or removed keeps content scan cannot read, and says so
+mkdir -p links/srv
+printf '%s\n' "$key_text" >links/srv/a.pem
+ln links/srv/a.pem links/srv/b && ln links/srv/a.pem links/srv/z.key
+add_layer img 1.0.0 links1 links
+mkdir -p hide/srv && : >hide/srv/.wh.a.pem
+add_layer img links1 links2 hide
+run_plinth scan --json oci:img:links1
+t_is "$(jq -r '[.findings[] | select(.rule == "S004" and (.path | startswith("/srv/"))) | .path] | join(" ")' <<<"$out")" \
+	"/srv/a.pem /srv/b /srv/z.key" "every hard link to a key is reported"
+run_plinth scan --json oci:img:links2
+t_is "$(jq -r '[.findings[] | select(.rule == "S014" or (.rule == "S004" and (.path | startswith("/srv/")))) | "\(.rule) \(.path)"] | join(", ")' <<<"$out")" \
+	"S014 /srv/b, S014 /srv/z.key" \
+	"hard links whose target a layer above removed are reported, not taken as clean"
+
+# a message cut at its length does not end inside a character: --json works
+p=long; for i in 1 2 3 4 5 6; do p=$p/$(printf 'é%.0s' $(seq 1 100)); done
+mkdir -p "$p" && cp src/bin/hello "$p/tool" && chmod 4755 "$p/tool"
+add_layer img 1.0.0 longnames long
+run_plinth scan --json oci:img:longnames
+t_is "$rc:$(jq -r '[.findings[] | select(.rule == "S001")] | length' <<<"$out")" "1:2" \
+	"--json reports findings about very long UTF-8 paths"
 
 # --- known vulnerabilities from an OSV feed --------------------------------------
 # status.d paragraphs as plinth (and distroless) write them, in a layer on the

@@ -47,6 +47,11 @@ int main(void)
 		long_body[i] = 'A' + (char)(i % 26);
 	check_str(kinds(long_body, false), "k");
 	check_str(kinds("-----BEGIN PRIVATE KEY-----\nshort\n", false), "");
+	check_str(
+	    kinds("tls.key: |\n    -----BEGIN EC PRIVATE KEY-----\n    MHcCAQEEIKbn0fL3Ilq2Xz0a8p1u"
+		  "W1q3z6y7\n    V9n3n1c1T9d9Y0s7oAoGCCqGSM49AwEHoUQDQgAE\n",
+		  true),
+	    "k");
 	check_str(kinds("-----BEGIN RSA PRIVATE KEY-----\n-----END RSA PRIVATE KEY-----\n", false),
 		  "");
 	check_str(kinds("-----BEGIN PUBLIC KEY-----\n" KEY_BODY, false), "");
