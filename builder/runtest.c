@@ -573,8 +573,8 @@ static const char *const spec_readonly[] = {
  * namespaces above all; clone is refused only with CLONE_NEWUSER, so
  * fork and threads work), keyrings, BPF, perf, userfaultfd, modules,
  * mounts, tracing other processes, the clock, reboot, io_uring.  clone3
- * is ENOSYS,
- * as its flags are out of a filter's reach: libc falls back to clone.
+ * is ENOSYS, as its flags are out of a filter's reach: libc falls back to
+ * clone.
  */
 static const char *const spec_denied[] = {
 	"unshare",

@@ -37,7 +37,6 @@ struct scan {
 	struct pl_findings *f;
 	const struct pl_policy *p;
 	/* the regular file being read */
-	char path[PL_PATH_MAX + 1]; /* relative: "etc/app.conf" */
 	bool reading, shadow;
 	char *buf;
 	size_t len, from;                     /* the window; matches start at `from` */
@@ -111,7 +110,7 @@ static unsigned long count_lines(const char *p, size_t n)
  * what follows it too, so a token is never cut short by a window's end,
  * nor found twice.
  */
-static int search_window(struct scan *s, bool final)
+static void search_window(struct scan *s, bool final)
 {
 	struct pl__secret_hit found[PL__SECRET_KINDS];
 	size_t n =
@@ -133,7 +132,6 @@ static int search_window(struct scan *s, bool final)
 		s->len = SCAN_OVERLAP + 1;
 		s->from = 1;
 	}
-	return 0;
 }
 
 static int on_entry(void *ctx, const struct pl__bentry *e, struct pl_error **err)
@@ -143,7 +141,6 @@ static int on_entry(void *ctx, const struct pl__bentry *e, struct pl_error **err
 	int rc = pl__pkgfiles_collect_entry(&s->md5sums, e, err);
 	if (rc < 0 || e->kind != PL__B_REG)
 		return rc;
-	snprintf(s->path, sizeof(s->path), "%s", e->path);
 	s->reading = true;
 	s->shadow = !strcmp(e->path, "etc/shadow");
 	s->len = s->from = 0;
@@ -177,8 +174,8 @@ static int on_data(void *ctx, const void *p, size_t n, struct pl_error **err)
 		s->len += k;
 		p = (const char *)p + k;
 		n -= k;
-		if (s->len == SCAN_WINDOW && (rc = search_window(s, false)) < 0)
-			return rc;
+		if (s->len == SCAN_WINDOW)
+			search_window(s, false);
 	}
 	return 0;
 }
