@@ -570,7 +570,7 @@ char *pl_printable(const char *s, bool lines)
 		bool keep = lines && (p[i] == '\n' || p[i] == '\t');
 		if (!keep && (k == 0 || c1 || p[i] < 0x20 || p[i] == 0x7f)) {
 			for (size_t j = 0; j < (k ? k : 1); j++)
-				o += sprintf(o, "\\x%02x", p[i + j]);
+				o += snprintf(o, 5, "\\x%02x", p[i + j]);
 			i += k ? k : 1;
 			continue;
 		}

@@ -97,9 +97,9 @@ int main(int argc, char **argv)
 		return connect_to(arg);
 	} else if (!strcmp(cmd, "say") && argc > 3) {
 		fprintf(stderr, "%s\n", arg);
-		return atoi(argv[3]);
+		return (int)strtol(argv[3], NULL, 10);
 	} else if (!strcmp(cmd, "sleep")) {
-		sleep((unsigned)atoi(arg));
+		sleep((unsigned)strtoul(arg, NULL, 10));
 	} else if (!strcmp(cmd, "spam")) {
 		memset(buf, 'x', sizeof(buf));
 		for (;;)
@@ -112,7 +112,7 @@ int main(int argc, char **argv)
 		}
 		printf("unshare: ok\n");
 	} else if (!strcmp(cmd, "forks")) {
-		int want = atoi(arg), k = 0;
+		long want = strtol(arg, NULL, 10), k = 0;
 		for (; k < want; k++) {
 			pid_t pid = fork();
 			if (pid < 0)
@@ -123,7 +123,7 @@ int main(int argc, char **argv)
 			}
 		}
 		/* the children go with the container when it ends */
-		printf("forks: %d%s\n", k, k < want ? " limited" : "");
+		printf("forks: %ld%s\n", k, k < want ? " limited" : "");
 	} else {
 		fprintf(stderr, "probe: unknown command '%s'\n", cmd);
 		return 64;

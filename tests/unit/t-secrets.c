@@ -104,9 +104,11 @@ int main(void)
 
 	/* decoys of one kind hide nothing of another */
 	static char many[4096];
+	size_t used = 0;
 	for (int i = 0; i < 40; i++)
-		strcat(many, "password = changeme\nAKIAQWERTYUIOPASDFGH\n");
-	strcat(many, "-----BEGIN PRIVATE KEY-----\n" KEY_BODY);
+		used += (size_t)snprintf(many + used, sizeof(many) - used, "%s",
+					 "password = changeme\nAKIAQWERTYUIOPASDFGH\n");
+	snprintf(many + used, sizeof(many) - used, "%s", "-----BEGIN PRIVATE KEY-----\n" KEY_BODY);
 	check_str(kinds(many, true), "pak");
 
 	/* kinds the caller has are skipped; `from` starts the matches, the
