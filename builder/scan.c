@@ -241,21 +241,18 @@ static const struct pl__bentry *link_content(const struct pl__baseimg *b,
 	return c && c->kind == PL__B_REG ? c : NULL;
 }
 
-/* The secrets found in the content of the entry at `path` (relative): a
- * regular file, or a hard link to one, and not known test data.  A
- * password counts only in a configuration file (by this path). */
-static int secret_findings(struct scan *s, const struct pl__baseimg *b, const struct pl__bentry *e,
-			   struct pl_buf *name)
+/* The secrets found in `c`, the content of the entry `e` (a regular file,
+ * or a hard link to one: link_content()), shown as `name`, when it is not
+ * known test data.  A password counts only in a configuration file (by
+ * e's path).  A hard link without readable content is a finding itself. */
+static int secret_findings(struct scan *s, const struct pl__bentry *e, const struct pl__bentry *c,
+			   const char *name)
 {
-	const struct pl__bentry *c = link_content(b, e);
-	int rc = shown(e->path, name, s->err);
-	if (rc < 0)
-		return rc;
 	if (e->kind == PL__B_HARDLINK && !c &&
-	    !pl__finding_add(s->f, s->p, "S014", NULL, (struct pl__pos){ 0 }, name->buf, s->err,
+	    !pl__finding_add(s->f, s->p, "S014", NULL, (struct pl__pos){ 0 }, name, s->err,
 			     "%s is a hard link whose content was not read (its target is "
 			     "replaced or hidden in a layer above it)",
-			     name->buf))
+			     name))
 		return PL_ENOMEM;
 	if (!c || !s->nhits)
 		return 0;
@@ -268,7 +265,7 @@ static int secret_findings(struct scan *s, const struct pl__baseimg *b, const st
 		else
 			hi = mid;
 	}
-	if (test_data(name->buf))
+	if (test_data(name))
 		return 0;
 	bool config = pl__secret_config_path(e->path);
 	unsigned reported = 0;
@@ -279,7 +276,7 @@ static int secret_findings(struct scan *s, const struct pl__baseimg *b, const st
 			continue;
 		reported |= 1u << h->kind;
 		if (!pl__finding_add(s->f, s->p, secret_rule(h->kind), NULL, (struct pl__pos){ 0 },
-				     name->buf, s->err, "%s holds %s (line %lu)", name->buf,
+				     name, s->err, "%s holds %s (line %lu)", name,
 				     pl__secret_what(h->kind), h->line))
 			return PL_ENOMEM;
 	}
@@ -395,7 +392,7 @@ static int entry_findings(struct scan *s, const struct pl__baseimg *b, const str
 	if ((reg || e->kind == PL__B_SYMLINK) && in_bin(e->path, managers) &&
 	    !pl__finding_add(f, p, "S010", NULL, none, path, err, "%s is a package manager", path))
 		return PL_ENOMEM;
-	return secret_findings(s, b, e, name);
+	return secret_findings(s, e, c, path);
 }
 
 /* The n-th (0-based) ':' field of `line` (len bytes): start and length. */
