@@ -13,6 +13,7 @@
 #include "debversion.h"
 #include "json.h"
 #include "layout.h"
+#include "plinth/registry.h"
 
 #define NONE       UINT_MAX          /* no layer */
 #define READ_CHUNK ((size_t)1 << 16) /* content bytes read at a time */
@@ -1234,11 +1235,12 @@ static int check_config(struct pl__base *b, struct pl_error **err)
 				err);
 }
 
-static int open_entry(const struct pl_catalog_entry *e, struct pl__base *b, struct pl_error **err);
+static int open_entry(const struct pl_catalog_entry *e, const struct pl__base_fetch *fetch,
+		      struct pl__base *b, struct pl_error **err);
 
 static int base_open(const struct pl_recipe *r, struct pl_catalog *catalog,
-		     void (*warn)(void *ctx, const char *msg), void *warn_ctx, struct pl__base *b,
-		     struct pl_error **err)
+		     const struct pl__base_fetch *fetch, void (*warn)(void *ctx, const char *msg),
+		     void *warn_ctx, struct pl__base *b, struct pl_error **err)
 {
 	const struct pl_catalog_entry *e = NULL;
 	cleanup_free char *warning = NULL;
@@ -1252,10 +1254,46 @@ static int base_open(const struct pl_recipe *r, struct pl_catalog *catalog,
 			return PL_ENOMEM;
 		warn(warn_ctx, msg);
 	}
-	return open_entry(e, b, err);
+	return open_entry(e, fetch, b, err);
 }
 
-static int open_entry(const struct pl_catalog_entry *e, struct pl__base *b, struct pl_error **err)
+/* Whether the layout `dir` has the blob `digest` ("sha256:..."). */
+static bool has_blob(const char *dir, const char *digest)
+{
+	cleanup_free char *p =
+	    pl__asprintf(NULL, "%s/blobs/sha256/%s", dir, digest + strlen("sha256:"));
+	return p && access(p, F_OK) == 0;
+}
+
+/* The layout that holds `e`: its own, else fetch->cache, pulled into from
+ * the registry the catalog names when it is not there either. */
+static int entry_layout(const struct pl_catalog_entry *e, const struct pl__base_fetch *fetch,
+			char **out, struct pl_error **err)
+{
+	if (!e->registry || !fetch || !fetch->cache || !fetch->registry ||
+	    has_blob(e->layout, e->digest))
+		return (*out = pl__strdup(e->layout, err)) ? 0 : PL_ENOMEM;
+	if (!has_blob(fetch->cache, e->digest)) {
+		cleanup_free char *src = pl__asprintf(err, "%s@%s", e->registry, e->digest);
+		cleanup_free char *dst =
+		    pl__asprintf(err, "oci:%s:%s-%s", fetch->cache, e->name, e->version);
+		if (!src || !dst)
+			return PL_ENOMEM;
+		struct pl_pull_result res;
+		int rc = pl__mkdir_p(fetch->cache, 0755, err);
+		if (rc == 0)
+			rc = pl_pull(src, dst, NULL, fetch->registry, &res, err);
+		if (rc < 0)
+			return pl__error_wrap(err, rc,
+					      "its layout '%s' is not here, and pulling it from "
+					      "the registry failed",
+					      e->layout);
+	}
+	return (*out = pl__strdup(fetch->cache, err)) ? 0 : PL_ENOMEM;
+}
+
+static int open_entry(const struct pl_catalog_entry *e, const struct pl__base_fetch *fetch,
+		      struct pl__base *b, struct pl_error **err)
 {
 	int rc;
 	if (!pl__digest_parse(e->digest, b->digest))
@@ -1267,9 +1305,10 @@ static int open_entry(const struct pl_catalog_entry *e, struct pl__base *b, stru
 				     e->version);
 	pl__digest_str(b->digest, b->digest_str);
 	if (!(b->name = pl__strdup(e->name, err)) || !(b->version = pl__strdup(e->version, err)) ||
-	    !(b->layout = pl__strdup(e->layout, err)) ||
 	    !(b->ref = pl__asprintf(err, "%s@%s", e->name, e->version)))
 		return PL_ENOMEM;
+	if ((rc = entry_layout(e, fetch, &b->layout, err)) < 0)
+		return rc;
 	if ((rc = pl__image_open_digest(b->layout, b->digest, &b->image, err)) < 0)
 		return rc;
 	if (memcmp(b->image.digest, b->digest, PL_SHA256_LEN))
@@ -1282,8 +1321,8 @@ static int open_entry(const struct pl_catalog_entry *e, struct pl__base *b, stru
 }
 
 int pl__base_open(const struct pl_recipe *r, struct pl_catalog *catalog,
-		  void (*warn)(void *ctx, const char *msg), void *warn_ctx, struct pl__base *out,
-		  struct pl_error **err)
+		  const struct pl__base_fetch *fetch, void (*warn)(void *ctx, const char *msg),
+		  void *warn_ctx, struct pl__base *out, struct pl_error **err)
 {
 	if (!catalog)
 		return pl__error_set(err, PL_EINVAL, 0,
@@ -1291,7 +1330,7 @@ int pl__base_open(const struct pl_recipe *r, struct pl_catalog *catalog,
 				     "PLINTH_CATALOG)",
 				     r->path, r->base);
 	struct pl__base b = { 0 };
-	int rc = base_open(r, catalog, warn, warn_ctx, &b, err);
+	int rc = base_open(r, catalog, fetch, warn, warn_ctx, &b, err);
 	if (rc < 0) {
 		pl__base_release(&b);
 		return pl__error_wrap(err, rc, "recipe '%s': base '%s'", r->path, r->base);
@@ -1300,11 +1339,11 @@ int pl__base_open(const struct pl_recipe *r, struct pl_catalog *catalog,
 	return 0;
 }
 
-int pl__base_open_entry(const struct pl_catalog_entry *e, struct pl__base *out,
-			struct pl_error **err)
+int pl__base_open_entry(const struct pl_catalog_entry *e, const struct pl__base_fetch *fetch,
+			struct pl__base *out, struct pl_error **err)
 {
 	struct pl__base b = { 0 };
-	int rc = open_entry(e, &b, err);
+	int rc = open_entry(e, fetch, &b, err);
 	if (rc < 0) {
 		pl__base_release(&b);
 		return pl__error_wrap(err, rc, "base '%s@%s'", e->name, e->version);

@@ -249,14 +249,27 @@ int pl__base_history(const json_t *config, size_t nlayers, const char *name, con
  * records, check it is for this architecture and read its filesystem.
  * Errors start "recipe 'FILE': base 'NAME@RANGE': ".
  */
+struct pl__base_fetch;
 int pl__base_open(const struct pl_recipe *r, struct pl_catalog *catalog,
-		  void (*warn)(void *ctx, const char *msg), void *warn_ctx, struct pl__base *out,
-		  struct pl_error **err);
+		  const struct pl__base_fetch *fetch, void (*warn)(void *ctx, const char *msg),
+		  void *warn_ctx, struct pl__base *out, struct pl_error **err);
+
+/*
+ * Where a base whose layout is not on this machine is pulled from the
+ * registry the catalog locates it in (by its digest, so the catalog's
+ * trust carries over): into the OCI layout `cache`, tagged NAME-VERSION.
+ */
+struct pl_registry_options;
+struct pl__base_fetch {
+	const char *cache;
+	const struct pl_registry_options *registry;
+};
 
 /* Open the base the catalog entry `e` names, as pl__base_open() does once
- * it has resolved one.  Errors start "base 'NAME@VERSION': ". */
-int pl__base_open_entry(const struct pl_catalog_entry *e, struct pl__base *out,
-			struct pl_error **err);
+ * it has resolved one (pulling it as `fetch` says when it is not here;
+ * NULL: never).  Errors start "base 'NAME@VERSION': ". */
+int pl__base_open_entry(const struct pl_catalog_entry *e, const struct pl__base_fetch *fetch,
+			struct pl__base *out, struct pl_error **err);
 
 /* pl_build(), on `base` when it is not NULL (opened already, with
  * pl__base_open_entry(); the build asks it questions but leaves it open)

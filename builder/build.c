@@ -552,7 +552,9 @@ int pl__build_on(const struct pl_recipe *r, const struct pl_build_options *o, st
 	cleanup_base struct pl__base opened = { 0 };
 	struct pl__base *base = on ? on : &opened;
 	if (!on && pl__recipe_has_base(r) &&
-	    (rc = pl__base_open(r, o->catalog, o->warn, o->warn_ctx, &opened, err)) < 0)
+	    (rc = pl__base_open(r, o->catalog,
+				&(struct pl__base_fetch){ o->base_cache, o->registry }, o->warn,
+				o->warn_ctx, &opened, err)) < 0)
 		return rc;
 	struct pl_apt_options apt = o->apt;
 	apt.cancel = o->cancel;

@@ -28,6 +28,7 @@
 #include "catalog.h"
 #include "json.h"
 #include "oci.h"
+#include "regref.h"
 #include "sign.h"
 
 #define STATE_FILE   "catalog.json"
@@ -188,8 +189,16 @@ static int get_uint(const json_t *o, const char *key, const char *what, uint64_t
 static const char *const entry_keys[] = {
 	"!version",     "!digest",      "!status",    "reason",   "!statusTime", "!published",
 	"supersededBy", "recipeDigest", "lockDigest", "baseName", "baseDigest",  "!signer",
-	"!publisher",   "!layout",      "!tag",       NULL,
+	"!publisher",   "!layout",      "!tag",       "registry", NULL,
 };
+
+/* A registry location: "HOST/REPO". */
+static int registry_check(const char *reg, const char *what, struct pl_error **err)
+{
+	cleanup_regref struct pl__regref r = { 0 };
+	int rc = pl__regrepo_parse(reg, &r, err);
+	return rc < 0 ? pl__error_wrap(err, rc, "%s: 'registry'", what) : 0;
+}
 
 /* Check one entry of base `base`. */
 static int check_entry(const json_t *e, const char *base, struct pl_error **err)
@@ -200,7 +209,7 @@ static int check_entry(const json_t *e, const char *base, struct pl_error **err)
 	int rc = check_keys(e, entry_keys, what, err);
 	if (rc < 0)
 		return rc;
-	const char *s[15];
+	const char *s[16];
 	uint64_t t;
 	for (size_t i = 0; entry_keys[i]; i++) {
 		const char *k = entry_keys[i] + (entry_keys[i][0] == '!');
@@ -242,7 +251,8 @@ static int check_entry(const json_t *e, const char *base, struct pl_error **err)
 	if (!json_object_get(e, "baseName") != !json_object_get(e, "baseDigest"))
 		return pl__error_set(err, PL_EINVAL, 0,
 				     "%s: 'baseName' and 'baseDigest' go together", what);
-	return 0;
+	const char *reg = json_string_value(json_object_get(e, "registry"));
+	return reg ? registry_check(reg, what, err) : 0;
 }
 
 static void entry_fill(struct pl_catalog_entry *out, const char *name, const json_t *e)
@@ -264,6 +274,7 @@ static void entry_fill(struct pl_catalog_entry *out, const char *name, const jso
 	out->publisher = S("publisher");
 	out->layout = S("layout");
 	out->tag = S("tag");
+	out->registry = S("registry");
 #undef S
 }
 
@@ -415,6 +426,7 @@ static const char *const trust_keys[] = { RECORD_COMMON, "add", "remove", NULL }
 static const char *const publish_keys[] = { RECORD_COMMON, "!name", "!entry", NULL };
 static const char *const status_keys[] = { RECORD_COMMON, "!name", "!version", "reason", NULL };
 static const char *const supersede_keys[] = { RECORD_COMMON, "!name", "!version", "!to", NULL };
+static const char *const locate_keys[] = { RECORD_COMMON, "!name", "!version", "!registry", NULL };
 
 static const char *const *record_keys(const char *op)
 {
@@ -425,6 +437,7 @@ static const char *const *record_keys(const char *op)
 		{ "init", init_keys },       { "trust", trust_keys },
 		{ "publish", publish_keys }, { "deprecate", status_keys },
 		{ "ban", status_keys },      { "supersede", supersede_keys },
+		{ "locate", locate_keys },
 	};
 	for (size_t i = 0; i < sizeof(ops) / sizeof(*ops); i++)
 		if (!strcmp(ops[i].op, op))
@@ -592,6 +605,18 @@ static int apply(struct model *m, const json_t *rec, struct pl_error **err)
 		if (st == PL_STATUS_SUPERSEDED && !strcmp(by, to))
 			return NOCHANGE;
 		return set_status(e, PL_STATUS_SUPERSEDED, NULL, to, time, err);
+	}
+	if (!strcmp(op, "locate")) {
+		const char *reg = NULL;
+		if ((rc = get_str(rec, "registry", "record", &reg, err)) < 0 ||
+		    (rc = registry_check(reg, "'locate'", err)) < 0)
+			return rc;
+		const char *had = json_string_value(json_object_get(e, "registry"));
+		if (had && !strcmp(had, reg))
+			return NOCHANGE;
+		return json_object_set_new(e, "registry", json_string(reg)) < 0
+			   ? pl__error_nomem(err)
+			   : 0;
 	}
 	return pl__error_set(err, PL_EINVAL, 0, "unknown operation '%s'", op);
 }
@@ -2682,6 +2707,17 @@ int pl_catalog_supersede(const struct pl_catalog_options *o, const struct pl_key
 {
 	cleanup_json json_t *rec = json_pack("{s:s, s:s, s:s, s:s}", "op", "supersede", "name",
 					     name, "version", old_version, "to", new_version);
+	if (!rec)
+		return pl__error_nomem(err);
+	return one_change(o, k, rec, changed, err);
+}
+
+int pl_catalog_locate(const struct pl_catalog_options *o, const struct pl_key *k, const char *name,
+		      const char *version, const char *registry, bool *changed,
+		      struct pl_error **err)
+{
+	cleanup_json json_t *rec = json_pack("{s:s, s:s, s:s, s:s}", "op", "locate", "name", name,
+					     "version", version, "registry", registry);
 	if (!rec)
 		return pl__error_nomem(err);
 	return one_change(o, k, rec, changed, err);

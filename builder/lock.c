@@ -328,7 +328,9 @@ int pl_lock(const struct pl_recipe *r, const struct pl_lock_options *o, struct p
 	cleanup_base struct pl__base base = { 0 };
 	int rc;
 	if (pl__recipe_has_base(r) && r->npkgs &&
-	    (rc = pl__base_open(r, o->catalog, o->warn, o->warn_ctx, &base, err)) < 0)
+	    (rc = pl__base_open(r, o->catalog,
+				&(struct pl__base_fetch){ o->base_cache, o->registry }, o->warn,
+				o->warn_ctx, &base, err)) < 0)
 		return rc;
 	cleanup_lock struct pl__lock l = { 0 };
 	if ((rc = pl__packages_resolve(r, &o->apt, base.fs, &l, err)) < 0)

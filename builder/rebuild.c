@@ -32,6 +32,7 @@
 #define LOCK          STATE_DIR "/lock"
 #define SOURCES       STATE_DIR "/sources"
 #define PUSHED        STATE_DIR "/pushed"
+#define BASES         STATE_DIR "/bases"
 #define JOURNAL_MAX   ((size_t)256 << 20)
 #define RESULT_MAX    ((size_t)48 << 10) /* of a child's report kept (more is dropped) */
 #define ERROR_MAX     ((size_t)16 << 10)
@@ -744,6 +745,7 @@ struct run {
 	unsigned number;
 	int journal; /* O_APPEND: each event one write */
 	char *layers;
+	char *base_cache; /* OUT/.plinth/bases: bases pulled from registries */
 	struct pl_catalog *c;
 	bool stale; /* the catalog changed since c was opened */
 	struct pl__base *bases;
@@ -839,7 +841,8 @@ static int base_for(struct run *ru, struct item *it, struct pl__base **out, stru
 	if (!v)
 		return pl__error_nomem(err);
 	ru->bases = v;
-	if ((rc = pl__base_open_entry(e, &v[ru->nbases], err)) < 0)
+	struct pl__base_fetch fetch = { ru->base_cache, ru->o->registry };
+	if ((rc = pl__base_open_entry(e, &fetch, &v[ru->nbases], err)) < 0)
 		return rc;
 	*out = &v[ru->nbases++];
 	return 0;
@@ -1139,6 +1142,21 @@ static int publish(struct run *ru, struct item *it, struct pl_error **err)
 			journal(ru, "deprecated", it,
 				json_pack("{s:s, s:s?}", "version", it->version, "reason", reason));
 	}
+	/* where it was pushed, for builds on machines without OUT */
+	if (it->pub.pushed) {
+		cleanup_free char *where = pl__asprintf(err, "%s/%s", ru->o->push, it->pub.name);
+		bool changed = false;
+		if (!where)
+			return PL_ENOMEM;
+		rc = pl_catalog_locate(ru->o->catalog, ru->o->key, it->pub.name, it->version, where,
+				       &changed, err);
+		ru->stale = true;
+		if (rc < 0)
+			return rc;
+		if (changed)
+			journal(ru, "located", it,
+				json_pack("{s:s, s:s}", "version", it->version, "registry", where));
+	}
 	/* the older versions of its line: the new one replaces them */
 	for (size_t i = 0; rc == 0 && i < it->nsupersedes; i++) {
 		bool changed = false;
@@ -1332,7 +1350,8 @@ int pl_rebuild_run(struct pl_rebuild_plan *p, const struct pl_rebuild_options *o
 	cleanup_free char *lock = pl__asprintf(err, "%s/" LOCK, o->out);
 	cleanup_free char *jpath = pl__asprintf(err, "%s/" JOURNAL, o->out);
 	cleanup_free char *layers = pl__asprintf(err, "%s/" LAYERS, o->out);
-	if (!state || !lock || !jpath || !layers)
+	cleanup_free char *bases = pl__asprintf(err, "%s/" BASES, o->out);
+	if (!state || !lock || !jpath || !layers || !bases)
 		return PL_ENOMEM;
 	int rc = pl__mkdir_p(state, 0755, err);
 	if (rc < 0)
@@ -1360,6 +1379,7 @@ int pl_rebuild_run(struct pl_rebuild_plan *p, const struct pl_rebuild_options *o
 		.number = s->run,
 		.journal = jfd,
 		.layers = layers,
+		.base_cache = bases,
 		.total = s->affected,
 		.s = s,
 	};

@@ -72,6 +72,12 @@ int cli_registry_opt(struct cli_registry *r, const char *cmd, int c, const char 
  * unless `quiet`. */
 void cli_registry_ready(struct cli_registry *r, const char *verb, bool quiet);
 
+/* For build and lock: bases are pulled into CACHE_DIR/bases (held in
+ * `buf`; NULL without a cache) with r's options. */
+void cli_registry_bases(struct cli_registry *r, const char *cache_dir, char *buf, size_t size,
+			const char **cache, const struct pl_registry_options **registry);
+extern const char cli_registry_bases_help[];
+
 /* Clear the progress line. */
 void cli_registry_done(struct cli_registry *r);
 

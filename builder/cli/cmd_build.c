@@ -179,10 +179,12 @@ int cmd_build(int argc, char **argv)
 		{ "policy", required_argument, NULL, 'p' },
 		{ "skip-tests", no_argument, NULL, 'S' },
 		{ "runc", required_argument, NULL, 'R' },
+		CLI_REGISTRY_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pl_build_options o = { 0 };
+	struct cli_registry reg = CLI_REGISTRY_INIT;
 	const char *catalog = NULL, *policy_path = NULL;
 	bool json = false;
 	int c;
@@ -227,11 +229,19 @@ int cmd_build(int argc, char **argv)
 			fputs(usage_text, stdout);
 			fputs(cli_apt_env_help, stdout);
 			fputs(cli_catalog_env_help, stdout);
+			fputs(cli_registry_bases_help, stdout);
+			fputs(cli_registry_help, stdout);
 			return cli_flush_stdout();
 		case ':':
 			return cli_bad_option("build", argv, true);
-		default:
-			return cli_bad_option("build", argv, false);
+		default: {
+			int rc = cli_registry_opt(&reg, "build", c, optarg);
+			if (rc < 0)
+				return cli_bad_option("build", argv, false);
+			if (rc)
+				return rc;
+			break;
+		}
 		}
 	}
 	if (optind != argc - 1)
@@ -244,9 +254,10 @@ int cmd_build(int argc, char **argv)
 	if (cli_source_date_epoch("build", &o.has_clock, &o.clock))
 		return EXIT_USAGE;
 
-	char cache[4096];
+	char cache[4096], bases[4096];
 	if (cli_apt_options(&o.apt, cache, sizeof(cache)) != 0)
 		return EXIT_FAIL;
+	cli_registry_bases(&reg, o.apt.cache_dir, bases, sizeof(bases), &o.base_cache, &o.registry);
 	if (json)
 		o.apt.note = NULL;
 

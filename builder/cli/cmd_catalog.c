@@ -81,6 +81,10 @@ static const char catalog_usage[] =
     "  deprecate --key K NAME@VERSION [--reason TEXT]\n"
     "  ban --key K NAME@VERSION --reason TEXT\n"
     "  supersede --key K NAME@OLD NAME@NEW\n"
+    "  locate --key K NAME@VERSION HOST/REPO  record the registry repository that\n"
+    "                                      holds it: builds on it pull it from\n"
+    "                                      there (by digest) when its layout is\n"
+    "                                      not on their machine\n"
     "  trust --key K add|remove PUBKEY     change the trust root\n"
     "  export FILE                         a self-contained backup for 'init --from'\n"
     "\n"
@@ -177,12 +181,13 @@ static json_t *entry_json(const struct pl_catalog_entry *e)
 			   ? json_pack("{s:s, s:s}", "name", e->base_name, "digest", e->base_digest)
 			   : json_null();
 	return json_pack("{s:s, s:s, s:s, s:s, s:s*, s:s, s:s, s:s*, s:s*, s:s*, s:o, s:s, "
-			 "s:s, s:s, s:s}",
+			 "s:s, s:s, s:s, s:s*}",
 			 "name", e->name, "version", e->version, "digest", e->digest, "status",
 			 pl_status_name(e->status), "reason", e->reason, "statusTime", st,
 			 "published", pub, "supersededBy", e->superseded_by, "recipeDigest",
 			 e->recipe_digest, "lockDigest", e->lock_digest, "base", base, "signer",
-			 e->signer, "publisher", e->publisher, "layout", e->layout, "tag", e->tag);
+			 e->signer, "publisher", e->publisher, "layout", e->layout, "tag", e->tag,
+			 "registry", e->registry);
 }
 
 /* NAME@VERSION into name and version (an exact version). */
@@ -370,6 +375,8 @@ static int cat_list(struct args *a, bool show)
 			printf("  published:     %s by %s\n  signed by:     %s\n", pub,
 			       e->publisher, e->signer);
 			printf("  image:         oci:%s:%s\n", e->layout, e->tag);
+			if (e->registry)
+				printf("  registry:      %s@%s\n", e->registry, e->digest);
 			printf("  base:          %s%s%s%s\n",
 			       e->base_name ? e->base_name : "scratch", e->base_digest ? " (" : "",
 			       e->base_digest ? e->base_digest : "", e->base_digest ? ")" : "");
@@ -500,17 +507,19 @@ static int cat_history(struct args *a, bool quiet)
 	return out;
 }
 
-/* deprecate, ban, supersede, trust */
+/* deprecate, ban, supersede, trust, locate */
 static int cat_change(const char *what, struct args *a)
 {
 	char cmd[64];
 	snprintf(cmd, sizeof(cmd), "catalog %s", what);
 	bool supersede = !strcmp(what, "supersede"), trust = !strcmp(what, "trust");
-	int want = supersede || trust ? 2 : 1;
+	bool locate = !strcmp(what, "locate");
+	int want = supersede || trust || locate ? 2 : 1;
 	if (a->npos != want)
 		return cli_usage_error(cmd, supersede ? "NAME@OLD and NAME@NEW are expected"
 					    : trust   ? "add|remove and a public key file are "
 							"expected"
+					    : locate  ? "NAME@VERSION and HOST/REPO are expected"
 						      : "one NAME@VERSION is expected");
 	if (!strcmp(what, "ban") && (!a->reason || !*a->reason))
 		return cli_usage_error(cmd, "a ban needs --reason TEXT");
@@ -542,6 +551,8 @@ static int cat_change(const char *what, struct args *a)
 						     &changed, &err);
 	} else if (supersede) {
 		rc = pl_catalog_supersede(&o, k, name, version, version2, &changed, &err);
+	} else if (locate) {
+		rc = pl_catalog_locate(&o, k, name, version, a->pos[1], &changed, &err);
 	} else {
 		rc = pl_catalog_set_status(&o, k, name, version,
 					   !strcmp(what, "ban") ? PL_STATUS_BANNED
@@ -561,6 +572,9 @@ static int cat_change(const char *what, struct args *a)
 			     changed ? "" : " (nothing changed)");
 	else if (supersede)
 		out = printf("%s@%s is superseded by %s@%s%s\n", name, version, name, version2,
+			     changed ? "" : " (nothing changed)");
+	else if (locate)
+		out = printf("%s@%s is in %s%s\n", name, version, a->pos[1],
 			     changed ? "" : " (nothing changed)");
 	else
 		out = printf("%s@%s is %s%s\n", name, version,
@@ -619,7 +633,7 @@ int cmd_catalog(int argc, char **argv)
 		 "usage: plinth catalog %s ... (see 'plinth catalog --help')\n\n", what);
 	static const char *const known[] = { "init",    "publish", "list",      "show", "resolve",
 					     "history", "verify",  "deprecate", "ban",  "supersede",
-					     "trust",   "export",  NULL };
+					     "trust",   "export",  "locate",    NULL };
 	bool ok = false;
 	for (const char *const *k = known; *k; k++)
 		ok |= !strcmp(*k, what);

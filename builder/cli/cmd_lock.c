@@ -30,13 +30,12 @@ static const char usage_text[] =
 int cmd_lock(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "catalog", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "output", required_argument, NULL, 'o' },  { "json", no_argument, NULL, 'j' },
+		{ "catalog", required_argument, NULL, 'C' }, CLI_REGISTRY_OPTIONS,
+		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
 	};
 	const char *output = NULL, *catalog = NULL;
+	struct cli_registry reg = CLI_REGISTRY_INIT;
 	bool json = false;
 	int c;
 	opterr = 0;
@@ -55,11 +54,19 @@ int cmd_lock(int argc, char **argv)
 			fputs(usage_text, stdout);
 			fputs(cli_apt_env_help, stdout);
 			fputs(cli_catalog_env_help, stdout);
+			fputs(cli_registry_bases_help, stdout);
+			fputs(cli_registry_help, stdout);
 			return cli_flush_stdout();
 		case ':':
 			return cli_bad_option("lock", argv, true);
-		default:
-			return cli_bad_option("lock", argv, false);
+		default: {
+			int rc = cli_registry_opt(&reg, "lock", c, optarg);
+			if (rc < 0)
+				return cli_bad_option("lock", argv, false);
+			if (rc)
+				return rc;
+			break;
+		}
 		}
 	}
 	if (optind != argc - 1)
@@ -67,8 +74,10 @@ int cmd_lock(int argc, char **argv)
 							      : "exactly one RECIPE is expected");
 	struct pl_lock_options o = { .warn = cli_warn };
 	char cache[4096], state[4096];
+	char bases[4096];
 	if (cli_apt_options(&o.apt, cache, sizeof(cache)) != 0)
 		return EXIT_FAIL;
+	cli_registry_bases(&reg, o.apt.cache_dir, bases, sizeof(bases), &o.base_cache, &o.registry);
 	if (json)
 		o.apt.note = NULL;
 	o.apt.cancel = &cli_cancel;

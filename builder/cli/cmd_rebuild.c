@@ -61,7 +61,8 @@ static const char usage_text[] =
     "                          not pushed there yet is in the storm\n"
     "  -h, --help              show this help\n"
     "\n"
-    "Registry options (with --push):\n"
+    "Registry options (for --push, and for bases the catalog locates in a registry,\n"
+    "which are pulled into D/.plinth/bases when their layout is not here):\n"
     "%s"
     "\n"
     "Exit status: 0 when every image is done, 1 when any failed (the rest are\n"
@@ -645,10 +646,8 @@ int cmd_rebuild(int argc, char **argv)
 	o.cancel = &cli_cancel;
 	o.tmpdir = getenv("TMPDIR");
 	o.path = getenv("PATH");
-	if (o.push) {
-		cli_registry_ready(&reg, "push", true);
-		o.registry = &reg.o;
-	}
+	cli_registry_ready(&reg, "push", true);
+	o.registry = &reg.o;
 
 	struct pl_error *err = NULL;
 	struct pl_key *key = NULL;

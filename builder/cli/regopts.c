@@ -126,3 +126,17 @@ void cli_registry_done(struct cli_registry *r)
 	if (r->o.progress)
 		fputs("\r\033[K", stderr);
 }
+
+const char cli_registry_bases_help[] =
+    "\nA base the catalog locates in a registry ('plinth catalog locate') whose\n"
+    "layout is not on this machine is pulled from there, by its digest, into\n"
+    "$PLINTH_CACHE/bases.  Registry options:\n";
+
+void cli_registry_bases(struct cli_registry *r, const char *cache_dir, char *buf, size_t size,
+			const char **cache, const struct pl_registry_options **registry)
+{
+	int n = cache_dir ? snprintf(buf, size, "%s/bases", cache_dir) : -1;
+	*cache = n < 0 || (size_t)n >= size ? NULL : buf;
+	cli_registry_ready(r, "pull", true);
+	*registry = &r->o;
+}

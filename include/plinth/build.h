@@ -12,6 +12,7 @@
 
 #include "plinth/catalog.h"
 #include "plinth/common.h"
+#include "plinth/registry.h"
 #include "plinth/packages.h"
 #include "plinth/recipe.h"
 
@@ -57,6 +58,12 @@ struct pl_build_options {
 	struct pl_catalog *catalog;
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;
+	/* A base whose layout is not on this machine, and that the catalog
+	 * locates in a registry (pl_catalog_locate()), is pulled from there by
+	 * its digest, with `registry`, into the OCI layout `base_cache`
+	 * (tagged NAME-VERSION); either NULL: never. */
+	const char *base_cache;
+	const struct pl_registry_options *registry;
 	/* A directory of layers kept for reuse, or NULL.  When it holds the
 	 * layer of a build with the same inputs (recipe, locked packages,
 	 * host files' content, clock, compression) on a base that answers

@@ -59,6 +59,7 @@ struct pl_catalog_entry {
 	const char *publisher;     /* fingerprint of the ops key that published it */
 	const char *layout;        /* absolute path of the OCI layout holding it */
 	const char *tag;           /* its tag there */
+	const char *registry;      /* "HOST/REPO" holding it (by digest), or NULL */
 };
 
 struct pl_catalog_options {
@@ -195,6 +196,16 @@ int pl_catalog_publish(const struct pl_catalog_options *o, const struct pl_key *
 int pl_catalog_set_status(const struct pl_catalog_options *o, const struct pl_key *k,
 			  const char *name, const char *version, enum pl_status status,
 			  const char *reason, bool *changed, struct pl_error **err);
+
+/**
+ * Record that NAME@VERSION is in the registry repository `registry`
+ * ("HOST/REPO"), where builds on it pull it from (by its digest) when its
+ * layout is not on their machine.  Recording the same place again changes
+ * nothing (*changed false).
+ */
+int pl_catalog_locate(const struct pl_catalog_options *o, const struct pl_key *k, const char *name,
+		      const char *version, const char *registry, bool *changed,
+		      struct pl_error **err);
 
 /**
  * Record that NAME@OLD is replaced by NAME@NEW (approved or deprecated).

@@ -12,6 +12,7 @@
 #define PLINTH_PACKAGES_H
 
 #include "plinth/common.h"
+#include "plinth/registry.h"
 #include "plinth/recipe.h"
 
 struct pl_apt_options {
@@ -52,6 +53,9 @@ struct pl_lock_options {
 	struct pl_catalog *catalog;
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;
+	/* As in pl_build_options: where a base not on this machine is pulled. */
+	const char *base_cache;
+	const struct pl_registry_options *registry;
 };
 
 struct pl_lock_result {
