@@ -41,12 +41,22 @@
 REG_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REG_PIDS=$TMP/.registry-pids
 
-# need_registry: skip the whole test unless docker-registry (and what the
-# helpers use) is installed.
+# need_registry [TOOL...]: skip the whole test when docker-registry is not
+# installed; fail it (and exit) when it is but something else it needs, or
+# a TOOL, is missing: ci/setup installs them all, so that is a broken setup,
+# not a reason to skip.
 need_registry() {
+	local c missing=""
 	command -v docker-registry >/dev/null 2>&1 ||
 		t_skip_all "docker-registry is not installed (run ci/setup)"
-	need python3 openssl htpasswd base64
+	for c in python3 openssl htpasswd base64 "$@"; do
+		command -v "$c" >/dev/null 2>&1 || missing="$missing $c"
+	done
+	if [ -n "$missing" ]; then
+		t_fail "what the registry test needs is installed" "missing:$missing (run ci/setup)"
+		t_done
+		exit 1
+	fi
 }
 
 # reg__die MSG: a fixture failed; say so on stderr and fail the caller.
@@ -57,13 +67,13 @@ reg__die() {
 
 # reg__trap: put registry_cleanup in front of the current EXIT trap, once.
 reg__trap() {
-	local cur
+	local cur words
 	cur=$(trap -p EXIT)
 	case $cur in *registry_cleanup*) return 0 ;; esac
 	if [ -n "$cur" ]; then
-		eval "set -- $cur" # trap -- 'COMMAND' EXIT
+		eval "words=($cur)" # trap -- 'COMMAND' EXIT
 		# shellcheck disable=SC2064
-		trap "registry_cleanup; $3" EXIT
+		trap "registry_cleanup; ${words[2]}" EXIT
 	else
 		trap 'registry_cleanup' EXIT
 	fi
@@ -99,17 +109,19 @@ EOF
 # 127.0.0.1 and localhost (DIR/cert.pem, DIR/key.pem).
 reg__tls() {
 	local d=$1
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	printf '%s\n' basicConstraints=CA:FALSE keyUsage=critical,digitalSignature \
+		extendedKeyUsage=serverAuth subjectAltName=IP:127.0.0.1,DNS:localhost >"$d/server.ext"
+	if ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 		-subj "/CN=plinth test CA" -addext basicConstraints=critical,CA:TRUE \
 		-addext keyUsage=critical,keyCertSign,cRLSign \
-		-keyout "$d/ca.key" -out "$d/ca.pem" 2>"$d/openssl.err" &&
-		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-			-subj "/CN=127.0.0.1" -keyout "$d/key.pem" -out "$d/server.csr" 2>>"$d/openssl.err" &&
-		printf '%s\n' basicConstraints=CA:FALSE keyUsage=critical,digitalSignature \
-			extendedKeyUsage=serverAuth subjectAltName=IP:127.0.0.1,DNS:localhost >"$d/server.ext" &&
-		openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
-			-CAcreateserial -days 2 -extfile "$d/server.ext" -out "$d/cert.pem" 2>>"$d/openssl.err" ||
+		-keyout "$d/ca.key" -out "$d/ca.pem" 2>"$d/openssl.err" ||
+		! openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-subj "/CN=127.0.0.1" -keyout "$d/key.pem" -out "$d/server.csr" 2>>"$d/openssl.err" ||
+		! openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+			-CAcreateserial -days 2 -extfile "$d/server.ext" -out "$d/cert.pem" 2>>"$d/openssl.err"; then
 		reg__die "openssl failed: $(tail -n 5 "$d/openssl.err")"
+		return
+	fi
 }
 
 # registry_start NAME [--htpasswd USER:PASS] [--tls]: start docker-registry
@@ -119,7 +131,7 @@ reg__tls() {
 # --tls, REG_<NAME>_CA.  Started again after registry_stop, it keeps its
 # port and storage.
 registry_start() {
-	local name=$1 auth="" tls="" d port pid try url
+	local name=$1 auth="" tls="" d port pid url
 	shift
 	case $name in '' | *[!A-Za-z0-9_]*) reg__die "bad registry name '$name'" || return ;; esac
 	while [ $# -gt 0 ]; do
@@ -140,7 +152,7 @@ registry_start() {
 	if [ -n "$tls" ] && [ ! -f "$d/cert.pem" ]; then
 		reg__tls "$d" || return
 	fi
-	for try in 1 2 3; do
+	for _ in 1 2 3; do
 		port=$(cat "$d/port" 2>/dev/null) || port=$(reg__free_port) || return
 		{
 			cat <<EOF
