@@ -477,7 +477,8 @@ static int write_layer(const struct pl_recipe *r, const char *version,
 		return rc;
 	struct pl__progress prog = { o->progress, o->progress_ctx, o->cancel };
 	int fd = -1;
-	if ((rc = pl__layout_blob_open(layout, &fd, err)) < 0)
+	unsigned seq = 0;
+	if ((rc = pl__layout_blob_open(layout, &fd, &seq, err)) < 0)
 		return rc;
 	rc = pl__layer_write(tree, clock, o->compression, fd, &prog, &out->layer, err);
 	if (rc < 0) {
@@ -488,7 +489,7 @@ static int write_layer(const struct pl_recipe *r, const char *version,
 	out->packages = ictx->installed;
 	if (trace && fs && ictx->lock->path && ictx->installed)
 		out->pinned = pinned_controls(ictx->lock, fs, tree);
-	return pl__layout_blob_close(layout, fd, out->layer.digest, err);
+	return pl__layout_blob_close(layout, fd, seq, out->layer.digest, err);
 }
 
 /* The image's SBOM (SPDX), stored beside it as an artifact. */

@@ -10,6 +10,9 @@ static struct {
 	CURL *(*easy_init)(void);
 	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
 	CURLcode (*easy_perform)(CURL *);
+	void (*easy_reset)(CURL *);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
 	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
 	void (*easy_cleanup)(CURL *);
 	const char *(*easy_strerror)(CURLcode);
@@ -26,7 +29,7 @@ static void *sym(void *lib, const char *name)
 	return p;
 }
 
-static void load(void)
+static void load_lib(void)
 {
 	void *lib = dlopen(PL__CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
 	if (!lib) {
@@ -39,10 +42,24 @@ static void load(void)
 	*(void **)&fn.easy_init = sym(lib, "curl_easy_init");
 	*(void **)&fn.easy_setopt = sym(lib, "curl_easy_setopt");
 	*(void **)&fn.easy_perform = sym(lib, "curl_easy_perform");
+	*(void **)&fn.easy_reset = sym(lib, "curl_easy_reset");
+	*(void **)&fn.slist_append = sym(lib, "curl_slist_append");
+	*(void **)&fn.slist_free_all = sym(lib, "curl_slist_free_all");
 	*(void **)&fn.easy_getinfo = sym(lib, "curl_easy_getinfo");
 	*(void **)&fn.easy_cleanup = sym(lib, "curl_easy_cleanup");
 	*(void **)&fn.easy_strerror = sym(lib, "curl_easy_strerror");
 	/* a library missing a symbol stays loaded: harmless, and never used */
+}
+
+static void load(void)
+{
+	load_lib();
+	if (load_error[0])
+		return;
+	CURLcode cc = fn.global_init(CURL_GLOBAL_DEFAULT);
+	if (cc != CURLE_OK)
+		snprintf(load_error, sizeof(load_error), "cannot initialise it: %s",
+			 fn.easy_strerror(cc));
 }
 
 int pl__curl_load(struct pl_error **err)
@@ -54,11 +71,6 @@ int pl__curl_load(struct pl_error **err)
 				     "(install libcurl4)",
 				     PL__CURL_SONAME, load_error);
 	return 0;
-}
-
-CURLcode pl__curl_global_init(long flags)
-{
-	return fn.global_init(flags);
 }
 
 CURL *pl__curl_easy_init(void)
@@ -84,6 +96,31 @@ CURLcode pl__curl_setopt_write(CURL *h, CURLoption option, curl_write_callback f
 CURLcode pl__curl_setopt_xferinfo(CURL *h, CURLoption option, curl_xferinfo_callback f)
 {
 	return fn.easy_setopt(h, option, f);
+}
+
+CURLcode pl__curl_setopt_read(CURL *h, CURLoption option, curl_read_callback f)
+{
+	return fn.easy_setopt(h, option, f);
+}
+
+CURLcode pl__curl_setopt_off(CURL *h, CURLoption option, curl_off_t value)
+{
+	return fn.easy_setopt(h, option, value);
+}
+
+void pl__curl_easy_reset(CURL *h)
+{
+	fn.easy_reset(h);
+}
+
+struct curl_slist *pl__curl_slist_append(struct curl_slist *list, const char *s)
+{
+	return fn.slist_append(list, s);
+}
+
+void pl__curl_slist_free_all(struct curl_slist *list)
+{
+	fn.slist_free_all(list);
 }
 
 CURLcode pl__curl_easy_perform(CURL *h)

@@ -280,14 +280,6 @@ static int transfer_file(struct pl__cache *c, const char *url, struct sink *s, b
 
 /* ---- http:// and https:// ------------------------------------------- */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result = CURLE_FAILED_INIT;
-
-static void curl_init(void)
-{
-	curl_init_result = pl__curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 static size_t on_data(char *p, size_t size, size_t nmemb, void *data)
 {
 	struct sink *s = data;
@@ -321,10 +313,6 @@ static int curl_handle(struct pl__cache *c, struct pl_error **err)
 	int rc = pl__curl_load(err);
 	if (rc < 0)
 		return rc;
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_result != CURLE_OK)
-		return pl__error_set(err, PL_ESYS, 0, "cannot initialise libcurl: %s",
-				     pl__curl_easy_strerror(curl_init_result));
 	CURL *h = pl__curl_easy_init();
 	if (!h)
 		return pl__error_set(err, PL_ENOMEM, 0, "cannot initialise libcurl");

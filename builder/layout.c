@@ -37,6 +37,7 @@ struct pl__layout {
 	bool expect_absent;
 	uint8_t expect_digest[PL_SHA256_LEN];
 	json_t *referrers; /* artifacts about the committed image, untagged */
+	json_t *tags;      /* [descriptor, tag] pairs tagged with it */
 };
 
 /* Whether `tag` in `idx` is what the transaction expects it to be. */
@@ -373,6 +374,7 @@ void pl__layout_free(struct pl__layout *l)
 	if (l->stage_name && !l->committed)
 		pl__remove_tree(l->stage_atfd, l->stage_name);
 	json_decref(l->referrers);
+	json_decref(l->tags);
 	pl__closep(&l->blobsfd);
 	pl__closep(&l->stagefd);
 	pl__closep(&l->parentfd);
@@ -395,21 +397,22 @@ static void tmp_name(char *buf, size_t n, unsigned seq)
 	snprintf(buf, n, "tmp-%u", seq);
 }
 
-int pl__layout_blob_open(struct pl__layout *l, int *fd, struct pl_error **err)
+int pl__layout_blob_open(struct pl__layout *l, int *fd, unsigned *seq, struct pl_error **err)
 {
 	char name[32];
-	tmp_name(name, sizeof(name), ++l->tmp_seq);
+	*seq = ++l->tmp_seq;
+	tmp_name(name, sizeof(name), *seq);
 	*fd = openat(l->blobsfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (*fd < 0)
 		return pl__error_set(err, PL_ESYS, errno, "cannot create a blob in '%s'", l->path);
 	return 0;
 }
 
-int pl__layout_blob_close(struct pl__layout *l, int fd, const uint8_t digest[PL_SHA256_LEN],
-			  struct pl_error **err)
+int pl__layout_blob_close(struct pl__layout *l, int fd, unsigned seq,
+			  const uint8_t digest[PL_SHA256_LEN], struct pl_error **err)
 {
 	char name[32], hex[2 * PL_SHA256_LEN + 1];
-	tmp_name(name, sizeof(name), l->tmp_seq);
+	tmp_name(name, sizeof(name), seq);
 	pl__hex(digest, PL_SHA256_LEN, hex);
 	int rc = fchmod(fd, 0644) < 0 ? -1 : fsync(fd);
 	int e = errno;
@@ -428,7 +431,8 @@ int pl__layout_blob_put(struct pl__layout *l, const void *p, size_t n,
 			uint8_t digest[PL_SHA256_LEN], struct pl_error **err)
 {
 	int fd;
-	int rc = pl__layout_blob_open(l, &fd, err);
+	unsigned seq;
+	int rc = pl__layout_blob_open(l, &fd, &seq, err);
 	if (rc < 0)
 		return rc;
 	if (pl__write_all(fd, p, n) < 0) {
@@ -437,7 +441,7 @@ int pl__layout_blob_put(struct pl__layout *l, const void *p, size_t n,
 		return pl__error_set(err, PL_ESYS, e, "cannot write a blob in '%s'", l->path);
 	}
 	pl__sha256(p, n, digest);
-	return pl__layout_blob_close(l, fd, digest, err);
+	return pl__layout_blob_close(l, fd, seq, digest, err);
 }
 
 struct pl__blob_reader *pl__blob_reader_new(int fd, const uint8_t digest[PL_SHA256_LEN],
@@ -547,7 +551,8 @@ int pl__layout_blob_copy(struct pl__layout *l, const char *src, const uint8_t di
 	 * what was linked; where linking fails (another file system, a file
 	 * of another user), copy. */
 	char name[32], proc[64];
-	tmp_name(name, sizeof(name), ++l->tmp_seq);
+	unsigned seq = ++l->tmp_seq;
+	tmp_name(name, sizeof(name), seq);
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", in);
 	bool linked = linkat(AT_FDCWD, proc, l->blobsfd, name, AT_SYMLINK_FOLLOW) == 0;
 	cleanup_close int out = -1;
@@ -568,7 +573,7 @@ int pl__layout_blob_copy(struct pl__layout *l, const char *src, const uint8_t di
 				     "blob %s in '%s' does not match its digest", ds, src);
 	}
 	if (!linked)
-		return pl__layout_blob_close(l, pl__steal_fd(&out), digest, err);
+		return pl__layout_blob_close(l, pl__steal_fd(&out), seq, digest, err);
 	if (renameat(l->blobsfd, name, l->blobsfd, hex) < 0) {
 		int e = errno;
 		unlinkat(l->blobsfd, name, 0);
@@ -715,6 +720,12 @@ static int write_index(const struct pl__layout *l, int dirfd, json_t *idx, json_
 {
 	cleanup_free char *text = NULL;
 	size_t len = 0;
+	size_t i;
+	json_t *t;
+	json_array_foreach (l->tags, i, t)
+		if (set_tag(idx, json_array_get(t, 0), json_string_value(json_array_get(t, 1)),
+			    err) < 0)
+			return PL_ENOMEM;
 	if (set_tag(idx, desc, tag, err) < 0 || set_referrers(l, idx, err) < 0 ||
 	    dump_json(idx, &text, &len, err) < 0)
 		return PL_ENOMEM;
@@ -841,6 +852,16 @@ int pl__layout_add_referrer(struct pl__layout *l, const struct pl__descriptor *d
 					    d->media_type, "digest", digest, "size",
 					    (json_int_t)d->size, "artifactType", artifact_type,
 					    "annotations", SUBJECT, sd)) < 0)
+		return pl__error_nomem(err);
+	return 0;
+}
+
+int pl__layout_add_tag(struct pl__layout *l, const struct pl__descriptor *d, const char *tag,
+		       struct pl_error **err)
+{
+	json_t *desc = descriptor_json(d, tag);
+	if (!desc || (!l->tags && !(l->tags = json_array())) ||
+	    json_array_append_new(l->tags, json_pack("[o, s]", desc, tag)) < 0)
 		return pl__error_nomem(err);
 	return 0;
 }

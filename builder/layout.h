@@ -28,13 +28,14 @@ void pl__layout_free(struct pl__layout *l);
 void pl__layout_freep(struct pl__layout **l);
 #define cleanup_layout __attribute__((cleanup(pl__layout_freep)))
 
-/* A new temporary file in the staging directory, for streaming a blob. */
-int pl__layout_blob_open(struct pl__layout *l, int *fd, struct pl_error **err);
+/* A new temporary file in the staging directory, for streaming a blob;
+ * *seq names it for pl__layout_blob_close(). */
+int pl__layout_blob_open(struct pl__layout *l, int *fd, unsigned *seq, struct pl_error **err);
 
-/* Sync and close `fd` (from pl__layout_blob_open) and stage it as the blob
- * with `digest`. */
-int pl__layout_blob_close(struct pl__layout *l, int fd, const uint8_t digest[PL_SHA256_LEN],
-			  struct pl_error **err);
+/* Sync and close `fd` (the file `seq` from pl__layout_blob_open) and stage
+ * it as the blob with `digest`. */
+int pl__layout_blob_close(struct pl__layout *l, int fd, unsigned seq,
+			  const uint8_t digest[PL_SHA256_LEN], struct pl_error **err);
 
 /* Stage a blob held in memory; its digest goes to `digest`. */
 int pl__layout_blob_put(struct pl__layout *l, const void *p, size_t n,
@@ -110,6 +111,12 @@ int pl__layout_blob_read_staged(struct pl__layout *l, const uint8_t digest[PL_SH
 int pl__layout_add_referrer(struct pl__layout *l, const struct pl__descriptor *d,
 			    const char *artifact_type, const uint8_t subject[PL_SHA256_LEN],
 			    struct pl_error **err);
+
+/* Have the commit point `tag` at `d` (staged) too, as pl__layout_commit()
+ * does with its own tag (before it: a tag given twice ends up at the
+ * commit's). */
+int pl__layout_add_tag(struct pl__layout *l, const struct pl__descriptor *d, const char *tag,
+		       struct pl_error **err);
 
 /* Move the staged blobs in and point `tag` at `d` in index.json,
  * replacing any earlier reference of that name. */

@@ -375,3 +375,31 @@ int pl__referrer_read(const char *dir, const uint8_t subject[PL_SHA256_LEN],
 	}
 	return PL__OCI_NO_TAG;
 }
+
+int pl__referrers_list(const char *dir, const uint8_t subject[PL_SHA256_LEN], json_t **out,
+		       struct pl_error **err)
+{
+	cleanup_free char *path = NULL;
+	cleanup_json json_t *idx = NULL;
+	int rc = read_index(dir, &path, &idx, err);
+	if (rc < 0 || (rc = pl__index_check(dir, idx, err)) < 0)
+		return rc;
+	char sd[PL_DIGEST_STR_LEN + 1];
+	pl__digest_str(subject, sd);
+	cleanup_json json_t *list = json_array();
+	if (!list)
+		return pl__error_nomem(err);
+	size_t i;
+	json_t *d;
+	json_array_foreach (json_object_get(idx, "manifests"), i, d) {
+		const char *mt = json_string_value(json_object_get(d, "mediaType"));
+		const char *s = json_string_value(
+		    json_object_get(json_object_get(d, "annotations"), "dev.plinth.subject"));
+		if (mt && !strcmp(mt, PL__MT_MANIFEST) && s && !strcmp(s, sd) &&
+		    json_is_string(json_object_get(d, "artifactType")) &&
+		    json_array_append(list, d) < 0)
+			return pl__error_nomem(err);
+	}
+	*out = steal_pointer(&list);
+	return 0;
+}

@@ -82,6 +82,11 @@ int pl__referrer_read(const char *dir, const uint8_t subject[PL_SHA256_LEN],
 		      const char *artifact_type, size_t max, char **out, size_t *len,
 		      struct pl_error **err);
 
+/* The descriptors in index.json of the artifacts stored about `subject`
+ * (as pl__layout_add_referrer() writes them), in a new array. */
+int pl__referrers_list(const char *dir, const uint8_t subject[PL_SHA256_LEN], json_t **out,
+		       struct pl_error **err);
+
 /* Parse a descriptor's "digest" ("sha256:<64 lowercase hex>") into `out`. */
 bool pl__digest_parse(const char *s, uint8_t out[PL_SHA256_LEN]);
 

@@ -23,6 +23,7 @@
 #include "layout.h"
 #include "oci.h"
 #include "rebuild-impl.h"
+#include "regref.h"
 #include "sign.h"
 
 #define STATE_DIR     ".plinth"
@@ -30,6 +31,7 @@
 #define LAYERS        STATE_DIR "/layers"
 #define LOCK          STATE_DIR "/lock"
 #define SOURCES       STATE_DIR "/sources"
+#define PUSHED        STATE_DIR "/pushed"
 #define JOURNAL_MAX   ((size_t)256 << 20)
 #define RESULT_MAX    ((size_t)48 << 10) /* of a child's report kept (more is dropped) */
 #define ERROR_MAX     ((size_t)16 << 10)
@@ -67,6 +69,7 @@ static const char *const why_names[] = {
 	[PL_REBUILD_BASE] = "base changed",         [PL_REBUILD_BASE_REBUILT] = "base rebuilt",
 	[PL_REBUILD_UNSIGNED] = "unsigned",         [PL_REBUILD_UNPUBLISHED] = "unpublished",
 	[PL_REBUILD_UNSUPERSEDED] = "unsuperseded", [PL_REBUILD_BANNED] = "banned",
+	[PL_REBUILD_UNPUSHED] = "unpushed",
 };
 
 const char *pl_rebuild_why_name(enum pl_rebuild_why why)
@@ -77,14 +80,16 @@ const char *pl_rebuild_why_name(enum pl_rebuild_why why)
 /* Whether the item changes in the run, for what is built on it. */
 static bool changing(const struct item *it)
 {
-	return it->pub.why != PL_REBUILD_UNCHANGED && it->pub.why != PL_REBUILD_UNSIGNED;
+	return it->pub.why != PL_REBUILD_UNCHANGED && it->pub.why != PL_REBUILD_UNSIGNED &&
+	       it->pub.why != PL_REBUILD_UNPUSHED;
 }
 
 /* Whether the item needs a new image (not only a signature or a publish). */
 static bool needs_build(const struct item *it)
 {
 	return it->pub.why != PL_REBUILD_UNCHANGED && it->pub.why != PL_REBUILD_UNSIGNED &&
-	       it->pub.why != PL_REBUILD_UNPUBLISHED && it->pub.why != PL_REBUILD_UNSUPERSEDED;
+	       it->pub.why != PL_REBUILD_UNPUBLISHED && it->pub.why != PL_REBUILD_UNSUPERSEDED &&
+	       it->pub.why != PL_REBUILD_UNPUSHED;
 }
 
 /* Point the public strings at the owned ones. */
@@ -565,6 +570,40 @@ static int plan_item(struct pl_rebuild_plan *p, struct item *it, struct pl_catal
 	return 0;
 }
 
+/* ---- pushing ----------------------------------------------------------- */
+
+/* Where `name` at `version` is pushed: "HOST/PREFIX/NAME:VERSION". */
+static char *push_ref(const struct pl_rebuild_options *o, const char *name, const char *version,
+		      struct pl_error **err)
+{
+	return pl__asprintf(err, "%s/%s:%s", o->push, name, version);
+}
+
+/* What OUT/.plinth/pushed/NAME says of an image pushed: "REF DIGEST\n". */
+static char *push_record(const char *ref, const char *digest, struct pl_error **err)
+{
+	return pl__asprintf(err, "%s %s\n", ref, digest);
+}
+
+/* An unchanged item is in the storm when it was not pushed where o->push
+ * says, as it is now. */
+static int plan_push(struct item *it, const struct pl_rebuild_options *o, struct pl_error **err)
+{
+	cleanup_free char *path = pl__asprintf(err, "%s/" PUSHED "/%s", o->out, it->pub.name);
+	cleanup_free char *ref = push_ref(o, it->pub.name, it->tag, err);
+	cleanup_free char *want = ref ? push_record(ref, it->digest, err) : NULL;
+	if (!path || !want)
+		return PL_ENOMEM;
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+	int rc = read_optional(path, 4096, &text, &len, err);
+	if (rc < 0)
+		return rc;
+	if (rc == 0 || strcmp(text, want))
+		it->pub.why = PL_REBUILD_UNPUSHED;
+	return 0;
+}
+
 /* ---- the journal ------------------------------------------------------- */
 
 void pl__journal_scan(const char *text, size_t len, unsigned *last, bool *finished)
@@ -612,6 +651,14 @@ int pl_rebuild_plan(const struct pl_rebuild_options *o, struct pl_rebuild_plan *
 {
 	if (!o->key || !pl_key_is_private(o->key))
 		return pl__error_set(err, PL_EINVAL, 0, "a private key is needed to sign images");
+	if (o->push) {
+		cleanup_regref struct pl__regref where = { 0 };
+		int rc = pl__regrepo_parse(o->push, &where, err);
+		if (rc < 0)
+			return rc;
+		if (!o->registry)
+			return pl__error_set(err, PL_EINVAL, 0, "pushing needs registry options");
+	}
 	cleanup_free struct pl_rebuild_plan *p = pl__calloc(1, sizeof(*p), err);
 	if (!p)
 		return PL_ENOMEM;
@@ -668,6 +715,8 @@ int pl_rebuild_plan(const struct pl_rebuild_options *o, struct pl_rebuild_plan *
 			break;
 		it->pub.is_base |= n > 0;
 		rc = plan_item(plan, it, c, o, &pr, err);
+		if (rc == 0 && o->push && it->pub.why == PL_REBUILD_UNCHANGED)
+			rc = plan_push(it, o, err);
 		sync_pub(it);
 	}
 	pl_catalog_free(c);
@@ -805,6 +854,57 @@ static void child_warn(void *ctx, const char *msg)
 		ru->o->warn(ru->o->warn_ctx, msg);
 }
 
+/*
+ * Push the signed image of `it` to o->push, mounting what its base has
+ * from the base's repository there, and remember it.  The report `rep`
+ * gets {"pushed": {...}}.
+ */
+static int push_item(struct run *ru, struct item *it, json_t *rep, struct pl_error **err)
+{
+	const struct pl_rebuild_options *o = ru->o;
+	cleanup_free char *src = pl__asprintf(err, "oci:%s:%s", it->path, it->version);
+	cleanup_free char *dst = push_ref(o, it->pub.name, it->version, err);
+	cleanup_regref struct pl__regref where = { 0 };
+	if (!src || !dst || pl__regrepo_parse(o->push, &where, err) < 0)
+		return PL_ENOMEM;
+	/* the base's repository: NAME of the recipe's NAME@RANGE */
+	cleanup_free char *from = NULL;
+	if (pl__recipe_has_base(it->r) &&
+	    !(from = pl__asprintf(err, "%s/%.*s", where.repo, (int)strcspn(it->r->base, "@"),
+				  it->r->base)))
+		return PL_ENOMEM;
+	const char *mount[] = { from, NULL };
+	struct pl_registry_options ro = *o->registry;
+	ro.progress = NULL;
+	struct pl_push_result res;
+	int rc = pl_push(src, dst, from ? mount : NULL, &ro, &res, err);
+	if (rc < 0)
+		return rc;
+	cleanup_free char *path = pl__asprintf(err, "%s/" PUSHED, o->out);
+	cleanup_free char *record = push_record(dst, res.digest, err);
+	if (path && record && pl__mkdir_p(path, 0755, err) == 0) {
+		cleanup_close int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			rc = pl__error_set(err, PL_ESYS, errno, "cannot open '%s'", path);
+		else
+			rc = pl__write_file_atomic(dfd, it->pub.name, record, strlen(record), 0644,
+						   err);
+	} else {
+		rc = path && record ? PL_ESYS : PL_ENOMEM;
+	}
+	if (rc == 0) {
+		journal(ru, "pushed", it,
+			json_pack("{s:s, s:s, s:i, s:i, s:i, s:I}", "reference", dst, "digest",
+				  res.digest, "uploaded", (int)res.uploaded, "mounted",
+				  (int)res.mounted, "present", (int)res.present, "bytes",
+				  (json_int_t)res.bytes_uploaded));
+		json_object_set_new(rep, "pushed",
+				    json_pack("{s:I}", "bytes", (json_int_t)res.bytes_uploaded));
+	}
+	pl_push_result_release(&res);
+	return rc;
+}
+
 /* Build (when it needs it) and sign one item, report to `fd`, exit. */
 static void __attribute__((noreturn))
 child(struct run *ru, struct item *it, struct pl__base *base, int fd, pid_t parent)
@@ -854,6 +954,8 @@ child(struct run *ru, struct item *it, struct pl__base *base, int fd, pid_t pare
 			journal(ru, "signed", it, NULL);
 		json_object_set_new(rep, "digest", json_string(sr.manifest_digest));
 	}
+	if (rc == 0 && o->push)
+		rc = push_item(ru, it, rep, &err);
 	if (rc < 0) {
 		const char *m = pl_error_message(err);
 		size_t n = strlen(m);
@@ -1085,6 +1187,9 @@ static void reap(struct run *ru, struct item *it, int status)
 	it->pub.built = json_is_true(json_object_get(rep, "built"));
 	it->pub.layer_reused = json_is_true(json_object_get(rep, "reused"));
 	it->pub.compressed = (uint64_t)json_integer_value(json_object_get(rep, "compressed"));
+	const json_t *pushed = json_object_get(rep, "pushed");
+	it->pub.pushed = pushed != NULL;
+	it->pub.uploaded = (uint64_t)json_integer_value(json_object_get(pushed, "bytes"));
 	set_str(&it->new_digest, pl__strdup(digest, NULL));
 	sync_pub(it);
 	struct pl_error *err = NULL;
@@ -1098,6 +1203,8 @@ static void reap(struct run *ru, struct item *it, int status)
 	ru->s->reused += it->pub.layer_reused;
 	ru->s->finished += !it->pub.built;
 	ru->s->compressed += it->pub.compressed;
+	ru->s->pushed += it->pub.pushed;
+	ru->s->uploaded += it->pub.uploaded;
 	ru->done++;
 	report(ru, it);
 }

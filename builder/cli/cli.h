@@ -29,6 +29,51 @@ int cmd_lint(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_sbom(int argc, char **argv);
 int cmd_test(int argc, char **argv);
+int cmd_push(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+int cmd_tags(int argc, char **argv);
+
+/* ---- registries (push, pull, tags) -------------------------------- */
+
+/* getopt_long values of the options the registry commands share. */
+enum { CLI_OPT_INSECURE = 1000, CLI_OPT_AUTH_FILE, CLI_OPT_CA_FILE, CLI_OPT_RETRIES };
+#define CLI_REGISTRY_OPTIONS                                                                       \
+	{ "insecure", required_argument, NULL, CLI_OPT_INSECURE },                                 \
+	    { "auth-file", required_argument, NULL, CLI_OPT_AUTH_FILE },                           \
+	    { "ca-file", required_argument, NULL, CLI_OPT_CA_FILE },                               \
+	{                                                                                          \
+		"retries", required_argument, NULL, CLI_OPT_RETRIES                                \
+	}
+
+/* What those options say, as registry options. */
+struct cli_registry {
+	struct pl_registry_options o;
+	const char *insecure[33];
+	size_t ninsecure;
+	const char *auth_file;
+	const char *files[4];
+	char own[3][4096];
+};
+#define CLI_REGISTRY_INIT                                                                          \
+	{                                                                                          \
+		.o = {.retries = -1 }                                                              \
+	}
+
+/* Their --help text (and -j's, which push, pull and tags take too). */
+extern const char cli_registry_help[];
+extern const char cli_registry_jobs_help[];
+
+/* Take the option `c` (from getopt_long) if it is one of them: 0 when
+ * taken, -1 when not one of them, else an exit code after reporting. */
+int cli_registry_opt(struct cli_registry *r, const char *cmd, int c, const char *arg);
+
+/* Finish r->o: the credential files (from the environment unless
+ * --auth-file named one), progress "plinth: VERB: ..." on a terminal
+ * unless `quiet`. */
+void cli_registry_ready(struct cli_registry *r, const char *verb, bool quiet);
+
+/* Clear the progress line. */
+void cli_registry_done(struct cli_registry *r);
 
 /*
  * Catalog options for a command: the directory is `arg` (a --catalog

@@ -16,6 +16,7 @@ static const char usage_text[] =
     "usage: plinth rebuild --catalog C --key K --out D RECIPE_DIR... [-j N]\n"
     "                      [--plan [--format text|json|make]] [--resume] [--json]\n"
     "                      [--policy FILE] [--skip-tests]\n"
+    "                      [--push HOST/PREFIX [REGISTRY OPTIONS]]\n"
     "\n"
     "Rebuild every image affected by a change of base: read every recipe under\n"
     "the RECIPE_DIRs, resolve each one's base (another of these recipes, or the\n"
@@ -54,7 +55,14 @@ static const char usage_text[] =
     "  -c, --compression ALG   zstd (default) or gzip\n"
     "  -p, --policy FILE       the policy for every build's gates (lint, scan)\n"
     "      --skip-tests        do not run the recipes' tests in their images\n"
+    "      --push HOST/PREFIX  push every image of the storm, signed, with its\n"
+    "                          SBOM, to HOST/PREFIX/NAME:VERSION, mounting the\n"
+    "                          blobs its base has from HOST/PREFIX/BASE; an image\n"
+    "                          not pushed there yet is in the storm\n"
     "  -h, --help              show this help\n"
+    "\n"
+    "Registry options (with --push):\n"
+    "%s"
     "\n"
     "Exit status: 0 when every image is done, 1 when any failed (the rest are\n"
     "still built), 2 on usage errors.\n"
@@ -104,6 +112,7 @@ static void progress(void *ctx, const struct pl_rebuild_item *it, size_t done, s
 			printf("%-10s %s %s %s (%s%s%.2f s)\n",
 			       it->built       ? "rebuilt"
 			       : it->published ? "published"
+			       : it->pushed    ? "pushed"
 					       : "signed",
 			       it->name, it->version, d, it->layer_reused ? "layer reused, " : "",
 			       it->published && it->built ? "published, " : "", it->seconds);
@@ -160,6 +169,8 @@ static const char *why_text(const struct pl_rebuild_item *it, char *buf, size_t 
 		return "not in the catalog: publish it";
 	case PL_REBUILD_UNSUPERSEDED:
 		return "older versions of its line are still approved";
+	case PL_REBUILD_UNPUSHED:
+		return "not pushed to the registry: push it";
 	default:
 		return "unchanged";
 	}
@@ -241,6 +252,8 @@ static json_t *item_json(const struct pl_rebuild_plan *p, const struct pl_rebuil
 	    json_object_set_new(j, "built", json_boolean(it->built)) < 0 ||
 	    json_object_set_new(j, "layer_reused", json_boolean(it->layer_reused)) < 0 ||
 	    json_object_set_new(j, "published", json_boolean(it->published)) < 0 ||
+	    json_object_set_new(j, "pushed", json_boolean(it->pushed)) < 0 ||
+	    json_object_set_new(j, "uploaded", json_integer((json_int_t)it->uploaded)) < 0 ||
 	    json_object_set_new(j, "compressed", json_integer((json_int_t)it->compressed)) < 0 ||
 	    json_object_set_new(j, "seconds", json_real(it->seconds)) < 0 ||
 	    json_object_set_new(j, "error", str_or_null(it->error)) < 0) {
@@ -312,10 +325,12 @@ static char *absolute(const char *path)
 	return r;
 }
 
-/* What the Makefile's builds pass for the gates. */
+/* What the Makefile's builds pass for the gates, and where they push. */
 struct gates {
 	const char *policy; /* NULL: none */
 	bool skip_tests;
+	const char *push; /* HOST/PREFIX, NULL: none */
+	const struct cli_registry *reg;
 };
 
 static int print_make(const struct pl_rebuild_plan *p, const char *catalog, const char *key,
@@ -346,6 +361,21 @@ static int print_make(const struct pl_rebuild_plan *p, const char *catalog, cons
 		rc = -1;
 	if (rc == 0 && epoch && fprintf(f, "export SOURCE_DATE_EPOCH := %s\n", epoch) < 0)
 		rc = -1;
+	if (rc == 0 && g->push &&
+	    (fputs("PUSH ?= ", f) == EOF || put_quoted(f, g->push, true) < 0 ||
+	     fputs("\nPUSH_FLAGS ?=", f) == EOF))
+		rc = -1;
+	for (size_t i = 0; rc == 0 && g->push && i < g->reg->ninsecure; i++)
+		if (fputs(" --insecure ", f) == EOF || put_quoted(f, g->reg->insecure[i], true) < 0)
+			rc = -1;
+	if (rc == 0 && g->push && g->reg->auth_file &&
+	    (fputs(" --auth-file ", f) == EOF || put_quoted(f, g->reg->auth_file, true) < 0))
+		rc = -1;
+	if (rc == 0 && g->push && g->reg->o.ca_file &&
+	    (fputs(" --ca-file ", f) == EOF || put_quoted(f, g->reg->o.ca_file, true) < 0))
+		rc = -1;
+	if (rc == 0 && g->push && fputc('\n', f) == EOF)
+		rc = -1;
 	if (rc == 0)
 		fputs("\n.PHONY: all", f);
 	for (size_t i = 0; rc == 0 && i < n; i++)
@@ -368,7 +398,7 @@ static int print_make(const struct pl_rebuild_plan *p, const char *catalog, cons
 			up && up->why != PL_REBUILD_UNCHANGED ? " image-" : "",
 			up && up->why != PL_REBUILD_UNCHANGED ? up->name : "");
 		if (it->why != PL_REBUILD_UNSIGNED && it->why != PL_REBUILD_UNPUBLISHED &&
-		    it->why != PL_REBUILD_UNSUPERSEDED) {
+		    it->why != PL_REBUILD_UNSUPERSEDED && it->why != PL_REBUILD_UNPUSHED) {
 			char *r = absolute(it->recipe);
 			rc = r ? 0 : -1;
 			if (rc == 0 &&
@@ -399,6 +429,18 @@ static int print_make(const struct pl_rebuild_plan *p, const char *catalog, cons
 				"%s@%s %s@%s\n",
 				it->name, it->supersedes[j], it->name, it->version) < 0)
 				rc = -1;
+		if (rc == 0 && g->push) {
+			/* the base's repository: the prefix's, without the host */
+			const char *prefix = strchr(g->push, '/') + 1;
+			int nb = (int)strcspn(it->base_spec, "@");
+			bool mount = strcmp(it->base_spec, "scratch") != 0;
+			if (fputs("\t$(PLINTH) push $(PUSH_FLAGS) ", f) == EOF ||
+			    (mount && (fputs("--mount-from ", f) == EOF ||
+				       fprintf(f, "%s/%.*s ", prefix, nb, it->base_spec) < 0)) ||
+			    fprintf(f, "oci:$(OUT)/%s:%s $(PUSH)/%s:%s\n", it->name, it->version,
+				    it->name, it->version) < 0)
+				rc = -1;
+		}
 	}
 	free(cat);
 	free(k);
@@ -415,13 +457,14 @@ static int print_summary(const struct pl_rebuild_summary *s)
 		return printf("nothing to rebuild: all %zu images are current\n", s->unchanged) < 0
 			   ? -1
 			   : 0;
-	return printf("rebuild: %zu rebuilt (%zu from cached layers), %zu signed or published "
-		      "only, %zu unchanged, %zu failed, %zu not built for a failed base%s; "
-		      "%zu base%s published; %.1f MiB compressed; %.1f s\n",
+	return printf("rebuild: %zu rebuilt (%zu from cached layers), %zu signed, published "
+		      "or pushed only, %zu unchanged, %zu failed, %zu not built for a failed "
+		      "base%s; %zu base%s published; %.1f MiB compressed; %zu pushed "
+		      "(%.1f MiB uploaded); %.1f s\n",
 		      s->rebuilt, s->reused, s->finished, s->unchanged, s->failed, s->dep_failed,
 		      s->not_started ? ", some not started" : "", s->published,
-		      s->published == 1 ? "" : "s", (double)s->compressed / (1 << 20),
-		      s->seconds) < 0
+		      s->published == 1 ? "" : "s", (double)s->compressed / (1 << 20), s->pushed,
+		      (double)s->uploaded / (1 << 20), s->seconds) < 0
 		   ? -1
 		   : 0;
 }
@@ -429,14 +472,16 @@ static int print_summary(const struct pl_rebuild_summary *s)
 static json_t *summary_json(const struct pl_rebuild_plan *p, const struct pl_rebuild_summary *s)
 {
 	json_t *j = items_json(p, true);
-	json_t *sum = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
-				"run", (json_int_t)s->run, "affected", (json_int_t)s->affected,
-				"rebuilt", (json_int_t)s->rebuilt, "reused", (json_int_t)s->reused,
-				"finished", (json_int_t)s->finished, "unchanged",
-				(json_int_t)s->unchanged, "failed", (json_int_t)s->failed,
-				"dependency_failed", (json_int_t)s->dep_failed, "not_started",
-				(json_int_t)s->not_started, "published", (json_int_t)s->published,
-				"compressed", (json_int_t)s->compressed, "seconds", s->seconds);
+	json_t *sum = json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I, s:f}",
+	    "run", (json_int_t)s->run, "affected", (json_int_t)s->affected, "rebuilt",
+	    (json_int_t)s->rebuilt, "reused", (json_int_t)s->reused, "finished",
+	    (json_int_t)s->finished, "unchanged", (json_int_t)s->unchanged, "failed",
+	    (json_int_t)s->failed, "dependency_failed", (json_int_t)s->dep_failed, "not_started",
+	    (json_int_t)s->not_started, "published", (json_int_t)s->published, "compressed",
+	    (json_int_t)s->compressed, "pushed", (json_int_t)s->pushed, "uploaded",
+	    (json_int_t)s->uploaded, "seconds", s->seconds);
 	if (!j || !sum || json_object_set_new(j, "summary", sum) < 0) {
 		json_decref(j);
 		return NULL;
@@ -460,11 +505,14 @@ int cmd_rebuild(int argc, char **argv)
 		{ "compression", required_argument, NULL, 'c' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "skip-tests", no_argument, NULL, 'S' },
+		{ "push", required_argument, NULL, 'U' },
+		CLI_REGISTRY_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *catalog = NULL, *keyfile = NULL, *compression = "zstd", *policy_path = NULL;
 	struct pl_rebuild_options o = { 0 };
+	struct cli_registry reg = CLI_REGISTRY_INIT;
 	bool plan_only = false, resume = false, json = false, format_set = false;
 	enum format fmt = FMT_TEXT;
 	int c;
@@ -530,11 +578,23 @@ int cmd_rebuild(int argc, char **argv)
 		case 'p':
 			policy_path = optarg;
 			break;
+		case 'U':
+			o.push = optarg;
+			break;
+		case CLI_OPT_INSECURE:
+		case CLI_OPT_AUTH_FILE:
+		case CLI_OPT_CA_FILE:
+		case CLI_OPT_RETRIES: {
+			int rc = cli_registry_opt(&reg, "rebuild", c, optarg);
+			if (rc)
+				return rc;
+			break;
+		}
 		case 'S':
 			o.skip_tests = true;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
+			printf(usage_text, cli_registry_help);
 			fputs(cli_apt_env_help, stdout);
 			fputs(cli_catalog_env_help, stdout);
 			return cli_flush_stdout();
@@ -585,6 +645,10 @@ int cmd_rebuild(int argc, char **argv)
 	o.cancel = &cli_cancel;
 	o.tmpdir = getenv("TMPDIR");
 	o.path = getenv("PATH");
+	if (o.push) {
+		cli_registry_ready(&reg, "push", true);
+		o.registry = &reg.o;
+	}
 
 	struct pl_error *err = NULL;
 	struct pl_key *key = NULL;
@@ -605,7 +669,7 @@ int cmd_rebuild(int argc, char **argv)
 	}
 	int status = EXIT_OK;
 	if (plan_only) {
-		struct gates g = { policy_path, o.skip_tests };
+		struct gates g = { policy_path, o.skip_tests, o.push, &reg };
 		int rc = fmt == FMT_MAKE
 			     ? print_make(p, co.dir, keyfile, o.out, compression, epoch, &g)
 			 : fmt == FMT_JSON ? print_json(items_json(p, false))

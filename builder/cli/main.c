@@ -26,6 +26,9 @@ static const struct cmd_spec cmds[] = {
 	  "find secrets, setuid files, shells and known vulnerabilities in an image" },
 	{ "sbom", cmd_sbom, "an image's software bill of materials (SPDX, CycloneDX)" },
 	{ "test", cmd_test, "run a recipe's black-box tests in its image (runc)" },
+	{ "push", cmd_push, "push an image, its signature and SBOM to a registry" },
+	{ "pull", cmd_pull, "pull an image, its signature and SBOM from a registry" },
+	{ "tags", cmd_tags, "list the tags of a repository in a registry" },
 	{ NULL, NULL, NULL },
 };
 

@@ -17,6 +17,7 @@
 #include "plinth/check.h"
 #include "plinth/sbom.h"
 #include "plinth/test.h"
+#include "plinth/registry.h"
 
 #define PLINTH_VERSION "0.1.0"
 

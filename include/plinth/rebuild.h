@@ -44,6 +44,7 @@
 #include "plinth/catalog.h"
 #include "plinth/common.h"
 #include "plinth/packages.h"
+#include "plinth/registry.h"
 #include "plinth/sign.h"
 
 #define PL_REBUILD_NONE ((size_t)-1)
@@ -61,6 +62,7 @@ enum pl_rebuild_why {
 	PL_REBUILD_UNPUBLISHED,  /* a current base missing from the catalog: publish it */
 	PL_REBUILD_UNSUPERSEDED, /* a current base that older versions of its line are
 				  * still approved beside: supersede them */
+	PL_REBUILD_UNPUSHED,     /* current, but not pushed where o->push says: push it */
 };
 
 enum pl_rebuild_state {
@@ -98,6 +100,8 @@ struct pl_rebuild_item {
 	bool built;             /* a new image was made (not only signed/published) */
 	bool layer_reused;      /* ...from the layer cache */
 	bool published;         /* published in the catalog */
+	bool pushed;            /* pushed to the registry (o->push) */
+	uint64_t uploaded;      /* ...bytes of blobs it uploaded there */
 	uint64_t compressed;    /* bytes of layer compressed for it */
 	double seconds;         /* wall time of its build */
 };
@@ -127,6 +131,13 @@ struct pl_rebuild_options {
 	const struct pl_policy *policy;
 	bool skip_tests;
 	const char *tmpdir, *path; /* for the tests, as in pl_build_options */
+	/* "HOST/PREFIX": push every image of the storm to HOST/PREFIX/NAME:VERSION
+	 * (with its signature and artifacts) once it is signed, mounting the
+	 * blobs its base has from HOST/PREFIX/BASE; NULL: push nothing.  What
+	 * was pushed is remembered in OUT/.plinth/pushed, and an image not
+	 * pushed yet is in the storm (PL_REBUILD_UNPUSHED). */
+	const char *push;
+	const struct pl_registry_options *registry; /* with push: how */
 	/* Called when an item starts (state RUNNING) and when it ends, with
 	 * the counts so far; may be NULL. */
 	void (*progress)(void *ctx, const struct pl_rebuild_item *it, size_t done, size_t total,
@@ -165,6 +176,8 @@ struct pl_rebuild_summary {
 	size_t unchanged; /* not touched */
 	size_t failed, dep_failed, not_started;
 	size_t published;    /* new base versions in the catalog */
+	size_t pushed;       /* images pushed (o->push) */
+	uint64_t uploaded;   /* ...bytes of blobs they uploaded */
 	uint64_t compressed; /* layer bytes compressed */
 	double seconds;
 };
