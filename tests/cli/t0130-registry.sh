@@ -360,9 +360,10 @@ echo 'PATCH|PUT /v2/fdrop/blobs/uploads/ drop 1' >"$PROXY_flaky_FAULTS"
 run_plinth push --insecure "$F" oci:lay:v1 "$F/fdrop:1"
 t_is "$rc:$(last):$(proxy_count flaky '^(PATCH|PUT) /v2/fdrop/[^ ]* drop ')" "0:$D:1" \
 	"push: a connection dropped during a blob upload is retried"
-echo 'GET /v2/fdrop/blobs/ drop 1' >"$PROXY_flaky_FAULTS"
-run_plinth pull --insecure "$F" "$F/fdrop:1" oci:dgot:1
-t_is "$rc:$(last):$(proxy_count flaky '^GET /v2/fdrop/blobs/[^ ]* drop ')" "0:$D:1" \
+skopeo copy -q --dest-tls-verify=false oci:lay:v1 "docker://$R/pdrop:1"
+echo 'GET /v2/pdrop/blobs/ drop 1' >"$PROXY_flaky_FAULTS"
+run_plinth pull --insecure "$F" "$F/pdrop:1" oci:dgot:1
+t_is "$rc:$(last):$(proxy_count flaky '^GET /v2/pdrop/blobs/[^ ]* drop ')" "0:$D:1" \
 	"pull: a connection dropped on a blob is retried"
 t_is "$(content dgot "$D")" "$(content lay "$D")" "and the image is whole"
 
