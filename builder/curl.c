@@ -103,6 +103,11 @@ CURLcode pl__curl_setopt_read(CURL *h, CURLoption option, curl_read_callback f)
 	return fn.easy_setopt(h, option, f);
 }
 
+CURLcode pl__curl_setopt_seek(CURL *h, CURLoption option, curl_seek_callback f)
+{
+	return fn.easy_setopt(h, option, f);
+}
+
 CURLcode pl__curl_setopt_off(CURL *h, CURLoption option, curl_off_t value)
 {
 	return fn.easy_setopt(h, option, value);

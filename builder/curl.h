@@ -36,6 +36,7 @@ CURLcode pl__curl_setopt_write(CURL *h, CURLoption option, curl_write_callback f
 CURLcode pl__curl_setopt_xferinfo(CURL *h, CURLoption option, curl_xferinfo_callback fn);
 CURLcode pl__curl_setopt_read(CURL *h, CURLoption option, curl_read_callback fn);
 CURLcode pl__curl_setopt_off(CURL *h, CURLoption option, curl_off_t value);
+CURLcode pl__curl_setopt_seek(CURL *h, CURLoption option, curl_seek_callback fn);
 CURLcode pl__curl_easy_perform(CURL *h);
 void pl__curl_easy_reset(CURL *h);
 struct curl_slist *pl__curl_slist_append(struct curl_slist *list, const char *s);

@@ -265,6 +265,24 @@ static size_t on_read(char *buf, size_t size, size_t nmemb, void *data)
 	return n;
 }
 
+/* curl sends a body again on a new connection when the one it reused
+ * died: from the start, and then the digest is worked out afresh. */
+static int on_seek(void *data, curl_off_t offset, int origin)
+{
+	struct io *io = data;
+	if (origin != SEEK_SET || offset != 0)
+		return CURL_SEEKFUNC_CANTSEEK;
+	if (io->sha) {
+		struct pl_sha256 *fresh = pl__sha256_new(NULL);
+		if (!fresh)
+			return CURL_SEEKFUNC_FAIL;
+		pl__sha256_free(io->sha);
+		io->sha = fresh;
+	}
+	io->pos = 0;
+	return CURL_SEEKFUNC_OK;
+}
+
 static size_t on_write(char *p, size_t size, size_t nmemb, void *data)
 {
 	struct io *io = data;
@@ -489,6 +507,10 @@ static int perform(struct pl__regconn *c, const struct req *q, struct io *io, co
 	if (s == CURLE_OK && q->has_body)
 		s = pl__curl_setopt_read(h, CURLOPT_READFUNCTION, on_read);
 	if (s == CURLE_OK && q->has_body)
+		s = pl__curl_setopt_seek(h, CURLOPT_SEEKFUNCTION, on_seek);
+	if (s == CURLE_OK && q->has_body)
+		s = pl__curl_setopt_ptr(h, CURLOPT_SEEKDATA, io);
+	if (s == CURLE_OK && q->has_body)
 		s = pl__curl_setopt_off(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)q->len);
 	if (s != CURLE_OK)
 		return pl__error_set(err, PL_ESYS, 0, "cannot set up a request: %s",
@@ -530,6 +552,7 @@ static bool transient(CURLcode cc)
 	case CURLE_OPERATION_TIMEDOUT:
 	case CURLE_HTTP2:
 	case CURLE_HTTP2_STREAM:
+	case CURLE_SEND_FAIL_REWIND:
 		return true;
 	default:
 		return false;
@@ -677,9 +700,10 @@ static int request(struct pl__regconn *c, const struct req *q, struct io *io, st
 			    cc == CURLE_SSL_CACERT_BADFILE || cc == CURLE_SSL_CONNECT_ERROR)
 				return pl__error_set(
 				    err, PL_ESYS, 0, "registry '%s': TLS: %s%s", r->host, why,
-				    r->plain ? ""
-					     : " (a registry that speaks plain HTTP "
-					       "must be named insecure)");
+				    !r->plain && strstr(why, "wrong version number")
+					? " (it seems to speak plain HTTP: name it insecure if "
+					  "that is meant)"
+					: "");
 			return pl__error_set(
 			    err, PL_ESYS, 0, "registry '%s': %s %s: %s%s", r->host, q->method,
 			    q->url + (same_origin(r, q->url) ? strlen(r->base) : 0), why,

@@ -166,9 +166,14 @@ int main(int argc, char **argv)
 {
 	/* plinth fetches its algorithms by name from OpenSSL's providers: the
 	 * legacy tables of every cipher and digest are not needed, and
-	 * filling them costs every call (admit) a good part of a millisecond */
-	OPENSSL_init_crypto(OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS,
-			    NULL);
+	 * filling them costs every call of admit a good part of a millisecond.
+	 * TLS needs them (libssl looks a certificate's signature digest up
+	 * there: without them every chain is "too weak"), and the choice is
+	 * made once per process, so only the commands that never download
+	 * go without. */
+	if (argc >= 2 && (!strcmp(argv[1], "admit") || !strcmp(argv[1], "verify")))
+		OPENSSL_init_crypto(
+		    OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS, NULL);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
