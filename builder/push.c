@@ -20,6 +20,7 @@
 #include "json.h"
 #include "layout.h"
 #include "oci.h"
+#include "push-impl.h"
 #include "regref.h"
 #include "registry.h"
 
@@ -522,9 +523,7 @@ int pl_push(const char *src, const char *dst, const char *const *mount_from,
 
 /* ---- pull --------------------------------------------------------- */
 
-/* The manifest for `platform` ("os/arch[/variant]") in the index `idx`. */
-static int pick_platform(const json_t *idx, const char *platform, char **digest,
-			 struct pl_error **err)
+int pl__index_pick(const json_t *idx, const char *platform, char **digest, struct pl_error **err)
 {
 	cleanup_free char *want = pl__strdup(platform ? platform : "linux/" PL_ARCH, err);
 	if (!want)
@@ -595,6 +594,42 @@ static bool layer_type_ok(const char *mt)
 		      !strcmp(mt, MT_LAYER_ZSTD));
 }
 
+int pl__manifest_image(const char *src, const json_t *img, const char *mt, json_t **out,
+		       bool *docker, struct pl_error **err)
+{
+	*docker = !strcmp(mt, PL__MT_DOCKER);
+	if (!*docker && strcmp(mt, PL__MT_MANIFEST))
+		return pl__error_set(err, PL_EINVAL, 0, "'%s' is a '%s', not an image manifest",
+				     src, mt);
+	cleanup_json json_t *m = NULL;
+	int rc = *docker ? docker_to_oci(img, &m, err) : 0;
+	if (rc < 0)
+		return pl__error_wrap(err, rc, "'%s'", src);
+	if (!*docker)
+		m = json_incref((json_t *)img);
+	const char *cmt =
+	    json_string_value(json_object_get(json_object_get(m, "config"), "mediaType"));
+	if (!cmt || strcmp(cmt, PL__MT_CONFIG))
+		return pl__error_set(err, PL_EINVAL, 0,
+				     "'%s': its config is a '%s', not an image config", src,
+				     cmt ? cmt : "(none)");
+	size_t i;
+	const json_t *l;
+	json_array_foreach (json_object_get(m, "layers"), i, l) {
+		const char *lmt = json_string_value(json_object_get(l, "mediaType"));
+		if (!layer_type_ok(lmt))
+			return pl__error_set(err, PL_EINVAL, 0,
+					     "'%s': layers[%zu]: media type '%s' is not a layer "
+					     "plinth reads",
+					     src, i, lmt ? lmt : "(none)");
+	}
+	cleanup_blobs struct blobs b = { 0 };
+	if ((rc = blobs_of(&b, m, src, err)) < 0)
+		return rc;
+	*out = steal_pointer(&m);
+	return 0;
+}
+
 /* A manifest as pulled. */
 struct got {
 	char *body;
@@ -614,31 +649,40 @@ static void got_release(struct got *g)
 }
 #define cleanup_got __attribute__((cleanup(got_release)))
 
-/* GET and parse the manifest `ref` of `repo`: 1 when there is none. */
-static int get_manifest(struct pl__regconn *c, const char *repo, const char *ref,
-			const char *accept, struct got *g, struct pl_error **err)
+int pl__manifest_parse(const char *ref, const char *body, size_t len, const char *served,
+		       json_t **out, char **media_type, struct pl_error **err)
 {
-	int rc =
-	    pl__reg_manifest_get(c, repo, ref, accept, &g->body, &g->len, &g->mt, g->digest, err);
-	if (rc != 0)
-		return rc;
-	if ((rc = pl__json_parse(ref, g->body, g->len, &g->j, err)) < 0)
+	cleanup_json json_t *j = NULL;
+	int rc = pl__json_parse(ref, body, len, &j, err);
+	if (rc < 0)
 		return pl__error_wrap(err, rc, "manifest");
-	const json_t *sv = json_object_get(g->j, "schemaVersion");
+	const json_t *sv = json_object_get(j, "schemaVersion");
 	if (!json_is_integer(sv) || json_integer_value(sv) != 2)
 		return pl__error_set(err, PL_EINVAL, 0, "manifest '%s': schemaVersion is not 2",
 				     ref);
 	/* the document's own mediaType, when it has one, must agree */
-	const char *own = json_string_value(json_object_get(g->j, "mediaType"));
-	if (own && strcmp(own, g->mt) && *g->mt && strcmp(g->mt, "application/json"))
+	const char *own = json_string_value(json_object_get(j, "mediaType"));
+	if (own && *served && strcmp(own, served) && strcmp(served, "application/json"))
 		return pl__error_set(err, PL_EINVAL, 0,
 				     "manifest '%s': served as '%s' but says it is '%s'", ref,
-				     g->mt, own);
-	if (own) {
-		free(g->mt);
-		if (!(g->mt = pl__strdup(own, err)))
-			return PL_ENOMEM;
-	}
+				     served, own);
+	if (!(*media_type = pl__strdup(own ? own : served, err)))
+		return PL_ENOMEM;
+	*out = steal_pointer(&j);
+	return 0;
+}
+
+/* GET and parse the manifest `ref` of `repo`: 1 when there is none. */
+static int get_manifest(struct pl__regconn *c, const char *repo, const char *ref,
+			const char *accept, struct got *g, struct pl_error **err)
+{
+	cleanup_free char *served = NULL;
+	int rc =
+	    pl__reg_manifest_get(c, repo, ref, accept, &g->body, &g->len, &served, g->digest, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = pl__manifest_parse(ref, g->body, g->len, served, &g->j, &g->mt, err)) < 0)
+		return rc;
 	g->artifact_type = json_string_value(json_object_get(g->j, "artifactType"));
 	return 0;
 }
@@ -752,7 +796,7 @@ static int pull(const char *src, const char *dst, const char *platform,
 	cleanup_got struct got img = { 0 };
 	if (!strcmp(top.mt, PL__MT_INDEX) || !strcmp(top.mt, PL__MT_DOCKER_LIST)) {
 		cleanup_free char *pick = NULL;
-		if ((rc = pick_platform(top.j, platform, &pick, err)) < 0)
+		if ((rc = pl__index_pick(top.j, platform, &pick, err)) < 0)
 			return rc;
 		if ((rc = get_manifest(c, ref.repo, pick, ACCEPT_IMAGE, &img, err)) < 0)
 			return rc;
@@ -764,31 +808,11 @@ static int pull(const char *src, const char *dst, const char *platform,
 		img = top;
 		memset(&top, 0, sizeof(top));
 	}
-	bool docker = !strcmp(img.mt, PL__MT_DOCKER);
-	if (!docker && strcmp(img.mt, PL__MT_MANIFEST))
-		return pl__error_set(err, PL_EINVAL, 0, "'%s' is a '%s', not an image manifest",
-				     src, img.mt);
 	pl__digest_str(img.digest, res->remote_digest);
-	cleanup_json json_t *conv = NULL;
-	if (docker && (rc = docker_to_oci(img.j, &conv, err)) < 0)
+	cleanup_json json_t *m = NULL;
+	bool docker = false;
+	if ((rc = pl__manifest_image(src, img.j, img.mt, &m, &docker, err)) < 0)
 		return rc;
-	const json_t *m = docker ? conv : img.j;
-	const char *cmt =
-	    json_string_value(json_object_get(json_object_get(m, "config"), "mediaType"));
-	if (!cmt || strcmp(cmt, PL__MT_CONFIG))
-		return pl__error_set(err, PL_EINVAL, 0,
-				     "'%s': its config is a '%s', not an image config", src,
-				     cmt ? cmt : "(none)");
-	size_t i;
-	const json_t *l;
-	json_array_foreach (json_object_get(m, "layers"), i, l) {
-		const char *lmt = json_string_value(json_object_get(l, "mediaType"));
-		if (!layer_type_ok(lmt))
-			return pl__error_set(err, PL_EINVAL, 0,
-					     "'%s': layers[%zu]: media type '%s' is not a layer "
-					     "plinth reads",
-					     src, i, lmt ? lmt : "(none)");
-	}
 	cleanup_blobs struct blobs blobs = { 0 };
 	if ((rc = blobs_of(&blobs, m, "the image's manifest", err)) < 0)
 		return rc;
@@ -814,7 +838,7 @@ static int pull(const char *src, const char *dst, const char *platform,
 		rc = run_pool(&p, err);
 
 	/* the manifests, now that their blobs are in */
-	cleanup_free char *text = docker ? pl__json_canonical(conv) : NULL;
+	cleanup_free char *text = docker ? pl__json_canonical(m) : NULL;
 	if (rc == 0 && docker && !text)
 		rc = pl__error_nomem(err);
 	const char *mbody = docker ? text : img.body;
