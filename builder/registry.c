@@ -25,6 +25,8 @@
 #define CHUNK_DEFAULT   ((uint64_t)64 << 20)
 #define ERROR_BODY_MAX  ((size_t)64 << 10)
 #define HEADER_MAX      8192 /* a response header line we keep */
+#define UPLOAD_TRIES    3    /* upload sessions for one blob */
+#define RANGE_ASKS      3    /* an upload's Range asked for, per blob */
 
 struct token {
 	char *scope; /* what it was granted for ("" for the challenge's) */
@@ -463,10 +465,11 @@ static int perform(struct pl__regconn *c, const struct req *q, struct io *io, co
 #define OPT_L(o, v) (s = s != CURLE_OK ? s : pl__curl_setopt_long(h, o, v))
 #define OPT_P(o, v) (s = s != CURLE_OK ? s : pl__curl_setopt_ptr(h, o, v))
 #if LIBCURL_VERSION_NUM >= 0x075500
-	OPT_P(CURLOPT_PROTOCOLS_STR, "http,https");
+	OPT_P(CURLOPT_PROTOCOLS_STR, r->plain ? "http,https" : "https");
 	OPT_P(CURLOPT_REDIR_PROTOCOLS_STR, r->plain ? "http,https" : "https");
 #else
-	OPT_L(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	OPT_L(CURLOPT_PROTOCOLS,
+	      (long)(r->plain ? CURLPROTO_HTTP | CURLPROTO_HTTPS : CURLPROTO_HTTPS));
 	OPT_L(CURLOPT_REDIR_PROTOCOLS,
 	      (long)(r->plain ? CURLPROTO_HTTP | CURLPROTO_HTTPS : CURLPROTO_HTTPS));
 #endif
@@ -586,8 +589,8 @@ static unsigned backoff(unsigned attempt, const char *retry_after)
 	return ms;
 }
 
-/* "CODE: message" of a registry's error document, or "" (a static empty
- * string) when it has none.  The caller frees a non-empty result. */
+/* "CODE: message" of a registry's error document (printable, cut at 200
+ * bytes), or NULL when it has none.  The caller frees the result. */
 static char *registry_says(const struct pl_buf *b)
 {
 	json_error_t je;
@@ -604,14 +607,32 @@ static char *registry_says(const struct pl_buf *b)
 	return s ? pl_printable(s, false) : NULL;
 }
 
+/*
+ * `url` as messages show it, in `buf`: the path alone on the registry,
+ * without the query (an upload's state, a storage URL's signature), cut
+ * at `size` and with anything unprintable as '?'.
+ */
+static const char *shown_url(const struct pl__registry *r, const char *url, char *buf, size_t size)
+{
+	const char *p = same_origin(r, url) ? url + strlen(r->base) : url;
+	size_t n = strcspn(p, "?");
+	if (n >= size)
+		n = size - 1;
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (unsigned char)p[i] < 0x20 || (unsigned char)p[i] >= 0x7f ? '?' : p[i];
+	buf[n] = '\0';
+	return buf;
+}
+
 static int status_error(struct pl__regconn *c, const struct req *q, const struct io *io,
 			struct pl_error **err)
 {
 	cleanup_free char *says = registry_says(&io->resp);
+	char u[256];
 	return pl__error_set(err, io->status == 404 ? PL_EINVAL : PL_ESYS, 0,
 			     "registry '%s': %s %s: answered %ld%s%s%s", c->r->host, q->method,
-			     q->url + (same_origin(c->r, q->url) ? strlen(c->r->base) : 0),
-			     io->status, says ? " (" : "", says ? says : "", says ? ")" : "");
+			     shown_url(c->r, q->url, u, sizeof(u)), io->status, says ? " (" : "",
+			     says ? says : "", says ? ")" : "");
 }
 
 static int authenticate(struct pl__regconn *c, const struct req *q, struct pl_error **err);
@@ -657,6 +678,7 @@ static int request(struct pl__regconn *c, const struct req *q, struct io *io, st
 {
 	struct pl__registry *r = c->r;
 	bool authed = false;
+	char u[256];
 	for (unsigned attempt = 0;;) {
 		CURLcode cc = CURLE_OK;
 		int rc = io_start(io, c, q, err);
@@ -677,8 +699,7 @@ static int request(struct pl__regconn *c, const struct req *q, struct io *io, st
 			    err, PL_ELIMIT, 0,
 			    "registry '%s': the answer to %s %s exceeds the limit of "
 			    "%zu bytes",
-			    r->host, q->method,
-			    q->url + (same_origin(r, q->url) ? strlen(r->base) : 0), q->max);
+			    r->host, q->method, shown_url(r, q->url, u, sizeof(u)), q->max);
 		if (io->over)
 			return pl__error_set(
 			    err, PL_EDIGEST, 0,
@@ -704,12 +725,15 @@ static int request(struct pl__regconn *c, const struct req *q, struct io *io, st
 					? " (it seems to speak plain HTTP: name it insecure if "
 					  "that is meant)"
 					: "");
-			return pl__error_set(
-			    err, PL_ESYS, 0, "registry '%s': %s %s: %s%s", r->host, q->method,
-			    q->url + (same_origin(r, q->url) ? strlen(r->base) : 0), why,
-			    transient(cc) ? " (gave up after retrying)" : "");
+			return pl__error_set(err, PL_ESYS, 0, "registry '%s': %s %s: %s%s", r->host,
+					     q->method, shown_url(r, q->url, u, sizeof(u)), why,
+					     transient(cc) ? " (gave up after retrying)" : "");
 		}
-		if (io->status == 401) {
+		long redirects = 0;
+		pl__curl_getinfo_long(c->h, CURLINFO_REDIRECT_COUNT, &redirects);
+		if (io->status == 401 && redirects == 0) {
+			/* (a redirect target's 401 is an error like any other: the
+			 * registry's credentials are for the registry alone) */
 			if (authed)
 				return refused(r, err);
 			authed = true;
@@ -920,10 +944,12 @@ static char *absolute(const struct pl__registry *r, const char *url, struct pl_e
 {
 	if (!strncmp(url, "https://", 8) || !strncmp(url, "http://", 7))
 		return pl__strdup(url, err);
-	if (url[0] != '/')
-		return (pl__error_set(err, PL_EINVAL, 0, "registry '%s': odd Location '%.100s'",
-				      r->host, url),
-			NULL);
+	if (url[0] != '/') {
+		cleanup_free char *shown = pl_printable(url, false);
+		pl__error_set(err, PL_EINVAL, 0, "registry '%s': odd Location '%.100s'", r->host,
+			      shown ? shown : "");
+		return NULL;
+	}
 	return pl__asprintf(err, "%s%s", r->base, url);
 }
 
@@ -980,18 +1006,17 @@ static char *with_digest(const char *loc, const char *digest, struct pl_error **
 	return pl__asprintf(err, "%s%cdigest=%s", loc, strchr(loc, '?') ? '&' : '?', digest);
 }
 
-/* The end (exclusive) of what an upload holds, from a Range "0-N". */
+/* The end (exclusive) of what an upload holds, from its Range "0-N". */
 static bool range_end(const char *range, uint64_t *end)
 {
-	const char *dash = range ? strchr(range, '-') : NULL;
-	if (!dash)
+	if (!range || strncmp(range, "0-", 2) || !range[2] ||
+	    strspn(range + 2, "0123456789") != strlen(range + 2))
 		return false;
-	char *e;
 	errno = 0;
-	unsigned long long n = strtoull(dash + 1, &e, 10);
-	if (errno || e == dash + 1 || *e)
+	unsigned long long n = strtoull(range + 2, NULL, 10);
+	if (errno || n >= UINT64_MAX)
 		return false;
-	*end = n + 1;
+	*end = (uint64_t)n + 1;
 	return true;
 }
 
@@ -1011,6 +1036,26 @@ static int check_fd(int fd, uint64_t size, const uint8_t want[PL_SHA256_LEN], st
 	return 0;
 }
 
+/* What a PATCH or PUT answered when the registry no longer knows the
+ * upload (a retried request whose first attempt had gone through moved
+ * it on): the blob starts again in a new one. */
+#define UPLOAD_LOST 2
+
+static int take_location(struct pl__regconn *c, char **loc, struct pl_error **err)
+{
+	if (!c->hd.location)
+		return 0;
+	char *next = absolute(c->r, c->hd.location, err);
+	if (!next)
+		return PL_EINVAL;
+	free(*loc);
+	*loc = next;
+	return 0;
+}
+
+/* Send `fd` in chunks to the upload at *loc, which follows the registry's
+ * Locations.  Every answer must account for exactly what was sent: a
+ * registry that stalls or goes back ends the upload. */
 static int upload_chunks(struct pl__regconn *c, const char *repo, uint64_t size, int fd,
 			 const uint8_t want[PL_SHA256_LEN], char **loc, uint64_t *sent,
 			 struct pl_error **err)
@@ -1021,8 +1066,9 @@ static int upload_chunks(struct pl__regconn *c, const char *repo, uint64_t size,
 	cleanup_free char *scope = scope_of(r, repo, NULL);
 	if (rc == 0 && !scope)
 		rc = pl__error_nomem(err);
+	unsigned asks = 0;
 	for (uint64_t off = 0; rc == 0 && off < size;) {
-		uint64_t n = size - off < chunk ? size - off : chunk;
+		uint64_t n = size - off < chunk ? size - off : chunk, end = 0;
 		char range[64];
 		snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)off,
 			 (unsigned long long)(off + n - 1));
@@ -1039,55 +1085,53 @@ static int upload_chunks(struct pl__regconn *c, const char *repo, uint64_t size,
 				 .blob = true };
 		struct io io = { 0 };
 		rc = request(c, &q, &io, err);
-		uint64_t end = 0;
-		if (rc == 0 && (io.status == 202 || io.status == 416)) {
-			/* 416: an earlier attempt got further than it seemed; ask */
-			if (io.status == 416) {
-				struct req g = {
-					.method = "GET", .url = *loc, .scope = scope, .out_fd = -1
-				};
-				io_release(&io);
-				memset(&io, 0, sizeof(io));
-				rc = request(c, &g, &io, err);
-				if (rc == 0 && io.status != 204)
-					rc = status_error(c, &g, &io, err);
-			} else {
-				*sent += n;
-			}
-			if (rc == 0 && (!range_end(c->hd.range, &end) || end > size || end < off))
+		if (rc == 0 && io.status == 202) {
+			if (!range_end(c->hd.range, &end) || end != off + n)
 				rc = pl__error_set(err, PL_EINVAL, 0,
-						   "registry '%s': an upload's Range is not what "
-						   "was sent",
-						   r->host);
-			if (rc == 0 && c->hd.location) {
-				char *next = absolute(r, c->hd.location, err);
-				rc = next ? 0 : PL_ENOMEM;
-				if (next) {
-					free(*loc);
-					*loc = next;
-				}
-			}
-			off = end;
+						   "registry '%s': after bytes %s of a blob, its "
+						   "upload does not hold them (Range '%.40s')",
+						   r->host, range, c->hd.range ? c->hd.range : "");
+			*sent += n;
+		} else if (rc == 0 && io.status == 416 && asks++ < RANGE_ASKS) {
+			/* an earlier attempt may have got further than it seemed: ask */
+			struct req g = {
+				.method = "GET", .url = *loc, .scope = scope, .out_fd = -1
+			};
+			io_release(&io);
+			memset(&io, 0, sizeof(io));
+			rc = request(c, &g, &io, err);
+			if (rc == 0 && io.status != 204)
+				rc = status_error(c, &g, &io, err);
+			if (rc == 0 && (!range_end(c->hd.range, &end) || end < off || end > size))
+				rc =
+				    pl__error_set(err, PL_EINVAL, 0,
+						  "registry '%s': an upload's Range '%.40s' is not "
+						  "what was sent",
+						  r->host, c->hd.range ? c->hd.range : "");
+		} else if (rc == 0 && (io.status == 404 || io.status == 400)) {
+			rc = UPLOAD_LOST;
 		} else if (rc == 0) {
 			rc = status_error(c, &q, &io, err);
 		}
+		if (rc == 0)
+			rc = take_location(c, loc, err);
+		off = end;
 		io_release(&io);
 	}
 	return rc;
 }
 
-int pl__reg_blob_put(struct pl__regconn *c, const char *repo, const char *digest, uint64_t size,
-		     int fd, const char *from, uint64_t *sent, struct pl_error **err)
+/* One upload session for the blob: 0, 1 when mounted, UPLOAD_LOST, or a
+ * negative pl_code. */
+static int upload_once(struct pl__regconn *c, const char *repo, const char *digest,
+		       const uint8_t want[PL_SHA256_LEN], uint64_t size, int fd, const char *from,
+		       uint64_t *sent, struct pl_error **err)
 {
 	struct pl__registry *r = c->r;
-	uint8_t want[PL_SHA256_LEN];
-	if (!pl__digest_parse(digest, want))
-		return pl__error_set(err, PL_EINVAL, 0, "'%s' is not a sha256 digest", digest);
 	cleanup_free char *loc = NULL;
 	int rc = upload_start(c, repo, digest, from, &loc, err);
 	if (rc != 0)
 		return rc;
-	*sent = 0;
 	uint64_t chunk = r->o->chunk_size ? r->o->chunk_size : CHUNK_DEFAULT;
 	cleanup_free char *scope = scope_of(r, repo, NULL);
 	if (!scope)
@@ -1100,7 +1144,7 @@ int pl__reg_blob_put(struct pl__regconn *c, const char *repo, const char *digest
 			 .out_fd = -1,
 			 .blob = true };
 	if (size > chunk) {
-		if ((rc = upload_chunks(c, repo, size, fd, want, &loc, sent, err)) < 0)
+		if ((rc = upload_chunks(c, repo, size, fd, want, &loc, sent, err)) != 0)
 			return rc;
 		q.len = 0; /* the chunks are in: PUT closes the upload */
 	} else {
@@ -1115,15 +1159,41 @@ int pl__reg_blob_put(struct pl__regconn *c, const char *repo, const char *digest
 	rc = request(c, &q, &io, err);
 	if (rc == 0 && io.status == 201) {
 		*sent += q.len;
-	} else if (rc == 0 && io.status == 404 &&
-		   pl__reg_blob_exists(c, repo, digest, NULL, NULL) == 0) {
-		/* a retried PUT whose first attempt went through */
-		*sent += q.len;
+	} else if (rc == 0 && (io.status == 404 || io.status == 400)) {
+		/* a retried PUT whose first attempt went through, or a lost upload */
+		int had = pl__reg_blob_exists(c, repo, digest, NULL, err);
+		rc = had < 0 ? had : had == 0 ? 0 : UPLOAD_LOST;
+		*sent += rc == 0 ? q.len : 0;
 	} else if (rc == 0) {
 		rc = status_error(c, &q, &io, err);
 	}
 	io_release(&io);
 	return rc;
+}
+
+int pl__reg_blob_put(struct pl__regconn *c, const char *repo, const char *digest, uint64_t size,
+		     int fd, const char *from, uint64_t *sent, struct pl_error **err)
+{
+	uint8_t want[PL_SHA256_LEN], none[PL_SHA256_LEN];
+	if (!pl__digest_parse(digest, want))
+		return pl__error_set(err, PL_EINVAL, 0, "'%s' is not a sha256 digest", digest);
+	/* an empty body has no last bytes to hold back: check it first */
+	pl__sha256("", 0, none);
+	if (size == 0 && memcmp(want, none, PL_SHA256_LEN))
+		return pl__error_set(err, PL_EDIGEST, 0,
+				     "the blob being sent does not match its digest");
+	*sent = 0;
+	for (unsigned tries = 1;; tries++) {
+		/* mounting is asked once: an upload it gave that was lost is not */
+		int rc = upload_once(c, repo, digest, want, size, fd, tries == 1 ? from : NULL,
+				     sent, err);
+		if (rc != UPLOAD_LOST)
+			return rc;
+		if (tries == UPLOAD_TRIES)
+			return pl__error_set(err, PL_ESYS, 0,
+					     "registry '%s' lost the upload %u times", c->r->host,
+					     UPLOAD_TRIES);
+	}
 }
 
 int pl__reg_blob_get(struct pl__regconn *c, const char *repo, const char *digest, uint64_t size,
@@ -1264,8 +1334,10 @@ int pl__reg_referrers(struct pl__regconn *c, const char *repo, const char *diges
 			 .out_fd = -1 };
 	struct io io = { 0 };
 	int rc = request(c, &q, &io, err);
-	if (rc == 0 && (io.status == 404 || io.status == 405 || !c->hd.ctype ||
-			strncmp(c->hd.ctype, PL__MT_INDEX, strlen(PL__MT_INDEX)))) {
+	/* no referrers API: 404 or 405, or a 200 that is not an index */
+	if (rc == 0 && (io.status == 404 || io.status == 405 ||
+			(io.status == 200 && (!c->hd.ctype || strncmp(c->hd.ctype, PL__MT_INDEX,
+								      strlen(PL__MT_INDEX)))))) {
 		io_release(&io);
 		return 1;
 	}
@@ -1277,15 +1349,27 @@ int pl__reg_referrers(struct pl__regconn *c, const char *repo, const char *diges
 	return rc;
 }
 
-/* The next page of a Link header: `<URL>; rel="next"`. */
-static char *next_page(const struct pl__registry *r, const char *link, struct pl_error **err)
+/* The next page a Link header (`<URL>; rel="next"`) names, in *url (NULL
+ * when none); a page elsewhere than on the registry is refused. */
+static int next_page(const struct pl__registry *r, const char *link, char **url,
+		     struct pl_error **err)
 {
+	*url = NULL;
 	const char *lt = link ? strchr(link, '<') : NULL;
 	const char *gt = lt ? strchr(lt, '>') : NULL;
 	if (!gt || !strstr(gt, "rel=\"next\""))
-		return NULL;
+		return 0;
 	cleanup_free char *u = pl__strndup(lt + 1, (size_t)(gt - lt - 1), err);
-	return u ? absolute(r, u, err) : NULL;
+	if (!u || !(*url = absolute(r, u, err)))
+		return u ? PL_EINVAL : PL_ENOMEM;
+	if (!same_origin(r, *url)) {
+		free(*url);
+		*url = NULL;
+		return pl__error_set(err, PL_EPOLICY, 0,
+				     "registry '%s' sends the next page of tags elsewhere",
+				     r->host);
+	}
+	return 0;
 }
 
 int pl__reg_tags(struct pl__regconn *c, const char *repo, json_t **out, struct pl_error **err)
@@ -1327,10 +1411,13 @@ int pl__reg_tags(struct pl__regconn *c, const char *repo, json_t **out, struct p
 				return pl__error_set(err, PL_EINVAL, 0,
 						     "registry '%s': tags of '%s': not a tag list",
 						     r->host, repo);
+		if (json_array_size(all) > PL__TAGS_TOTAL)
+			return pl__error_set(err, PL_ELIMIT, 0,
+					     "registry '%s': '%s' has more than %d tags", r->host,
+					     repo, PL__TAGS_TOTAL);
 		free(url);
-		url = NULL;
-		if (c->hd.link && !(url = next_page(r, c->hd.link, err)) && err && *err)
-			return PL_EINVAL;
+		if ((rc = next_page(r, c->hd.link, &url, err)) < 0)
+			return rc;
 	}
 	*out = steal_pointer(&all);
 	return 0;

@@ -25,6 +25,7 @@
 #define PL__MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define PL__MT_DOCKER_CFG  "application/vnd.docker.container.image.v1+json"
 #define PL__TAGS_MAX       ((size_t)16 << 20) /* a page of tags */
+#define PL__TAGS_TOTAL     1000000            /* tags of a repository */
 #define PL__TOKEN_MAX      ((size_t)1 << 20)  /* a token endpoint's answer */
 
 struct pl__registry;
