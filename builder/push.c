@@ -421,7 +421,7 @@ static int referrers_tag(struct pl__regconn *c, const char *repo, const char *su
 	return pl__reg_manifest_put(c, repo, tag, PL__MT_INDEX, text, strlen(text), NULL, err);
 }
 
-static int push(const char *src, const char *dst, const char *const *mount_from,
+static int push(const char *src, const char *dst, const char *mount_from,
 		const struct pl_registry_options *o, struct pl_push_result *res,
 		struct pl_error **err)
 {
@@ -435,6 +435,15 @@ static int push(const char *src, const char *dst, const char *const *mount_from,
 	if (!ref.tag || ref.digest)
 		return pl__error_set(err, PL_EINVAL, 0,
 				     "'%s': a push names a tag (HOST/REPO:TAG), not a digest", dst);
+	if (mount_from) {
+		/* a repository of the same registry, by the same grammar */
+		cleanup_free char *full = pl__asprintf(err, "%s/%s", ref.registry, mount_from);
+		cleanup_regref struct pl__regref other = { 0 };
+		if (!full)
+			return PL_ENOMEM;
+		if ((rc = pl__regrepo_parse(full, &other, err)) < 0)
+			return pl__error_wrap(err, rc, "mounting from '%s'", mount_from);
+	}
 	cleanup_image struct pl__image im = { 0 };
 	if ((rc = pl__image_open(dir, tag, false, &im, err)) < 0)
 		return rc;
@@ -464,7 +473,7 @@ static int push(const char *src, const char *dst, const char *const *mount_from,
 			  .o = o,
 			  .repo = ref.repo,
 			  .dir = dir,
-			  .from = mount_from ? mount_from[0] : NULL,
+			  .from = mount_from,
 			  .v = blobs.v,
 			  .n = blobs.n };
 	if (rc == 0)
@@ -472,18 +481,8 @@ static int push(const char *src, const char *dst, const char *const *mount_from,
 	cleanup_regconn struct pl__regconn *c = NULL;
 	if (rc == 0)
 		rc = pl__regconn_new(r, &c, err);
-	const char *mt = json_string_value(json_object_get(im.mjson, "mediaType"));
-	if (rc == 0)
-		rc = pl__reg_manifest_put(c, ref.repo, ref.tag, mt ? mt : PL__MT_MANIFEST,
-					  im.manifest, (size_t)im.size, NULL, err);
-	if (rc == 0 && has_sig) {
-		rc = pl__reg_manifest_put(c, ref.repo, sigtag, PL__MT_MANIFEST, sig.manifest,
-					  (size_t)sig.size, NULL, err);
-		if (rc == 0)
-			rc = result_add(
-			    res, pl__asprintf(err, "%s/%s:%s", ref.registry, ref.repo, sigtag),
-			    SIG_ARTIFACT, err);
-	}
+	/* what is about the image first, its tag last: a push that fails
+	 * half way leaves no tag on an image without its signature */
 	bool kept = true; /* the registry keeps referrers itself */
 	for (size_t i = 0; rc == 0 && i < narts; i++) {
 		bool subject = false;
@@ -498,6 +497,18 @@ static int push(const char *src, const char *dst, const char *const *mount_from,
 	}
 	if (rc == 0 && narts && !kept)
 		rc = referrers_tag(c, ref.repo, ds, arts, narts, err);
+	if (rc == 0 && has_sig) {
+		rc = pl__reg_manifest_put(c, ref.repo, sigtag, PL__MT_MANIFEST, sig.manifest,
+					  (size_t)sig.size, NULL, err);
+		if (rc == 0)
+			rc = result_add(
+			    res, pl__asprintf(err, "%s/%s:%s", ref.registry, ref.repo, sigtag),
+			    SIG_ARTIFACT, err);
+	}
+	const char *mt = json_string_value(json_object_get(im.mjson, "mediaType"));
+	if (rc == 0)
+		rc = pl__reg_manifest_put(c, ref.repo, ref.tag, mt ? mt : PL__MT_MANIFEST,
+					  im.manifest, (size_t)im.size, NULL, err);
 	arts_release(arts, narts);
 	if (rc < 0)
 		return rc;
@@ -509,7 +520,7 @@ static int push(const char *src, const char *dst, const char *const *mount_from,
 	return 0;
 }
 
-int pl_push(const char *src, const char *dst, const char *const *mount_from,
+int pl_push(const char *src, const char *dst, const char *mount_from,
 	    const struct pl_registry_options *o, struct pl_push_result *res, struct pl_error **err)
 {
 	memset(res, 0, sizeof(*res));
@@ -562,6 +573,8 @@ static int docker_to_oci(const json_t *m, json_t **out, struct pl_error **err)
 	if (!cmt || strcmp(cmt, PL__MT_DOCKER_CFG))
 		return pl__error_set(err, PL_EINVAL, 0,
 				     "a Docker manifest whose config is not a Docker image config");
+	if (!json_is_array(json_object_get(m, "layers")))
+		return pl__error_set(err, PL_EINVAL, 0, "a Docker manifest without layers");
 	cleanup_json json_t *o = json_pack("{s:i, s:s, s:{s:s, s:O, s:O}, s:[]}", "schemaVersion",
 					   2, "mediaType", PL__MT_MANIFEST, "config", "mediaType",
 					   PL__MT_CONFIG, "digest", json_object_get(cfg, "digest"),
@@ -681,8 +694,10 @@ static int get_manifest(struct pl__regconn *c, const char *repo, const char *ref
 	    pl__reg_manifest_get(c, repo, ref, accept, &g->body, &g->len, &served, g->digest, err);
 	if (rc != 0)
 		return rc;
-	if ((rc = pl__manifest_parse(ref, g->body, g->len, served, &g->j, &g->mt, err)) < 0)
+	if ((rc = pl__manifest_parse(ref, g->body, g->len, served, &g->j, &g->mt, err)) < 0) {
+		got_release(g);
 		return rc;
+	}
 	g->artifact_type = json_string_value(json_object_get(g->j, "artifactType"));
 	return 0;
 }
@@ -733,8 +748,7 @@ static int pull_artifacts(struct pl__regconn *c, const char *repo, const char *s
 		if (!ds || !pl__digest_parse(ds, raw) || !mt || strcmp(mt, PL__MT_MANIFEST))
 			continue;
 		if (*n == ARTIFACTS_MAX)
-			return pl__error_set(err, PL_ELIMIT, 0, "more than %d artifacts about %s",
-					     ARTIFACTS_MAX, subject);
+			break; /* the rest are left out, as the contract says */
 		if (pl__grow(out, &alloc, *n + 1, sizeof(**out), err) < 0)
 			return PL_ENOMEM;
 		struct pulled_art *a = &(*out)[*n];

@@ -868,19 +868,21 @@ static int push_item(struct run *ru, struct item *it, json_t *rep, struct pl_err
 	cleanup_free char *src = pl__asprintf(err, "oci:%s:%s", it->path, it->version);
 	cleanup_free char *dst = push_ref(o, it->pub.name, it->version, err);
 	cleanup_regref struct pl__regref where = { 0 };
-	if (!src || !dst || pl__regrepo_parse(o->push, &where, err) < 0)
+	if (!src || !dst)
 		return PL_ENOMEM;
+	int rc = pl__regrepo_parse(o->push, &where, err);
+	if (rc < 0)
+		return rc;
 	/* the base's repository: NAME of the recipe's NAME@RANGE */
 	cleanup_free char *from = NULL;
 	if (pl__recipe_has_base(it->r) &&
 	    !(from = pl__asprintf(err, "%s/%.*s", where.repo, (int)strcspn(it->r->base, "@"),
 				  it->r->base)))
 		return PL_ENOMEM;
-	const char *mount[] = { from, NULL };
 	struct pl_registry_options ro = *o->registry;
 	ro.progress = NULL;
 	struct pl_push_result res;
-	int rc = pl_push(src, dst, from ? mount : NULL, &ro, &res, err);
+	rc = pl_push(src, dst, from, &ro, &res, err);
 	if (rc < 0)
 		return rc;
 	cleanup_free char *path = pl__asprintf(err, "%s/" PUSHED, o->out);

@@ -56,7 +56,7 @@ int cmd_push(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_registry reg = CLI_REGISTRY_INIT;
-	const char *mount[2] = { NULL, NULL };
+	const char *mount = NULL;
 	bool json = false;
 	int c, rc;
 	opterr = 0;
@@ -68,11 +68,7 @@ int cmd_push(int argc, char **argv)
 		}
 		switch (c) {
 		case OPT_MOUNT:
-			if (!*optarg || strchr(optarg, ':') || strchr(optarg, '@'))
-				return cli_usage_error("push",
-						       "--mount-from takes a repository of the "
-						       "registry pushed to, without host or tag");
-			mount[0] = optarg;
+			mount = optarg;
 			break;
 		case OPT_CHUNK: {
 			char *end;
@@ -104,7 +100,7 @@ int cmd_push(int argc, char **argv)
 	cli_registry_ready(&reg, "push", json);
 	struct pl_push_result res;
 	struct pl_error *err = NULL;
-	rc = pl_push(src, dst, mount[0] ? mount : NULL, &reg.o, &res, &err);
+	rc = pl_push(src, dst, mount, &reg.o, &res, &err);
 	cli_registry_done(&reg);
 	if (rc < 0)
 		return cli_fail(err);

@@ -73,14 +73,16 @@ void pl_push_result_release(struct pl_push_result *r);
 /**
  * Push the image `src` ("oci:DIR:TAG") to `dst` ("HOST/REPO:TAG"), with
  * its signature (tag sha256-HEX.sig of the layout) and the artifacts
- * stored about it.  A blob the registry lacks is mounted from the first
- * repository of `mount_from` (NULL-terminated, names without the host,
- * may be NULL) that has it, else uploaded.  Artifacts are pushed by
- * digest; on a registry without the referrers API the referrers tag
- * (sha256-HEX, an index) lists them, as the distribution spec says.
+ * stored about it.  A blob the registry lacks is first asked to be
+ * mounted from the repository `mount_from` of the same registry (a name
+ * without the host; NULL: none), else uploaded.  The artifacts, the
+ * signature and, on a registry without the referrers API, the referrers
+ * tag (sha256-HEX, an index listing them, as the distribution spec says)
+ * go before the image's tag, so a push that fails leaves no tag on an
+ * image without its signature.
  * @return 0 with *res filled (release it), or a negative pl_code.
  */
-int pl_push(const char *src, const char *dst, const char *const *mount_from,
+int pl_push(const char *src, const char *dst, const char *mount_from,
 	    const struct pl_registry_options *o, struct pl_push_result *res, struct pl_error **err);
 
 /* What a pull did. */
