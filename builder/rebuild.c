@@ -1038,9 +1038,13 @@ static struct item *next_ready(struct run *ru)
 		struct item *it = &ru->p->items[i];
 		if (it->pub.state != PL_REBUILD_IDLE || it->pub.why == PL_REBUILD_UNCHANGED)
 			continue;
+		/* after its base when that changes, and, when pushing, whenever
+		 * the base is pushed in this run: its blobs are mounted from there */
 		size_t up = it->pub.parent;
-		if (up != PL_REBUILD_NONE && changing(&ru->p->items[up]) &&
-		    ru->p->items[up].pub.state != PL_REBUILD_DONE)
+		const struct item *base = up != PL_REBUILD_NONE ? &ru->p->items[up] : NULL;
+		if (base &&
+		    (changing(base) || (ru->o->push && base->pub.why != PL_REBUILD_UNCHANGED)) &&
+		    base->pub.state != PL_REBUILD_DONE)
 			continue;
 		if (!best || it->descendants > best->descendants)
 			best = it;
