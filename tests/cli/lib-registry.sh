@@ -223,7 +223,8 @@ registry_cleanup() {
 	local pid
 	if [ -f "$REG_PIDS" ]; then
 		while read -r pid; do
-			kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+			# (a server killed exits 143: not a failure of the caller's)
+			kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || :
 		done <"$REG_PIDS"
 		rm -f "$REG_PIDS"
 	fi

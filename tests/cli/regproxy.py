@@ -143,6 +143,9 @@ def main():
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # an answer's head and body are two writes: without this the body
+        # waits for the client's delayed ACK (40 ms a request)
+        disable_nagle_algorithm = True
         server_version = "plinth-test-regproxy"
         sys_version = ""
 
@@ -370,6 +373,9 @@ def main():
 
     class Server(ThreadingHTTPServer):
         daemon_threads = True
+        # parallel pushes connect many at once: the default backlog of 5
+        # drops SYNs, which cost the client a 1 s retransmission each
+        request_queue_size = 1024
 
         def handle_error(self, request, client_address):
             if not isinstance(sys.exc_info()[1], (ConnectionError, socket.timeout)):
