@@ -17,8 +17,7 @@ recipes on base@1 that each add one small file of their own; 'plinth
 rebuild' builds, signs and tags all N+1 (and publishes the base).
 
 Then push the N+1 images, each tool to a fresh docker-registry of its own
-on 127.0.0.1 behind its own tests/cli/regproxy.py --log (run by
-bench/regproxy-bench.py: a listen backlog of 1024, TCP_NODELAY), in one run:
+on 127.0.0.1 behind its own tests/cli/regproxy.py --log, in one run:
 
   plinth    plinth rebuild --catalog C --key K --out OUT RECIPES
             --push 127.0.0.1:P1/bench --insecure 127.0.0.1:P1
@@ -151,31 +150,13 @@ cleanup() {
 	fi
 }
 # registry_cleanup stops every server started here, by its pid.  It is
-# named in the trap, so lib-registry.sh leaves the trap as it is; errexit
-# goes off first, as registry_cleanup's 'kill PID && wait PID' returns 143
-# for every server it stops.
+# named in the trap, so lib-registry.sh leaves the trap as it is.
 trap 'set +e; registry_cleanup; cleanup' EXIT
 
-# proxy_up NAME UPSTREAM: lib-registry.sh's proxy_start, but with
-# bench/regproxy-bench.py (regproxy.py with a listen backlog of 1024, not 5,
-# and TCP_NODELAY on its sockets: see there).  Sets PROXY_<NAME>, PROXY_<NAME>_LOG.
+# proxy_up NAME UPSTREAM: lib-registry.sh's proxy_start.  Sets
+# PROXY_<NAME> and PROXY_<NAME>_LOG.
 proxy_up() {
-	local name=$1 upstream=$2 p=$TMP/$1 pid port=""
-	mkdir -p "$p"
-	python3 "$here/regproxy-bench.py" --log "$p/requests" "$upstream" \
-		>"$p/port" 2>>"$p/err" </dev/null &
-	pid=$!
-	echo "$pid" >"$p/pid"
-	echo "$pid" >>"$REG_PIDS"
-	for _ in $(seq 200); do
-		[ -s "$p/port" ] && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	port=$(head -n 1 "$p/port")
-	[ -n "$port" ] || die "regproxy.py did not start: $(tail -n 5 "$p/err")"
-	printf -v "PROXY_$name" '%s' "127.0.0.1:$port"
-	printf -v "PROXY_${name}_LOG" '%s' "$p/requests"
+	proxy_start "$1" "$2"
 }
 # srv_cpu REG PROXY: the CPU time (user+sys, s) used so far by registry REG
 # and proxy PROXY, from /proc/PID/stat.
