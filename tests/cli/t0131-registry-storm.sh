@@ -142,4 +142,17 @@ t_like "$err" "registry" "with a reason"
 run_plinth catalog --catalog cat verify
 t_is "$rc" 0 "the catalog's history replays with its locate records"
 
+# ---- everything built, nothing pushed: images wait for their base's push -----
+registry_start r2 || exit 1
+run_plinth rebuild --catalog cat --key ops.key --out out recipes --push "$REG_r2/again" \
+	--insecure "$REG_r2" --skip-tests -j 2 --json
+t_is "$rc:$(printf '%s' "$out" | jq -r '.summary.pushed, .summary.rebuilt' | tr '\n' ' ')" "0:6 0 " \
+	"a storm of outputs built but not pushed pushes all six, building nothing"
+run=$(jq -s 'map(.run) | max' out/.plinth/journal)
+t_is "$(jq -s --argjson r "$run" '[.[] | select(.run == $r)] | (map(.event == "done" and .name == "base") | index(true)) as $b
+	| [to_entries[] | select(.value.event == "start" and (.value.name | startswith("app"))) | .key] | map(. > $b) | all' out/.plinth/journal)" \
+	true "every image starts after its base is pushed (it mounts from there)"
+t_is "$(registry_count r2 "\"PUT /v2/[^ ]*/blobs/uploads/[^ ]*digest=$new_layer")" 1 \
+	"so the base's layer is uploaded once"
+
 t_done
