@@ -119,7 +119,7 @@ struct pool {
 	atomic_size_t next;
 	atomic_bool failed;
 	atomic_uint done, workers;
-	atomic_uint uploaded, mounted, present;
+	atomic_uint moved, mounted, present; /* moved: uploaded, or downloaded */
 	_Atomic uint64_t bytes;
 	pthread_mutex_t emu; /* guards err */
 	struct pl_error *err;
@@ -145,7 +145,7 @@ static int push_one(struct pool *p, struct pl__regconn *c, const struct blob *b,
 	if (rc == 1) {
 		atomic_fetch_add(&p->mounted, 1);
 	} else if (rc == 0) {
-		atomic_fetch_add(&p->uploaded, 1);
+		atomic_fetch_add(&p->moved, 1);
 		atomic_fetch_add(&p->bytes, sent);
 	}
 	return rc < 0 ? rc : 0;
@@ -184,7 +184,7 @@ static int fetch_one(struct pool *p, struct pl__regconn *c, const struct blob *b
 	rc = pl__layout_blob_close(p->l, fd, seq, d, err);
 	pthread_mutex_unlock(&p->lmu);
 	if (rc == 0) {
-		atomic_fetch_add(&p->uploaded, 1); /* fetched, for a pull */
+		atomic_fetch_add(&p->moved, 1);
 		atomic_fetch_add(&p->bytes, b->size);
 	}
 	return rc;
@@ -513,7 +513,7 @@ static int push(const char *src, const char *dst, const char *mount_from,
 	if (rc < 0)
 		return rc;
 	snprintf(res->digest, sizeof(res->digest), "%s", ds);
-	res->uploaded = atomic_load(&p.uploaded);
+	res->uploaded = atomic_load(&p.moved);
 	res->mounted = atomic_load(&p.mounted);
 	res->present = atomic_load(&p.present);
 	res->bytes_uploaded = atomic_load(&p.bytes);
@@ -775,12 +775,11 @@ static void pulled_release(struct pulled_art *a, size_t n)
 	free(a);
 }
 
-static int descriptor_of(const struct got *g, struct pl__descriptor *d)
+static void descriptor_of(const struct got *g, struct pl__descriptor *d)
 {
 	memcpy(d->digest, g->digest, PL_SHA256_LEN);
 	d->size = g->len;
 	d->media_type = PL__MT_MANIFEST;
-	return 0;
 }
 
 static int pull(const char *src, const char *dst, const char *platform,
@@ -862,9 +861,8 @@ static int pull(const char *src, const char *dst, const char *platform,
 		rc = pl__layout_blob_put(lay, mbody, mlen, desc.digest, err);
 	for (size_t k = 0; rc == 0 && k < narts; k++) {
 		struct pl__descriptor ad = { 0 };
-		uint8_t d[PL_SHA256_LEN];
 		descriptor_of(&arts[k].g, &ad);
-		rc = pl__layout_blob_put(lay, arts[k].g.body, arts[k].g.len, d, err);
+		rc = pl__layout_blob_put(lay, arts[k].g.body, arts[k].g.len, ad.digest, err);
 		if (rc == 0 && arts[k].sig) {
 			char sigtag[PL_DIGEST_STR_LEN + 8];
 			snprintf(sigtag, sizeof(sigtag), "sha256-%s.sig",
@@ -882,7 +880,7 @@ static int pull(const char *src, const char *dst, const char *platform,
 		return rc;
 	pl__digest_str(desc.digest, res->digest);
 	res->converted = docker;
-	res->fetched = atomic_load(&p.uploaded);
+	res->fetched = atomic_load(&p.moved);
 	res->present = atomic_load(&p.present);
 	res->bytes_fetched = atomic_load(&p.bytes);
 	res->artifacts = (unsigned)narts;
