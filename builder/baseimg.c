@@ -1257,23 +1257,15 @@ static int base_open(const struct pl_recipe *r, struct pl_catalog *catalog,
 	return open_entry(e, fetch, b, err);
 }
 
-/* Whether the layout `dir` has the blob `digest` ("sha256:..."). */
-static bool has_blob(const char *dir, const char *digest)
-{
-	cleanup_free char *p =
-	    pl__asprintf(NULL, "%s/blobs/sha256/%s", dir, digest + strlen("sha256:"));
-	return p && access(p, F_OK) == 0;
-}
-
 /* The layout that holds `e`: its own, else fetch->cache, pulled into from
  * the registry the catalog names when it is not there either. */
 static int entry_layout(const struct pl_catalog_entry *e, const struct pl__base_fetch *fetch,
 			char **out, struct pl_error **err)
 {
 	if (!e->registry || !fetch || !fetch->cache || !fetch->registry ||
-	    has_blob(e->layout, e->digest))
+	    pl__blob_present(e->layout, e->digest))
 		return (*out = pl__strdup(e->layout, err)) ? 0 : PL_ENOMEM;
-	if (!has_blob(fetch->cache, e->digest)) {
+	if (!pl__blob_present(fetch->cache, e->digest)) {
 		cleanup_free char *src = pl__asprintf(err, "%s@%s", e->registry, e->digest);
 		cleanup_free char *dst =
 		    pl__asprintf(err, "oci:%s:%s-%s", fetch->cache, e->name, e->version);

@@ -403,3 +403,13 @@ int pl__referrers_list(const char *dir, const uint8_t subject[PL_SHA256_LEN], js
 	*out = steal_pointer(&list);
 	return 0;
 }
+
+bool pl__blob_present(const char *dir, const char *digest)
+{
+	uint8_t raw[PL_SHA256_LEN];
+	if (!pl__digest_parse(digest, raw))
+		return false;
+	cleanup_free char *p =
+	    pl__asprintf(NULL, "%s/blobs/sha256/%s", dir, digest + strlen("sha256:"));
+	return p && access(p, F_OK) == 0;
+}

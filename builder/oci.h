@@ -65,6 +65,10 @@ const char *pl__image_annotation(const struct pl__image *im, const char *key);
 int pl__blob_read(const char *dir, const uint8_t digest[PL_SHA256_LEN], size_t max, char **out,
 		  size_t *len, struct pl_error **err);
 
+/* Whether the layout `dir` has a file for the blob `digest` ("sha256:HEX";
+ * its content is not checked). */
+bool pl__blob_present(const char *dir, const char *digest);
+
 /* Open the blob `digest` of `dir` for reading (O_RDONLY|O_CLOEXEC|O_NOFOLLOW);
  * the caller checks the content. */
 int pl__blob_open(const char *dir, const uint8_t digest[PL_SHA256_LEN], int *fd,

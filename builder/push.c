@@ -156,12 +156,8 @@ static int fetch_one(struct pool *p, struct pl__regconn *c, const struct blob *b
 {
 	uint8_t d[PL_SHA256_LEN];
 	pl__digest_parse(b->digest, d);
-	cleanup_free char *have =
-	    pl__asprintf(err, "%s/blobs/sha256/%s", p->dir, b->digest + strlen("sha256:"));
-	if (!have)
-		return PL_ENOMEM;
 	int rc;
-	if (access(have, F_OK) == 0) { /* checked as it is staged */
+	if (pl__blob_present(p->dir, b->digest)) { /* checked as it is staged */
 		pthread_mutex_lock(&p->lmu);
 		rc = pl__layout_blob_copy(p->l, p->dir, d, b->size, err);
 		pthread_mutex_unlock(&p->lmu);

@@ -2,6 +2,8 @@
 #ifndef PLINTH_CLI_H
 #define PLINTH_CLI_H
 
+#include <jansson.h>
+
 #include "plinth/plinth.h"
 
 /* The exit codes, in one place. */
@@ -141,6 +143,10 @@ int cli_bad_option(const char *cmd, char **argv, bool missing_value);
 /* Flush stdout; on a write error (a full disk, a closed pipe) report it.
  * Returns EXIT_OK or EXIT_FAIL. */
 int cli_flush_stdout(void);
+
+/* Print `j` (taken over; NULL: out of memory) as indented JSON with
+ * sorted keys on stdout.  Returns EXIT_OK or EXIT_FAIL. */
+int cli_print_json(json_t *j);
 
 /* Report that stdout could not be written; returns EXIT_FAIL. */
 int cli_stdout_failed(void);

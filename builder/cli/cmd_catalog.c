@@ -163,15 +163,6 @@ static void rfc3339(uint64_t t, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static int print_json(json_t *j)
-{
-	char *text = j ? json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(2)) : NULL;
-	json_decref(j);
-	int rc = text ? puts(text) : -1;
-	free(text);
-	return rc < 0 ? cli_stdout_failed() : cli_flush_stdout();
-}
-
 static json_t *entry_json(const struct pl_catalog_entry *e)
 {
 	char st[32], pub[32];
@@ -316,7 +307,7 @@ static int cat_publish(struct args *a)
 	pl_key_free(k);
 	if (status != EXIT_OK)
 		return status;
-	return all ? print_json(all) : cli_flush_stdout();
+	return all ? cli_print_json(all) : cli_flush_stdout();
 }
 
 static int cat_list(struct args *a, bool show)
@@ -357,8 +348,8 @@ static int cat_list(struct args *a, bool show)
 		json_t *arr = json_array();
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(arr, entry_json(v[i]));
-		out = print_json(json_pack("{s:I, s:o}", "catalogVersion",
-					   (json_int_t)pl_catalog_version(c), "entries", arr));
+		out = cli_print_json(json_pack("{s:I, s:o}", "catalogVersion",
+					       (json_int_t)pl_catalog_version(c), "entries", arr));
 	} else if (show) {
 		for (size_t i = 0; i < n && out >= 0; i++) {
 			const struct pl_catalog_entry *e = v[i];
@@ -429,10 +420,10 @@ static int cat_resolve(struct args *a)
 		fprintf(stderr, "plinth: warning: %s\n", warning);
 	int out;
 	if (a->json)
-		out = print_json(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s*}", "name", e->name,
-					   "version", e->version, "digest", e->digest, "layout",
-					   e->layout, "tag", e->tag, "status",
-					   pl_status_name(e->status), "warning", warning));
+		out = cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s*}", "name",
+					       e->name, "version", e->version, "digest", e->digest,
+					       "layout", e->layout, "tag", e->tag, "status",
+					       pl_status_name(e->status), "warning", warning));
 	else
 		out = printf("%s@%s %s\n", e->name, e->version, e->digest) < 0 ? cli_stdout_failed()
 									       : cli_flush_stdout();
@@ -493,9 +484,9 @@ static int cat_history(struct args *a, bool quiet)
 	if (h.failed)
 		out = cli_stdout_failed();
 	else if (h.arr)
-		out = print_json(json_pack("{s:I, s:s, s:o}", "catalogVersion",
-					   (json_int_t)pl_catalog_version(c), "id",
-					   pl_catalog_id(c), "changes", h.arr));
+		out = cli_print_json(json_pack("{s:I, s:s, s:o}", "catalogVersion",
+					       (json_int_t)pl_catalog_version(c), "id",
+					       pl_catalog_id(c), "changes", h.arr));
 	else if (quiet)
 		out = printf("catalog '%s' is consistent at version %llu (id %.12s)\n", o.dir,
 			     (unsigned long long)pl_catalog_version(c), pl_catalog_id(c)) < 0
@@ -711,7 +702,7 @@ int cmd_admit(int argc, char **argv)
 	free(tag);
 	pl_catalog_free(c);
 	if (a.json) {
-		int out = print_json(json_pack(
+		int out = cli_print_json(json_pack(
 		    "{s:s, s:b, s:s*, s:s*, s:I, s:s*}", "image", a.pos[0], "admitted", rc == 0,
 		    "digest", rc == 0 ? res.digest : NULL, "signer", rc == 0 ? res.signer : NULL,
 		    "bases", (json_int_t)(rc == 0 ? res.chain : 0), "reason",

@@ -77,19 +77,13 @@ int cmd_pull(int argc, char **argv)
 	cli_registry_done(&reg);
 	if (rc < 0)
 		return cli_fail(err);
-	if (json) {
-		json_t *j =
+	if (json)
+		return cli_print_json(
 		    json_pack("{s:s, s:s, s:s, s:b, s:{s:i, s:i}, s:I, s:i}", "reference", src,
 			      "digest", res.digest, "remote_digest", res.remote_digest, "converted",
 			      res.converted, "blobs", "fetched", (int)res.fetched, "present",
 			      (int)res.present, "bytes_fetched", (json_int_t)res.bytes_fetched,
-			      "artifacts", (int)res.artifacts);
-		char *text = j ? json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(2)) : NULL;
-		json_decref(j);
-		int ok = text && printf("%s\n", text) >= 0;
-		free(text);
-		return ok ? cli_flush_stdout() : cli_stdout_failed();
-	}
+			      "artifacts", (int)res.artifacts));
 	fprintf(stderr,
 		"plinth: pulled %s%s: %u blobs fetched (%.1f MiB), %u there already; %u "
 		"artifacts\n",

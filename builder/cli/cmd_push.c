@@ -106,12 +106,7 @@ int cmd_push(int argc, char **argv)
 		return cli_fail(err);
 	int status = EXIT_OK;
 	if (json) {
-		json_t *j = result_json(dst, &res);
-		char *text = j ? json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(2)) : NULL;
-		json_decref(j);
-		if (!text || printf("%s\n", text) < 0)
-			status = cli_stdout_failed();
-		free(text);
+		status = cli_print_json(result_json(dst, &res));
 	} else {
 		fprintf(stderr,
 			"plinth: pushed %s: %u blobs uploaded (%.1f MiB), %u mounted, %u there "

@@ -69,11 +69,7 @@ int cmd_tags(int argc, char **argv)
 		free(tags[i]);
 	}
 	free(tags);
-	if (a) {
-		char *text = json_dumps(a, JSON_INDENT(2));
-		ok = text && printf("%s\n", text) >= 0;
-		free(text);
-		json_decref(a);
-	}
+	if (a)
+		return cli_print_json(a);
 	return ok ? cli_flush_stdout() : cli_stdout_failed();
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/crypto.h>
 
 #include "cli.h"
@@ -91,6 +92,15 @@ int cli_bad_option(const char *cmd, char **argv, bool missing_value)
 		    word);
 	char shortopt[3] = { '-', (char)optopt, '\0' };
 	return cli_usage_error(cmd, "unknown option '%s'", shortopt);
+}
+
+int cli_print_json(json_t *j)
+{
+	char *text = j ? json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(2)) : NULL;
+	json_decref(j);
+	int rc = text ? puts(text) : -1;
+	free(text);
+	return rc < 0 ? cli_stdout_failed() : cli_flush_stdout();
 }
 
 int cli_stdout_failed(void)
